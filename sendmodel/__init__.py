@@ -1,0 +1,11 @@
+"""sendmodel: see, before you spend, what a SEND commissioning decision does to waits and statutory deadlines."""
+
+__version__ = "0.1.0"
+
+from .config import Scenario
+from .runner import run, run_replication
+from .results import Results
+from .scenarios import ScenarioError, load_scenario, override
+
+__all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "override", "run", "run_replication",
+           "__version__"]

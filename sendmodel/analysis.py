@@ -1,0 +1,144 @@
+"""Analysis: a run's records into KPIs, and KPIs into summaries with confidence intervals.
+
+Measurement window: [warm_up_days, warm_up_days + horizon_days). Deadline KPIs use the *due-date cohort*: every
+request whose 6-week (or 20-week) date falls in the window counts, and one still open at the end is late, never
+on time. Waits of requests still open at the end count with their age at the end (a lower bound), so a service
+that never answers cannot look fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
+from .labels import KPI_UNITS
+
+ALL = "all"
+
+
+def _pct(x: np.ndarray) -> float:
+    return float(100.0 * x.mean()) if x.size else float("nan")
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q)) if x.size else float("nan")
+
+
+def _waits(start: np.ndarray, done: np.ndarray, end: float) -> np.ndarray:
+    """Time from start to done, or to the end of the run for those still open (a lower bound)."""
+    return np.where(np.isnan(done), end - start, done - start)
+
+
+def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
+    """KPIs of one replication as (kpi, service, value) rows; units in :data:`sendmodel.labels.KPI_UNITS`."""
+    warm = sc.simulation.warm_up_days
+    end = rec["end_day"]
+    rows: list[tuple[str, str, float]] = []
+    add = rows.append
+
+    # --- health and other statutory advice ---------------------------------------------------------------------
+    health = [s for s in rec["advice"] if sc.services[s].kind == "health"]
+    all_ok, all_tt = [], []
+    for s, a in rec["advice"].items():
+        req, ret = a["requested_day"], a["returned_day"]
+        due = req + ADVICE_DUE_DAYS
+        cohort = ~np.isnan(req) & (due >= warm) & (due < end)
+        ok = (ret[cohort] <= due[cohort]) & ~np.isnan(ret[cohort])
+        tt = _waits(req[cohort], ret[cohort], end)
+        add(("advice_within_6w_pct", s, _pct(ok)))
+        add(("advice_turnaround_median_days", s, _q(tt, 0.5)))
+        add(("advice_turnaround_p90_days", s, _q(tt, 0.9)))
+        add(("advice_requests", s, float(cohort.sum())))
+        if s in health:
+            all_ok.append(ok)
+            all_tt.append(tt)
+    ok = np.concatenate(all_ok) if all_ok else np.empty(0)
+    tt = np.concatenate(all_tt) if all_tt else np.empty(0)
+    add(("advice_within_6w_pct", ALL, _pct(ok)))
+    add(("advice_turnaround_median_days", ALL, _q(tt, 0.5)))
+    add(("advice_turnaround_p90_days", ALL, _q(tt, 0.9)))
+    add(("advice_requests", ALL, float(ok.size)))
+
+    # --- the EHC pathway ---------------------------------------------------------------------------------------
+    e = rec["ehc"]
+    if sc.ehc is not None and "arrival_day" in e:
+        arr = e["arrival_day"]
+        due = arr + DECISION_DUE_DAYS
+        c = (due >= warm) & (due < end)
+        add(("decisions_within_6w_pct", ALL, _pct((e["decision_day"][c] - arr[c]) <= DECISION_DUE_DAYS)))
+        has_plan = (e["outcome"] == 0) & e["plan"]
+        due = arr + PLAN_DUE_DAYS
+        c = has_plan & (due >= warm) & (due < end)
+        add(("plans_within_20w_pct", ALL, _pct((e["final_day"][c] - arr[c]) <= PLAN_DUE_DAYS)))
+        fin = e["final_day"]
+        issued = ~np.isnan(fin) & (fin >= warm) & (fin < end)
+        weeks = (fin[issued] - arr[issued]) / 7.0
+        add(("plan_weeks_mean", ALL, float(weeks.mean()) if weeks.size else float("nan")))
+        add(("plans_issued_per_year", ALL, float(issued.sum()) * 365.25 / (end - warm)))
+        dreq = e["dmo_requested_day"]
+        c = ~np.isnan(dreq) & (dreq >= warm) & (dreq < end)
+        add(("dmo_signoff_median_days", ALL, _q(_waits(dreq[c], e["dmo_signoff_day"][c], end), 0.5)))
+        open_ = (arr < end) & np.isnan(e["closed_day"])
+        add(("requests_open_end", ALL, float(open_.sum())))
+        add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
+
+    # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
+    for s, svc_rec in rec["services"].items():
+        wl = 0.0
+        if s in rec["routine"]:
+            arr = rec["routine_arrival"][s]
+            seen = rec["routine"][s]["seen_day"]
+            c = ~np.isnan(seen) & (seen >= warm) & (seen < end)
+            w = (seen[c] - arr[c]) / 7.0
+            add(("routine_wait_median_weeks", s, _q(w, 0.5)))
+            target = sc.services[s].routine_target_weeks
+            add(("routine_seen_within_target_pct", s, _pct(w <= target)))
+            wl += float((np.isnan(seen) & (arr < end)).sum())
+        if s in rec["advice"]:
+            a = rec["advice"][s]
+            wl += float((~np.isnan(a["requested_day"]) & np.isnan(a["returned_day"])).sum())
+        add(("waiting_list_end", s, wl))
+        lo, hi = int(np.floor(warm)), int(np.ceil(end))
+        avail = svc_rec["available_hours_by_day"][lo:hi].sum()
+        busy = svc_rec["busy_hours_by_day"][lo:hi].sum()
+        add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
+    return rows
+
+
+def time_average(t: np.ndarray, n: np.ndarray, start: float, end: float) -> float:
+    """Time-average of a step function (value n[i] from t[i] on) over [start, end)."""
+    edges = np.clip(np.append(t, end), start, end)
+    return float(np.sum(n * np.diff(edges)) / (end - start))
+
+
+def summarise(kpis: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Mean, standard deviation and t-interval per (scenario, kpi, service) across replications."""
+    keys = [c for c in ("scenario", "kpi", "service") if c in kpis.columns]
+    g = kpis.groupby(keys, sort=False)["value"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    tcrit = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, tcrit * out["sd"] / np.sqrt(out["n"]), np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["half_width"] = half
+    out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
+    return out
+
+
+def waiting_list_series(rec: dict, service: str, step_days: float = 7.0) -> tuple[np.ndarray, np.ndarray]:
+    """Children waiting for a service (routine not yet seen plus advice not yet returned) at regular times."""
+    end = rec["end_day"]
+    t = np.arange(0.0, end + 1e-9, step_days)
+    n = np.zeros_like(t)
+    if service in rec["routine"]:
+        arr = rec["routine_arrival"][service]
+        seen = np.nan_to_num(rec["routine"][service]["seen_day"], nan=np.inf)
+        n += np.searchsorted(np.sort(arr), t, side="right") - np.searchsorted(np.sort(seen), t, side="right")
+    if service in rec["advice"]:
+        a = rec["advice"][service]
+        req = a["requested_day"][~np.isnan(a["requested_day"])]
+        ret = np.nan_to_num(a["returned_day"][~np.isnan(a["requested_day"])], nan=np.inf)
+        n += np.searchsorted(np.sort(req), t, side="right") - np.searchsorted(np.sort(ret), t, side="right")
+    return t, n

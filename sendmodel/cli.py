@@ -1,0 +1,146 @@
+"""Command line: a thin layer over the package. ``sendmodel --help`` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .labels import label
+from .scenarios import ScenarioError, load_scenario, source_for
+
+
+def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
+    rows = []
+    for _, r in summary.iterrows():
+        svc = r["service"]
+        who = "all health services" if svc == "all" and r["kpi"].startswith("advice") else (
+            "" if svc == "all" else scenario.services[svc].label if svc in scenario.services else svc
+        )
+        if pd.isna(r["mean"]):
+            continue
+        ci = "" if pd.isna(r["half_width"]) else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        if r["unit"] == "fraction":
+            ci = "" if pd.isna(r["half_width"]) else f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            val = f"{r['mean']:.2f}"
+        else:
+            val = f"{r['mean']:.1f}"
+        rows.append((label(r["kpi"]), who, val, r["unit"], ci))
+    df = pd.DataFrame(rows, columns=["KPI", "service", "mean", "unit", "95% CI"])
+    return df.to_string(index=False)
+
+
+def cmd_run(args) -> int:
+    from .runner import run
+
+    sc = load_scenario(args.scenario)
+    res = run(sc, replications=args.reps, seed=args.seed, workers=args.workers)
+    print(f"Scenario {sc.name}: population {sc.population:,.0f} children 0-17, {args.reps} replications, "
+          f"seed {args.seed}, measured {sc.simulation.horizon_days:g} days after {sc.simulation.warm_up_days:g} "
+          f"days' warm-up")
+    print(_fmt_summary(res.summary(), sc))
+    if args.out:
+        out = res.to_dir(args.out)
+        print(f"\nWrote event log, KPIs, summary, manifest and plots to {out}/")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    for f in args.scenario:
+        sc = load_scenario(f)
+        print(f"{f}: OK ({sc.name}: {len(sc.services)} services, population {sc.population:,.0f})")
+    return 0
+
+
+def _walk(model, prefix=""):
+    from pydantic import BaseModel
+
+    for name, field in type(model).model_fields.items():
+        if name in ("sources", "description"):
+            continue
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        desc = field.description or ""
+        if isinstance(value, BaseModel) and "dist" in type(value).model_fields:
+            yield path, value.model_dump(), desc
+        elif isinstance(value, BaseModel):
+            yield from _walk(value, path + ".")
+        elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+            for k, v in value.items():
+                yield from _walk(v, f"{path}.{k}.")
+        else:
+            yield path, value, desc
+
+
+def cmd_params(args) -> int:
+    sc = load_scenario(args.scenario)
+    rows = [(p, _short(v), d, _source(sc, p, v)) for p, v, d in _walk(sc)]
+    df = pd.DataFrame(rows, columns=["parameter", "value", "meaning and unit", "source"])
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_colwidth", 70, "display.width", 250):
+            print(df.to_string(index=False))
+    return 0
+
+
+def _source(sc, path: str, value) -> str:
+    src = source_for(sc, path)
+    if src.startswith("assumption") and isinstance(value, (str, bool)) and not any(
+        p == path or path.startswith(p + ".") for p in sc.sources
+    ):
+        return "scenario choice"
+    return src
+
+
+def _short(v) -> str:
+    if isinstance(v, dict) and "dist" in v:
+        return v["dist"] + "(" + ", ".join(f"{k}={x:g}" for k, x in v.items() if k != "dist") + ")"
+    if isinstance(v, list) and v and hasattr(v[0], "model_dump"):
+        return "; ".join(str(x.model_dump(mode="json")) for x in v)
+    return str(v)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sendmodel", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="simulate a scenario and print its KPIs")
+    r.add_argument("scenario")
+    r.add_argument("--reps", type=int, default=10, help="replications (default 10)")
+    r.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
+    r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    r.add_argument("--out", help="folder for event log, KPIs, summary and plots")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check scenario files")
+    v.add_argument("scenario", nargs="+")
+    v.set_defaults(func=cmd_validate)
+
+    pa = sub.add_parser("params", help="every parameter with its value, unit and source")
+    pa.add_argument("scenario")
+    pa.add_argument("--csv", action="store_true", help="write CSV to stdout")
+    pa.set_defaults(func=cmd_params)
+
+    from .commands import register_all
+
+    register_all(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `sendmodel params ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,387 @@
+"""The SimPy model: EHC requests, advice, routine referrals and clinician sessions.
+
+A service is a pool of clinician sessions (see :mod:`sendmodel.capacity`). While a session runs, its clinician
+takes the next task in the service's order (first come first served by clock start, EHC work first, or nearest
+due date first; ring-fenced sessions take not-known EHC assessments first) and works on it; a task longer than
+what is left of the session carries its remaining hours to that clinician's next session, so work is
+conserved. Events happen only when something changes (a session starts or ends, a task arrives or finishes).
+
+The model emits plain records (NumPy arrays and lists); it knows nothing about pandas, KPIs or plots.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import deque
+
+import numpy as np
+import simpy
+
+from .capacity import Sessions, available_hours_by_day, build_sessions
+from .config import ADVICE_DUE_DAYS, Scenario
+from .demand import Demand, end_day
+
+# Task kinds (codes in the task log)
+ROUTINE, ADVICE_RECORDS, RECORDS_CHECK, ASSESSMENT, MISSED, DECISION, DRAFT, FINALISE, DMO_REVIEW, ADMIN, TRIAGE = (
+    range(11)
+)
+TASK_KINDS = (
+    "routine_appointment",
+    "advice_from_records",
+    "records_check",
+    "assessment",
+    "missed_appointment",
+    "decision",
+    "draft",
+    "finalise",
+    "dmo_review",
+    "admin",
+    "triage",
+)
+EPS = 1e-12
+
+
+class Task:
+    """A piece of clinician work waiting in, or being served by, one service."""
+
+    __slots__ = ("key", "hours", "remaining", "kind", "ehc", "nk", "enqueued", "started", "finished", "on_done",
+                 "on_start")
+
+    def __init__(self, key, hours, kind, ehc, nk, on_done=None, on_start=None):
+        self.key = key
+        self.hours = hours
+        self.remaining = hours
+        self.kind = kind
+        self.ehc = ehc
+        self.nk = nk
+        self.enqueued = math.nan
+        self.started = math.nan
+        self.finished = math.nan
+        self.on_done = on_done
+        self.on_start = on_start
+
+
+class ServiceQueue:
+    """The tasks waiting for one service, in its discipline's order, plus the idle clinicians waiting for work."""
+
+    def __init__(self, env: simpy.Environment, discipline: str, release_unused: bool, routine_target_days: float):
+        self.env = env
+        self.discipline = discipline
+        self.release_unused = release_unused
+        self.routine_target_days = routine_target_days
+        self.nk: list = []  # not-known EHC assessments (the ring-fence can take these first)
+        self.rest: list = []
+        self.waiters: deque = deque()
+        self.tasks: list[Task] = []
+        self.log_t: list[float] = [0.0]
+        self.log_n: list[int] = [0]
+        self.n = 0
+        self._seq = itertools.count()
+
+    def key(self, clock_start: float, ehc: bool) -> tuple:
+        seq = next(self._seq)
+        if self.discipline == "fcfs":
+            return (clock_start, seq)
+        if self.discipline == "ehc_first":
+            return (0 if ehc else 1, clock_start, seq)
+        due = clock_start + (ADVICE_DUE_DAYS if ehc else self.routine_target_days)
+        return (due, seq)
+
+    def _log(self):
+        self.log_t.append(self.env.now)
+        self.log_n.append(self.n)
+
+    def put(self, task: Task) -> None:
+        task.enqueued = self.env.now
+        self.tasks.append(task)
+        for i, (ev, rf) in enumerate(self.waiters):
+            if not rf or self.release_unused or task.nk:
+                del self.waiters[i]
+                ev.succeed(task)
+                return
+        heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
+        self.n += 1
+        self._log()
+
+    def take(self, ring_fenced: bool) -> Task | None:
+        nk, rest = self.nk, self.rest
+        if ring_fenced:
+            if nk:
+                heap = nk
+            elif rest and self.release_unused:
+                heap = rest
+            else:
+                return None
+        elif nk and (not rest or nk[0][0] < rest[0][0]):
+            heap = nk
+        elif rest:
+            heap = rest
+        else:
+            return None
+        task = heapq.heappop(heap)[1]
+        self.n -= 1
+        self._log()
+        return task
+
+    def wait(self, ring_fenced: bool) -> simpy.Event:
+        ev = self.env.event()
+        self.waiters.append((ev, ring_fenced))
+        return ev
+
+    def cancel(self, ev: simpy.Event) -> None:
+        for i, (w, _) in enumerate(self.waiters):
+            if w is ev:
+                del self.waiters[i]
+                return
+
+
+class ServiceState:
+    def __init__(self, env, name, svc, sessions: list[Sessions], n_days: int):
+        self.name = name
+        self.queue = ServiceQueue(env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7)
+        self.sessions = sessions
+        self.busy_hours = np.zeros(n_days + 1)
+        self.available_hours = available_hours_by_day(sessions, n_days + 1)
+
+
+class SendModel:
+    """One replication of one scenario. Build, call :meth:`run`, read the records."""
+
+    def __init__(self, scenario: Scenario, demand: Demand, seed: int, replication: int):
+        self.sc = scenario
+        self.demand = demand
+        self.env = simpy.Environment()
+        self.end = end_day(scenario)
+        n_days = int(math.ceil(self.end))
+        self.services = {
+            name: ServiceState(
+                self.env, name, svc, build_sessions(scenario, name, seed, replication, self.end), n_days
+            )
+            for name, svc in scenario.services.items()
+        }
+        self.short_notice = {name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()}
+        e = demand.ehc
+        n = 0 if e is None else e.arrival_day.size
+        nan = lambda: np.full(n, np.nan)  # noqa: E731
+        self.ehc_rec = {
+            "decision_day": nan(),
+            "advice_requested_day": nan(),
+            "advice_returned_day": nan(),
+            "dmo_requested_day": nan(),
+            "dmo_signoff_day": nan(),
+            "draft_day": nan(),
+            "final_day": nan(),
+            "closed_day": nan(),
+        }
+        self.advice_rec = {
+            s: {"requested_day": nan(), "returned_day": nan(), "assessment_started_day": nan()}
+            for s in (e.advice if e is not None else {})
+        }
+        self.routine_rec = {
+            s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
+        }
+
+    # --- the work a service does -------------------------------------------------------------------------------
+
+    def work(self, service: str, hours: float, kind: int, clock_start: float, ehc: bool, nk: bool = False):
+        """Queue a task; returns an event that fires when it is finished."""
+        st = self.services[service]
+        ev = self.env.event()
+        task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk, on_done=ev.succeed)
+        st.queue.put(task)
+        return ev
+
+    def clinician(self, st: ServiceState, sessions: Sessions):
+        """A clinician working through their sessions, carrying unfinished work to the next one."""
+        env, q, busy = self.env, st.queue, st.busy_hours
+        current: Task | None = None
+        for start, end, rf in zip(sessions.start.tolist(), sessions.end.tolist(), sessions.ring_fenced.tolist()):
+            if start >= self.end:
+                return
+            if env.now < start:
+                yield env.timeout(start - env.now)
+            while True:
+                left = end - env.now
+                if left <= EPS:
+                    break
+                if current is None:
+                    current = q.take(rf)
+                    if current is None:
+                        ev = q.wait(rf)
+                        if math.isinf(end):
+                            yield ev
+                        else:
+                            yield ev | env.timeout(left)
+                        if not ev.triggered:
+                            q.cancel(ev)
+                            break
+                        current = ev.value
+                    if current.started != current.started:  # NaN: first time anyone works on it
+                        current.started = env.now
+                        if current.on_start is not None:
+                            current.on_start(env.now)
+                    left = end - env.now
+                    if left <= EPS:
+                        break
+                step = min(current.remaining / 24.0, left)
+                yield env.timeout(step)
+                current.remaining -= step * 24.0
+                busy[int(env.now - step)] += step * 24.0
+                if current.remaining <= 1e-9:
+                    current.finished = env.now
+                    if current.on_done is not None:
+                        current.on_done(current)
+                    current = None
+
+    # --- pathways -----------------------------------------------------------------------------------------------
+
+    def ehc_arrivals(self):
+        e = self.demand.ehc
+        env = self.env
+        for i, t in enumerate(e.arrival_day.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            env.process(self.ehc_pathway(i))
+
+    def ehc_pathway(self, i: int):
+        """One request for an EHC needs assessment, from request to final plan (or an earlier end)."""
+        env, e, cfg, rec = self.env, self.demand.ehc, self.sc.ehc, self.ehc_rec
+        arrival = float(e.arrival_day[i])
+        if e.decision_lag_days[i] > 0:
+            yield env.timeout(float(e.decision_lag_days[i]))
+        yield self.work(cfg.la_service, e.decision_hours[i], DECISION, arrival, True)
+        rec["decision_day"][i] = env.now
+        if e.outcome[i] != 0:
+            rec["closed_day"][i] = env.now
+            return
+        asked = env.now
+        rec["advice_requested_day"][i] = asked
+        triage = cfg.triage.enabled
+        if triage:
+            yield self.work(cfg.triage.service, e.triage_hours[i], TRIAGE, asked, True)
+        advice = [
+            env.process(self.advice_pathway(i, s, asked, triage))
+            for s, a in e.advice.items()
+            if a.requested[i]
+        ]
+        if advice:
+            yield env.all_of(advice)
+        rec["advice_returned_day"][i] = env.now
+        if e.exceptional[i]:
+            rec["dmo_requested_day"][i] = env.now
+            yield self.work(cfg.dmo_service, e.dmo_review_hours[i], DMO_REVIEW, arrival, True)
+            admin = cfg.admin_service if cfg.admin_support else cfg.dmo_service
+            yield self.work(admin, e.dmo_admin_hours[i], ADMIN, arrival, True)
+            rec["dmo_signoff_day"][i] = env.now
+        if not e.plan[i]:
+            rec["closed_day"][i] = env.now
+            return
+        yield self.work(cfg.la_service, e.draft_hours[i], DRAFT, arrival, True)
+        rec["draft_day"][i] = env.now
+        yield env.timeout(cfg.family_consultation_days)
+        yield self.work(cfg.la_service, e.finalise_hours[i], FINALISE, arrival, True)
+        rec["final_day"][i] = env.now
+        rec["closed_day"][i] = env.now
+
+    def advice_pathway(self, i: int, s: str, asked: float, triaged: bool):
+        """Advice from one service: misrouting, records, an assessment if the child is not known."""
+        env, a, rec = self.env, self.demand.ehc.advice[s], self.advice_rec[s]
+        rec["requested_day"][i] = asked
+        if a.misrouted[i] and not triaged:
+            yield env.timeout(float(a.misroute_delay_days[i]))
+        if a.admin_lag_days[i] > 0:
+            yield env.timeout(float(a.admin_lag_days[i]))
+        if a.known[i]:
+            yield self.work(s, a.records_advice_hours[i], ADVICE_RECORDS, asked, True)
+        else:
+            if not triaged:  # without a single point of access, finding out the child is not known takes a look
+                yield self.work(s, a.records_check_hours[i], RECORDS_CHECK, asked, True)
+            # An ordinary appointment is booked with notice; reserved short-notice slots (seed 004, 6.2.2) skip it.
+            if a.booking_lead_days[i] > 0 and not self.short_notice[s]:
+                yield env.timeout(float(a.booking_lead_days[i]))
+            rec["assessment_started_day"][i] = env.now
+            for _ in range(int(a.n_missed[i])):
+                yield self.work(s, a.assessment_hours[i], MISSED, asked, True, nk=True)
+                yield env.timeout(float(a.rebook_delay_days[i]))
+            yield self.work(s, a.assessment_hours[i], ASSESSMENT, asked, True, nk=True)
+        rec["returned_day"][i] = env.now
+
+    def routine_arrivals(self, s: str):
+        env, r = self.env, self.demand.routine[s]
+        q = self.services[s].queue
+        seen = self.routine_rec[s]["seen_day"]
+        for i, t in enumerate(r.arrival_day.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            if r.n_missed[i]:
+                env.process(self.routine_with_missed(s, i, t))
+            else:
+                q.put(Task(q.key(t, False), float(r.appointment_hours[i]), ROUTINE, False, False,
+                           on_start=_setter(seen, i)))
+
+    def routine_with_missed(self, s: str, i: int, referred: float):
+        env, r = self.env, self.demand.routine[s]
+        for _ in range(int(r.n_missed[i])):
+            yield self.work(s, r.appointment_hours[i], MISSED, referred, False)
+            yield env.timeout(float(r.rebook_delay_days[i]))
+        q = self.services[s].queue
+        q.put(Task(q.key(referred, False), float(r.appointment_hours[i]), ROUTINE, False, False,
+                   on_start=_setter(self.routine_rec[s]["seen_day"], i)))
+
+    # --- run ----------------------------------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        env = self.env
+        for st in self.services.values():
+            for sess in st.sessions:
+                if sess.start.size:
+                    env.process(self.clinician(st, sess))
+        if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
+            env.process(self.ehc_arrivals())
+        for s in self.demand.routine:
+            env.process(self.routine_arrivals(s))
+        env.run(until=self.end)
+        return self.records()
+
+    def records(self) -> dict:
+        """Plain records of the run: requests, advice, routine referrals, tasks, queue lengths, capacity."""
+        services = {}
+        for name, st in self.services.items():
+            tasks = st.queue.tasks
+            services[name] = {
+                "task_enqueued": np.fromiter((t.enqueued for t in tasks), float, len(tasks)),
+                "task_started": np.fromiter((t.started for t in tasks), float, len(tasks)),
+                "task_finished": np.fromiter((t.finished for t in tasks), float, len(tasks)),
+                "task_hours": np.fromiter((t.hours for t in tasks), float, len(tasks)),
+                "task_kind": np.fromiter((t.kind for t in tasks), np.int64, len(tasks)),
+                "task_ehc": np.fromiter((t.ehc for t in tasks), bool, len(tasks)),
+                "queue_t": np.asarray(st.queue.log_t),
+                "queue_n": np.asarray(st.queue.log_n),
+                "busy_hours_by_day": st.busy_hours,
+                "available_hours_by_day": st.available_hours,
+            }
+        e = self.demand.ehc
+        ehc = dict(self.ehc_rec)
+        advice = {s: dict(r) for s, r in self.advice_rec.items()}
+        if e is not None:
+            ehc.update(arrival_day=e.arrival_day, outcome=e.outcome, plan=e.plan, exceptional=e.exceptional)
+            for s, a in e.advice.items():
+                advice[s].update(known=a.known, misrouted=a.misrouted, n_missed=a.n_missed)
+        return {
+            "end_day": self.end,
+            "ehc": ehc,
+            "advice": advice,
+            "routine": self.routine_rec,
+            "routine_arrival": {s: r.arrival_day for s, r in self.demand.routine.items()},
+            "routine_n_missed": {s: r.n_missed for s, r in self.demand.routine.items()},
+            "services": services,
+        }
+
+
+def _setter(arr: np.ndarray, i: int):
+    def _set(now: float) -> None:
+        arr[i] = now
+
+    return _set
