@@ -297,6 +297,22 @@ class Ehc(_Strict):
         return self
 
 
+class Pool(_Strict):
+    """Services commissioned as one integrated team (e.g. a 0-25 therapy team, seed 000).
+
+    Pooled services share one queue: any of their clinicians takes the next task of any of them. With a trusted
+    assessor, a child not known to several pooled services gets one assessment that serves all their advice.
+    """
+
+    label: str = Field(description="name shown in tables and plots")
+    services: list[str] = Field(min_length=2, description="services whose capacity is pooled")
+    trusted_assessor: bool = Field(False, description="one assessment serves all of a child's pooled advice")
+    trusted_assessor_extra_share: float = Field(
+        0.25, ge=0, le=1,
+        description="extra effort of a joint assessment: the longest single assessment plus this share of the others",
+    )
+
+
 class Simulation(_Strict):
     """Run length and calendar."""
 
@@ -319,6 +335,7 @@ class Scenario(_Strict):
     simulation: Simulation = Field(default_factory=Simulation)
     ehc: Ehc | None = Field(None, description="the EHC pathway; leave out for routine-only scenarios")
     services: dict[str, Service] = Field(min_length=1)
+    pools: dict[str, Pool] = Field(default_factory=dict, description="integrated teams sharing capacity")
     sources: dict[str, str] = Field(default_factory=dict, description="field path (glob) -> source")
 
     @property
@@ -349,6 +366,20 @@ class Scenario(_Strict):
             for path, ref in refs.items():
                 if ref not in self.services:
                     raise _RefError(path, f"unknown service {ref!r}; allowed: {allowed}")
+        pooled: dict[str, str] = {}
+        for pname, pool in self.pools.items():
+            for i, ref in enumerate(pool.services):
+                if ref not in self.services:
+                    raise _RefError(f"pools.{pname}.services[{i}]", f"unknown service {ref!r}; allowed: {allowed}")
+                if ref in pooled:
+                    raise _RefError(f"pools.{pname}.services[{i}]", f"{ref!r} is already in pool {pooled[ref]!r}")
+                pooled[ref] = pname
+            disciplines = {self.services[r].discipline for r in pool.services}
+            if len(disciplines) > 1:
+                raise _RefError(
+                    f"pools.{pname}.services",
+                    f"pooled services share one queue, so they need the same discipline (got {sorted(disciplines)})",
+                )
         if self.simulation.calendar == "always_open":
             for n, s in self.services.items():
                 c = self.service_pas_per_week(n) * HOURS_PER_PA / 168.0

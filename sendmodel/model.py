@@ -74,7 +74,6 @@ class ServiceQueue:
         self.nk: list = []  # not-known EHC assessments (the ring-fence can take these first)
         self.rest: list = []
         self.waiters: deque = deque()
-        self.tasks: list[Task] = []
         self.log_t: list[float] = [0.0]
         self.log_n: list[int] = [0]
         self.n = 0
@@ -95,7 +94,6 @@ class ServiceQueue:
 
     def put(self, task: Task) -> None:
         task.enqueued = self.env.now
-        self.tasks.append(task)
         for i, (ev, rf) in enumerate(self.waiters):
             if not rf or self.release_unused or task.nk:
                 del self.waiters[i]
@@ -138,12 +136,19 @@ class ServiceQueue:
 
 
 class ServiceState:
-    def __init__(self, env, name, svc, sessions: list[Sessions], n_days: int):
+    """One service's clinicians, the queue they serve (shared when pooled), and its own task record."""
+
+    def __init__(self, name, queue: ServiceQueue, sessions: list[Sessions], n_days: int):
         self.name = name
-        self.queue = ServiceQueue(env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7)
+        self.queue = queue
         self.sessions = sessions
+        self.tasks: list[Task] = []
         self.busy_hours = np.zeros(n_days + 1)
         self.available_hours = available_hours_by_day(sessions, n_days + 1)
+
+    def submit(self, task: Task) -> None:
+        self.tasks.append(task)
+        self.queue.put(task)
 
 
 class SendModel:
@@ -155,12 +160,19 @@ class SendModel:
         self.env = simpy.Environment()
         self.end = end_day(scenario)
         n_days = int(math.ceil(self.end))
-        self.services = {
-            name: ServiceState(
-                self.env, name, svc, build_sessions(scenario, name, seed, replication, self.end), n_days
+        queues = {}
+        for name, svc in scenario.services.items():
+            queues[name] = ServiceQueue(
+                self.env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7
             )
-            for name, svc in scenario.services.items()
+        for pool in scenario.pools.values():  # an integrated team: one queue served by all its clinicians
+            for name in pool.services[1:]:
+                queues[name] = queues[pool.services[0]]
+        self.services = {
+            name: ServiceState(name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days)
+            for name in scenario.services
         }
+        self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
         self.short_notice = {name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()}
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
@@ -190,7 +202,7 @@ class SendModel:
         st = self.services[service]
         ev = self.env.event()
         task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk, on_done=ev.succeed)
-        st.queue.put(task)
+        st.submit(task)
         return ev
 
     def clinician(self, st: ServiceState, sessions: Sessions):
@@ -261,11 +273,17 @@ class SendModel:
         triage = cfg.triage.enabled
         if triage:
             yield self.work(cfg.triage.service, e.triage_hours[i], TRIAGE, asked, True)
-        advice = [
-            env.process(self.advice_pathway(i, s, asked, triage))
-            for s, a in e.advice.items()
-            if a.requested[i]
-        ]
+        asked_of = [s for s, a in e.advice.items() if a.requested[i]]
+        advice, joint = [], self.joint_assessments(i, asked_of)
+        for s in asked_of:
+            if s in joint and joint[s][0] != s:
+                continue  # served by the trusted assessor's joint assessment, started below
+            hours = joint[s][1] if s in joint else None
+            advice.append(env.process(self.advice_pathway(i, s, asked, triage, hours)))
+            if s in joint:
+                lead = advice[-1]
+                advice += [env.process(self.follow_joint(i, f, asked, lead)) for f, (ld, _) in joint.items()
+                           if ld == s and f != s]
         if advice:
             yield env.all_of(advice)
         rec["advice_returned_day"][i] = env.now
@@ -285,9 +303,31 @@ class SendModel:
         rec["final_day"][i] = env.now
         rec["closed_day"][i] = env.now
 
-    def advice_pathway(self, i: int, s: str, asked: float, triaged: bool):
+    def joint_assessments(self, i: int, asked_of: list[str]) -> dict[str, tuple[str, float]]:
+        """Trusted assessor: for each pool, the not-known services a joint assessment serves -> (lead, hours)."""
+        out: dict[str, tuple[str, float]] = {}
+        e = self.demand.ehc
+        for pool in self.trusted_pools:
+            members = [s for s in pool.services if s in asked_of and not e.advice[s].known[i]]
+            if len(members) < 2:
+                continue
+            hours = [float(e.advice[s].assessment_hours[i]) for s in members]
+            lead = members[int(np.argmax(hours))]
+            joint = max(hours) + pool.trusted_assessor_extra_share * (sum(hours) - max(hours))
+            for s in members:
+                out[s] = (lead, joint)
+        return out
+
+    def follow_joint(self, i: int, s: str, asked: float, lead):
+        """Advice from a pooled service that the lead's joint assessment covers."""
+        self.advice_rec[s]["requested_day"][i] = asked
+        yield lead
+        self.advice_rec[s]["returned_day"][i] = self.env.now
+
+    def advice_pathway(self, i: int, s: str, asked: float, triaged: bool, joint_hours: float | None = None):
         """Advice from one service: misrouting, records, an assessment if the child is not known."""
         env, a, rec = self.env, self.demand.ehc.advice[s], self.advice_rec[s]
+        assess_hours = a.assessment_hours[i] if joint_hours is None else joint_hours
         rec["requested_day"][i] = asked
         if a.misrouted[i] and not triaged:
             yield env.timeout(float(a.misroute_delay_days[i]))
@@ -303,14 +343,15 @@ class SendModel:
                 yield env.timeout(float(a.booking_lead_days[i]))
             rec["assessment_started_day"][i] = env.now
             for _ in range(int(a.n_missed[i])):
-                yield self.work(s, a.assessment_hours[i], MISSED, asked, True, nk=True)
+                yield self.work(s, assess_hours, MISSED, asked, True, nk=True)
                 yield env.timeout(float(a.rebook_delay_days[i]))
-            yield self.work(s, a.assessment_hours[i], ASSESSMENT, asked, True, nk=True)
+            yield self.work(s, assess_hours, ASSESSMENT, asked, True, nk=True)
         rec["returned_day"][i] = env.now
 
     def routine_arrivals(self, s: str):
         env, r = self.env, self.demand.routine[s]
-        q = self.services[s].queue
+        st = self.services[s]
+        q = st.queue
         seen = self.routine_rec[s]["seen_day"]
         for i, t in enumerate(r.arrival_day.tolist()):
             if t > env.now:
@@ -318,17 +359,17 @@ class SendModel:
             if r.n_missed[i]:
                 env.process(self.routine_with_missed(s, i, t))
             else:
-                q.put(Task(q.key(t, False), float(r.appointment_hours[i]), ROUTINE, False, False,
-                           on_start=_setter(seen, i)))
+                st.submit(Task(q.key(t, False), float(r.appointment_hours[i]), ROUTINE, False, False,
+                               on_start=_setter(seen, i)))
 
     def routine_with_missed(self, s: str, i: int, referred: float):
         env, r = self.env, self.demand.routine[s]
         for _ in range(int(r.n_missed[i])):
             yield self.work(s, r.appointment_hours[i], MISSED, referred, False)
             yield env.timeout(float(r.rebook_delay_days[i]))
-        q = self.services[s].queue
-        q.put(Task(q.key(referred, False), float(r.appointment_hours[i]), ROUTINE, False, False,
-                   on_start=_setter(self.routine_rec[s]["seen_day"], i)))
+        st = self.services[s]
+        st.submit(Task(st.queue.key(referred, False), float(r.appointment_hours[i]), ROUTINE, False, False,
+                       on_start=_setter(self.routine_rec[s]["seen_day"], i)))
 
     # --- run ----------------------------------------------------------------------------------------------------
 
@@ -349,7 +390,7 @@ class SendModel:
         """Plain records of the run: requests, advice, routine referrals, tasks, queue lengths, capacity."""
         services = {}
         for name, st in self.services.items():
-            tasks = st.queue.tasks
+            tasks = st.tasks
             services[name] = {
                 "task_enqueued": np.fromiter((t.enqueued for t in tasks), float, len(tasks)),
                 "task_started": np.fromiter((t.started for t in tasks), float, len(tasks)),
