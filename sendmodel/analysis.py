@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from .config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
+from .costs import cost_kpis
 from .labels import KPI_UNITS
 
 ALL = "all"
@@ -40,7 +41,7 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
 
     # --- health and other statutory advice ---------------------------------------------------------------------
     health = [s for s in rec["advice"] if sc.services[s].kind == "health"]
-    all_ok, all_tt = [], []
+    all_ok, all_tt, all_nk, all_mis = [], [], [], []
     for s, a in rec["advice"].items():
         req, ret = a["requested_day"], a["returned_day"]
         due = req + ADVICE_DUE_DAYS
@@ -54,12 +55,18 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         if s in health:
             all_ok.append(ok)
             all_tt.append(tt)
+            if "known" in a:  # the children an option targets: not known (reserved slots), misrouted (triage)
+                all_nk.append(tt[~a["known"][cohort]])
+                all_mis.append(tt[a["misrouted"][cohort]])
     ok = np.concatenate(all_ok) if all_ok else np.empty(0)
     tt = np.concatenate(all_tt) if all_tt else np.empty(0)
     add(("advice_within_6w_pct", ALL, _pct(ok)))
     add(("advice_turnaround_median_days", ALL, _q(tt, 0.5)))
     add(("advice_turnaround_p90_days", ALL, _q(tt, 0.9)))
     add(("advice_requests", ALL, float(ok.size)))
+    add(("advice_within_6w_per_year", ALL, float(ok.sum()) * 365.25 / (end - warm)))
+    add(("advice_not_known_turnaround_median_days", ALL, _q(np.concatenate(all_nk) if all_nk else tt[:0], 0.5)))
+    add(("advice_misrouted_turnaround_median_days", ALL, _q(np.concatenate(all_mis) if all_mis else tt[:0], 0.5)))
 
     # --- the EHC pathway ---------------------------------------------------------------------------------------
     e = rec["ehc"]
@@ -104,6 +111,7 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         avail = svc_rec["available_hours_by_day"][lo:hi].sum()
         busy = svc_rec["busy_hours_by_day"][lo:hi].sum()
         add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
+    rows += cost_kpis(sc)
     return rows
 
 

@@ -120,6 +120,12 @@ DIST_NAMES = ("fixed", "exponential", "lognormal", "gamma", "uniform", "triangul
 Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 
+# Who commissions (pays for) a cost line: seed 000, Appendix 2 and the Must / Should / Could matrix.
+COMMISSIONERS = ("nhs", "la_education", "la_social_care", "joint")
+FUNDERS = ("nhs", "la_education", "la_social_care")
+Commissioner = Literal["nhs", "la_education", "la_social_care", "joint"]
+Funder = Literal["nhs", "la_education", "la_social_care"]
+
 
 # --- services ------------------------------------------------------------------------------------------------
 
@@ -210,9 +216,33 @@ class Service(_Strict):
     advice: Advice | None = Field(None, description="EHC advice this service gives (if any)")
     backlog: list[BacklogBand] = Field(default_factory=list, description="routine waiting list at the start")
     capacity_changes: list[CapacityChange] = Field(default_factory=list)
+    commissioner: Commissioner | None = Field(
+        None,
+        description="who commissions these PAs: nhs, la_education, la_social_care or joint (pooled budget, split by "
+        "costs.joint_split); seed 000 Appendix 2",
+    )
+    gbp_per_pa: NonNegative | None = Field(
+        None, description="cost of one PA (4 hours) with on-costs and overheads, GBP (see sendmodel.costs)"
+    )
+    gbp_per_hour: NonNegative | None = Field(
+        None, description="cost of one hour with on-costs and overheads, GBP (staff paid by the hour: admin, triage)"
+    )
+
+    @property
+    def cost_per_pa_gbp(self) -> float | None:
+        """GBP per PA from either unit (None when the scenario gives no cost)."""
+        if self.gbp_per_pa is not None:
+            return self.gbp_per_pa
+        return None if self.gbp_per_hour is None else self.gbp_per_hour * HOURS_PER_PA
 
     @model_validator(mode="after")
     def _consistent(self):
+        if self.gbp_per_pa is not None and self.gbp_per_hour is not None:
+            raise ValueError("give gbp_per_pa or gbp_per_hour, not both")
+        if self.cost_per_pa_gbp is not None and self.commissioner is None:
+            raise ValueError(
+                "a service with a unit cost needs its commissioner (nhs, la_education, la_social_care or joint)"
+            )
         if self.ring_fenced_pas_per_week > self.pas_per_week:
             raise ValueError(
                 f"ring_fenced_pas_per_week ({self.ring_fenced_pas_per_week}) cannot exceed pas_per_week "
@@ -313,6 +343,35 @@ class Pool(_Strict):
     )
 
 
+class SetupCost(_Strict):
+    """A one-off cost of setting an option up (protocols, recruitment, training, IT)."""
+
+    item: str = Field(description="what the money buys")
+    gbp: NonNegative = Field(description="one-off cost, GBP")
+    commissioner: Commissioner = Field(description="who pays: nhs, la_education, la_social_care or joint")
+
+
+class Costs(_Strict):
+    """Scenario-level cost settings; unit costs per PA are on each service (see :mod:`sendmodel.costs`)."""
+
+    joint_split: dict[Funder, Probability] = Field(
+        default_factory=lambda: {"nhs": 0.5, "la_education": 0.5, "la_social_care": 0.0},
+        description="shares of jointly commissioned (pooled, Section 75) costs each funder pays (sum to 1)",
+    )
+    setup: list[SetupCost] = Field(default_factory=list, description="one-off set-up costs of the option")
+    setup_amortise_years: float = Field(
+        3.0, gt=0, description="years over which set-up costs are spread in the annual cost"
+    )
+
+    @field_validator("joint_split")
+    @classmethod
+    def _split_sums_to_one(cls, v):
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1 (got {total:.6g})")
+        return v
+
+
 class Simulation(_Strict):
     """Run length and calendar."""
 
@@ -336,6 +395,7 @@ class Scenario(_Strict):
     ehc: Ehc | None = Field(None, description="the EHC pathway; leave out for routine-only scenarios")
     services: dict[str, Service] = Field(min_length=1)
     pools: dict[str, Pool] = Field(default_factory=dict, description="integrated teams sharing capacity")
+    costs: Costs = Field(default_factory=Costs, description="set-up costs and how joint costs are split")
     sources: dict[str, str] = Field(default_factory=dict, description="field path (glob) -> source")
 
     @property

@@ -16,6 +16,14 @@ KPI_LABELS = {
     "routine_seen_within_target_pct": "Routine referrals seen within target (18 weeks)",
     "waiting_list_end": "Waiting list at the end",
     "utilisation": "Utilisation of PAs",
+    "advice_within_6w_per_year": "Health advice returned within 6 weeks, a year",
+    "advice_not_known_turnaround_median_days": "Advice turnaround, children not known, median",
+    "advice_misrouted_turnaround_median_days": "Advice turnaround, requests first sent to the wrong service, median",
+    "cost_total_gbp": "Cost a year (PAs, plus set-up spread over the amortisation years)",
+    "cost_gbp": "Cost a year by responsible commissioner",
+    "cost_funded_gbp": "Cost a year by funder (joint costs split)",
+    "cost_setup_once_gbp": "One-off set-up costs",
+    "cost_per_extra_advice_within_6w_gbp": "Cost per extra health advice within 6 weeks",
 }
 
 KPI_UNITS = {
@@ -34,6 +42,46 @@ KPI_UNITS = {
     "routine_seen_within_target_pct": "%",
     "waiting_list_end": "children",
     "utilisation": "fraction",
+    "advice_within_6w_per_year": "advices/year",
+    "advice_not_known_turnaround_median_days": "days",
+    "advice_misrouted_turnaround_median_days": "days",
+    "cost_total_gbp": "GBP/year",
+    "cost_gbp": "GBP/year",
+    "cost_funded_gbp": "GBP/year",
+    "cost_setup_once_gbp": "GBP",
+    "cost_per_extra_advice_within_6w_gbp": "GBP/advice",
+}
+
+# Who the ``service`` column names in cost KPIs (commissioner or funder).
+COMMISSIONER_LABELS = {
+    "nhs": "NHS (ICB/CCG)",
+    "la_education": "LA education",
+    "la_social_care": "LA social care",
+    "joint": "Joint (pooled budget)",
+}
+
+# Which way is better for each KPI (+1 higher, -1 lower); comparisons and plots use it.
+KPI_BETTER = {
+    "advice_within_6w_pct": 1,
+    "advice_within_6w_per_year": 1,
+    "advice_turnaround_median_days": -1,
+    "advice_turnaround_p90_days": -1,
+    "advice_not_known_turnaround_median_days": -1,
+    "advice_misrouted_turnaround_median_days": -1,
+    "decisions_within_6w_pct": 1,
+    "plans_within_20w_pct": 1,
+    "plan_weeks_mean": -1,
+    "dmo_signoff_median_days": -1,
+    "requests_open_end": -1,
+    "requests_open_mean_age_weeks": -1,
+    "routine_wait_median_weeks": -1,
+    "routine_seen_within_target_pct": 1,
+    "waiting_list_end": -1,
+    "cost_total_gbp": -1,
+    "cost_gbp": -1,
+    "cost_funded_gbp": -1,
+    "cost_setup_once_gbp": -1,
+    "cost_per_extra_advice_within_6w_gbp": -1,
 }
 
 
