@@ -34,8 +34,12 @@ class ScenarioError(ValueError):
 def _deep_merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in override.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+        base_v = out.get(k)
+        merge = isinstance(v, dict) and isinstance(base_v, dict)
+        if merge and "dist" in v and v["dist"] != base_v.get("dist"):
+            merge = False  # a distribution of another family replaces the base's (its parameters would not fit)
+        if merge:
+            out[k] = _deep_merge(base_v, v)
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -89,6 +93,51 @@ def _loc_to_path(loc: tuple) -> str:
     return "".join(parts)
 
 
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names allowed in the section at pydantic location ``loc`` (empty if it cannot be told)."""
+    import types
+    from typing import Annotated, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    def unwrap(t, tag=None):
+        while True:
+            if get_origin(t) is Annotated:
+                t = get_args(t)[0]
+            elif get_origin(t) in (Union, types.UnionType):
+                models = [a for a in get_args(t) if isinstance(a, type) and issubclass(a, BaseModel)]
+                if tag is not None:
+                    models = [m for m in models if "dist" in m.model_fields
+                              and tag in get_args(m.model_fields["dist"].annotation)] or models
+                if not models:
+                    return t
+                t = models[0]
+            else:
+                return t
+
+    t = Scenario
+    parts = list(loc)
+    while parts:
+        p = parts.pop(0)
+        t = unwrap(t, p if p in DIST_NAMES else None)
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            if p in DIST_NAMES and "dist" in t.model_fields:
+                continue  # pydantic's union-branch tag, already chosen
+            if p not in t.model_fields:
+                return []
+            t = t.model_fields[p].annotation
+        elif get_origin(t) is dict:
+            t = get_args(t)[1]
+        elif get_origin(t) is list:
+            t = get_args(t)[0]
+        else:
+            return []
+    t = unwrap(t)
+    if isinstance(t, type) and issubclass(t, BaseModel):
+        return list(t.model_fields)
+    return []
+
+
 def _explain(err: dict) -> tuple[str, str]:
     loc = tuple(err.get("loc", ()))
     ctx = err.get("ctx") or {}
@@ -99,7 +148,9 @@ def _explain(err: dict) -> tuple[str, str]:
     typ = err.get("type", "")
     got = err.get("input")
     if typ == "extra_forbidden":
-        return path, "unknown field (check the spelling; `sendmodel params` lists every field)"
+        allowed = _fields_at(loc[:-1])
+        hint = f"; allowed: {allowed}" if allowed else " (check the spelling; `sendmodel params` lists every field)"
+        return path, f"unknown field {loc[-1]!r}{hint}"
     if typ == "missing":
         return path, "required field is missing"
     if typ == "union_tag_invalid" or typ == "union_tag_not_found":
