@@ -270,16 +270,19 @@ class SendModel:
             return
         asked = env.now
         rec["advice_requested_day"][i] = asked
-        triage = cfg.triage.enabled
-        if triage:
-            yield self.work(cfg.triage.service, e.triage_hours[i], TRIAGE, asked, True)
+        # A single point of access triages requests for *health* advice (seed 004, 6.2.1); the LA's own advice
+        # services (educational psychology, social care) are asked directly and do not wait for it.
+        triage = None
+        if cfg.triage.enabled:
+            triage = self.work(cfg.triage.service, e.triage_hours[i], TRIAGE, asked, True)
         asked_of = [s for s, a in e.advice.items() if a.requested[i]]
         advice, joint = [], self.joint_assessments(i, asked_of)
         for s in asked_of:
             if s in joint and joint[s][0] != s:
                 continue  # served by the trusted assessor's joint assessment, started below
             hours = joint[s][1] if s in joint else None
-            advice.append(env.process(self.advice_pathway(i, s, asked, triage, hours)))
+            via = triage if self.sc.services[s].kind == "health" else None
+            advice.append(env.process(self.advice_pathway(i, s, asked, via, hours)))
             if s in joint:
                 lead = advice[-1]
                 advice += [env.process(self.follow_joint(i, f, asked, lead)) for f, (ld, _) in joint.items()
@@ -324,11 +327,15 @@ class SendModel:
         yield lead
         self.advice_rec[s]["returned_day"][i] = self.env.now
 
-    def advice_pathway(self, i: int, s: str, asked: float, triaged: bool, joint_hours: float | None = None):
-        """Advice from one service: misrouting, records, an assessment if the child is not known."""
+    def advice_pathway(self, i: int, s: str, asked: float, triage: simpy.Event | None,
+                       joint_hours: float | None = None):
+        """Advice from one service: triage or misrouting, records, an assessment if the child is not known."""
         env, a, rec = self.env, self.demand.ehc.advice[s], self.advice_rec[s]
         assess_hours = a.assessment_hours[i] if joint_hours is None else joint_hours
         rec["requested_day"][i] = asked
+        triaged = triage is not None
+        if triaged:
+            yield triage
         if a.misrouted[i] and not triaged:
             yield env.timeout(float(a.misroute_delay_days[i]))
         if a.admin_lag_days[i] > 0:
