@@ -1,0 +1,58 @@
+"""Pieces the dashboards share: where scenario files are, quick mode, and the display protocol."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._engine import quick_mode
+
+DEFAULT_SEED = 2024
+DEFAULT_REPLICATIONS = 10  # the same as sendmodel.run's default
+QUICK_REPLICATIONS = 2
+QUICK_SIMULATION = {"simulation.warm_up_days": 60, "simulation.horizon_days": 120}
+
+
+def default_scenarios_dir() -> Path:
+    """The project's ``scenarios/`` folder (``SENDMODEL_SCENARIOS`` overrides; then beside the package; then cwd)."""
+    env = os.environ.get("SENDMODEL_SCENARIOS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / "scenarios"
+    if here.is_dir():
+        return here
+    for base in (Path.cwd(), *Path.cwd().parents):
+        if (base / "scenarios").is_dir():
+            return base / "scenarios"
+    return Path.cwd() / "scenarios"
+
+
+def scenario_files(folder: Path, under: str | None = None) -> dict[str, Path]:
+    """Scenario files by a short name ("baseline", "options/triage"), sweeps left out."""
+    folder = Path(folder)
+    root = folder / under if under else folder
+    out = {}
+    for p in sorted(root.rglob("*.yaml")):
+        rel = p.relative_to(folder)
+        if "sweeps" in rel.parts:
+            continue
+        out[rel.with_suffix("").as_posix()] = p
+    return out
+
+
+def resolve_quick(quick: bool | None) -> bool:
+    return quick_mode() if quick is None else bool(quick)
+
+
+class Dashboard:
+    """Base for dashboards: displays as its root widget, so a notebook cell can end with ``explore()``."""
+
+    widget = None
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)

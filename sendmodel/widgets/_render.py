@@ -1,0 +1,167 @@
+"""Tables and pictures for dashboards: KPI summaries as small HTML tables, figures as PNG bytes."""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+
+import numpy as np
+import pandas as pd
+
+from ..labels import label
+
+_PLOT_LOCK = threading.Lock()  # pyplot keeps global state; draw one figure at a time
+
+HEADLINE_KPIS = [
+    "advice_within_6w_pct",
+    "advice_turnaround_median_days",
+    "advice_turnaround_p90_days",
+    "plans_within_20w_pct",
+    "plan_weeks_mean",
+    "dmo_signoff_median_days",
+    "decisions_within_6w_pct",
+    "requests_open_end",
+]
+SERVICE_KPIS = ["advice_within_6w_pct", "advice_turnaround_median_days", "routine_wait_median_weeks",
+                "utilisation"]
+_SHORT = {
+    "advice_within_6w_pct": "advice within 6 weeks",
+    "advice_turnaround_median_days": "advice turnaround, median",
+    "routine_wait_median_weeks": "routine wait, median",
+    "utilisation": "utilisation",
+}
+# Which way is better, for colouring changes (+1: higher is better, -1: lower is better).
+BETTER = {
+    "advice_within_6w_pct": 1, "plans_within_20w_pct": 1, "decisions_within_6w_pct": 1,
+    "routine_seen_within_target_pct": 1, "plans_issued_per_year": 1,
+    "advice_turnaround_median_days": -1, "advice_turnaround_p90_days": -1, "plan_weeks_mean": -1,
+    "dmo_signoff_median_days": -1, "requests_open_end": -1, "requests_open_mean_age_weeks": -1,
+    "routine_wait_median_weeks": -1, "waiting_list_end": -1,
+}
+
+CSS = """
+<style>
+.sm-table {border-collapse: collapse; font-size: 13px; margin: 4px 0 10px 0;}
+.sm-table th, .sm-table td {padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right;}
+.sm-table th:first-child, .sm-table td:first-child {text-align: left;}
+.sm-table th {background: #f3f3f3;}
+.sm-better {color: #1a7f37; font-weight: 600;} .sm-worse {color: #b42318; font-weight: 600;}
+.sm-ci {color: #666; font-size: 11px;}
+.sm-error {color: #b42318; background: #fdecea; padding: 6px 10px; border-left: 4px solid #b42318;}
+.sm-warning {color: #7a4b00; background: #fff4e0; padding: 6px 10px; border-left: 4px solid #e8a33d;}
+.sm-ok {color: #444; padding: 2px 0;}
+</style>
+"""
+
+
+def fmt(value: float, unit: str) -> str:
+    """A KPI value as a commissioner reads it (fractions as percentages)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    if unit == "fraction":
+        return f"{100 * value:.0f}%"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit in ("requests", "children"):
+        return f"{value:,.0f}"
+    if unit in ("gbp", "GBP", "£"):
+        return f"£{value:,.0f}"
+    return f"{value:.1f} {unit}"
+
+
+def _ci(row) -> str:
+    if pd.isna(row["half_width"]):
+        return ""
+    unit = row["unit"]
+    if unit == "fraction":
+        return f"{100 * row['ci_low']:.0f} to {100 * row['ci_high']:.0f}"
+    return f"{row['ci_low']:.1f} to {row['ci_high']:.1f}"
+
+
+def _change(kpi: str, unit: str, now: float, before: float) -> str:
+    if before is None or pd.isna(before) or pd.isna(now):
+        return ""
+    d = now - before
+    if unit == "fraction":
+        d, txt = 100 * d, f"{100 * d:+.0f} pts"
+    elif unit == "%":
+        txt = f"{d:+.1f} pts"
+    elif unit in ("requests", "children"):
+        txt = f"{d:+,.0f}"
+    else:
+        txt = f"{d:+.1f}"
+    if abs(d) < 1e-9:
+        return "<span>no change</span>"
+    better = BETTER.get(kpi, 0) * d
+    cls = "sm-better" if better > 0 else "sm-worse" if better < 0 else ""
+    return f'<span class="{cls}">{html.escape(txt)}</span>'
+
+
+def _lookup(summary: pd.DataFrame | None, kpi: str, service: str):
+    if summary is None:
+        return None
+    m = summary[(summary["kpi"] == kpi) & (summary["service"] == service)]
+    return None if m.empty else m.iloc[0]
+
+
+def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None, scenario=None) -> str:
+    """Headline KPIs (mean and 95% CI), with the change from ``reference`` when given."""
+    head = "<tr><th>KPI</th><th>Now</th><th>95% CI</th>"
+    if reference is not None:
+        head += "<th>As in the file</th><th>Change</th>"
+    rows = [head + "</tr>"]
+    for kpi in HEADLINE_KPIS:
+        r = _lookup(summary, kpi, "all")
+        if r is None:
+            continue
+        name = label(kpi) + (" (health services)" if kpi.startswith("advice") else "")
+        cells = [html.escape(name), html.escape(fmt(r["mean"], r["unit"])), f'<span class="sm-ci">{_ci(r)}</span>']
+        if reference is not None:
+            b = _lookup(reference, kpi, "all")
+            before = None if b is None else b["mean"]
+            cells += [html.escape(fmt(before, r["unit"])) if b is not None else "",
+                      _change(kpi, r["unit"], r["mean"], before)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f'<table class="sm-table sm-kpis">{"".join(rows)}</table>'
+
+
+def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame | None = None) -> str:
+    """Per service: advice within 6 weeks, advice turnaround, routine wait, utilisation (change in brackets)."""
+    services = [s for s in scenario.services if _lookup(summary, "utilisation", s) is not None]
+    head = "<tr><th>Service</th>" + "".join(f"<th>{html.escape(_SHORT[k])}</th>" for k in SERVICE_KPIS) + "</tr>"
+    rows = [head]
+    for s in services:
+        cells = [html.escape(scenario.services[s].label)]
+        for k in SERVICE_KPIS:
+            r = _lookup(summary, k, s)
+            if r is None or pd.isna(r["mean"]):
+                cells.append("")
+                continue
+            txt = html.escape(fmt(r["mean"], r["unit"]))
+            b = _lookup(reference, k, s)
+            if b is not None:
+                ch = _change(k, r["unit"], r["mean"], b["mean"])
+                if ch and "no change" not in ch:
+                    txt += f" ({ch})"
+            cells.append(txt)
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f'<table class="sm-table sm-services">{"".join(rows)}</table>'
+
+
+def message_html(text: str, kind: str = "error") -> str:
+    return f'<div class="sm-{kind}">{html.escape(text)}</div>'
+
+
+def figure_png(make_figure, *args, dpi: int = 90) -> bytes:
+    """Draw a figure with ``make_figure(*args)`` and return it as PNG bytes (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    with _PLOT_LOCK:
+        fig = make_figure(*args)
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi)
+        finally:
+            plt.close(fig)
+    return buf.getvalue()
