@@ -6,6 +6,7 @@ from .config import Scenario
 from .runner import run, run_replication
 from .results import Results
 from .scenarios import ScenarioError, load_scenario, override
+from .sweep import load_sweep
 
-__all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "override", "run", "run_replication",
-           "__version__"]
+__all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "load_sweep", "override", "run",
+           "run_replication", "__version__"]
