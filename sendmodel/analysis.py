@@ -17,6 +17,7 @@ from .costs import cost_kpis
 from .labels import KPI_UNITS
 
 ALL = "all"
+NOT_TO_ISSUE_DUE_DAYS = 112.0  # decision not to issue a plan within 16 weeks of the request (SEND Regs 2014)
 
 
 def _pct(x: np.ndarray) -> float:
@@ -90,6 +91,7 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         open_ = (arr < end) & np.isnan(e["closed_day"])
         add(("requests_open_end", ALL, float(open_.sum())))
         add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
+        rows += sen2_style_kpis(e, warm, end)
 
     # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
     for s, svc_rec in rec["services"].items():
@@ -102,6 +104,7 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
             add(("routine_wait_median_weeks", s, _q(w, 0.5)))
             target = sc.services[s].routine_target_weeks
             add(("routine_seen_within_target_pct", s, _pct(w <= target)))
+            rows += routine_list_kpis(s, arr, seen, w, warm, end)
             wl += float((np.isnan(seen) & (arr < end)).sum())
         if s in rec["advice"]:
             a = rec["advice"][s]
@@ -113,6 +116,62 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
     rows += cost_kpis(sc)
     return rows
+
+
+def sen2_style_kpis(e: dict, warm: float, end: float) -> list[tuple[str, str, float]]:
+    """EHC KPIs defined as DfE's SEN2 statistics define them, so the model can be calibrated against them.
+
+    Calendar-year conventions: requests *received* in the window and their status at its end (decided to assess,
+    refused, still undecided); LA decisions *made* in the window; assessments *completed* in the window (plan
+    issued or decided not to issue) and plans *issued* in the window, by weeks from request to final plan
+    (within 20, over 20 up to 52, over 52). The model has no statutory exceptions, so it compares with DfE's
+    figures excluding exceptions.
+    """
+    arr, dec, out, fin = e["arrival_day"], e["decision_day"], e["outcome"], e["final_day"]
+    rows = []
+    add = rows.append
+    got = (arr >= warm) & (arr < end)
+    decided = ~np.isnan(dec) & (dec < end)
+    add(("requests_per_year", ALL, float(got.sum()) * 365.25 / (end - warm)))
+    add(("requests_assessed_pct", ALL, _pct((out[got] == 0) & decided[got])))
+    add(("requests_refused_pct", ALL, _pct((out[got] == 1) & decided[got])))
+    add(("requests_undecided_pct", ALL, _pct(~decided[got])))
+    made = ~np.isnan(dec) & (dec >= warm) & (dec < end)
+    add(("decisions_made_within_6w_pct", ALL, _pct((dec[made] - arr[made]) <= DECISION_DUE_DAYS)))
+    closed = e["closed_day"]
+    done = (out == 0) & ~np.isnan(closed) & (closed >= warm) & (closed < end)
+    add(("assessments_plan_pct", ALL, _pct(e["plan"][done])))
+    no_plan = done & ~e["plan"]
+    add(("not_to_issue_within_16w_pct", ALL, _pct((closed[no_plan] - arr[no_plan]) <= NOT_TO_ISSUE_DUE_DAYS)))
+    issued = ~np.isnan(fin) & (fin >= warm) & (fin < end)
+    days = fin[issued] - arr[issued]
+    add(("plans_issued_within_20w_pct", ALL, _pct(days <= PLAN_DUE_DAYS)))
+    add(("plans_issued_20_to_52w_pct", ALL, _pct((days > PLAN_DUE_DAYS) & (days <= 364.0))))
+    add(("plans_issued_over_52w_pct", ALL, _pct(days > 364.0)))
+    return rows
+
+
+def routine_list_kpis(s: str, arr: np.ndarray, seen: np.ndarray, w: np.ndarray, warm: float, end: float):
+    """A service's routine waiting list as NHS community-health statistics describe it.
+
+    Weekly snapshots over the measured window: children referred and not yet seen (mean count, and the share
+    who have waited 18 weeks or less so far), and the change from the first to the last snapshot (a stable list
+    changes little). ``w`` holds the waits in weeks of those seen in the window.
+    """
+    t = np.arange(warm, end, 7.0)
+    seen_ = np.nan_to_num(seen, nan=np.inf)
+    keep = (arr < end) & (seen_ >= warm)  # only referrals that wait at some time in the window
+    arr, seen_ = arr[keep], seen_[keep]
+    waiting = (arr[None, :] <= t[:, None]) & (seen_[None, :] > t[:, None])  # snapshots x referrals
+    n = waiting.sum(axis=1)
+    age = t[:, None] - arr[None, :]
+    short = (waiting & (age <= 18 * 7.0)).sum()
+    return [
+        ("routine_wait_mean_weeks", s, float(w.mean()) if w.size else float("nan")),
+        ("routine_waiting_mean", s, float(n.mean()) if n.size else float("nan")),
+        ("routine_waiting_within_18w_pct", s, float(100.0 * short / n.sum()) if n.sum() else float("nan")),
+        ("routine_waiting_change", s, float(n[-1] - n[0]) if n.size else float("nan")),
+    ]
 
 
 def time_average(t: np.ndarray, n: np.ndarray, start: float, end: float) -> float:
