@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lab env clean
+.PHONY: demo test test-fast lab dashboard browser env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sendmodel run scenarios/baseline.yaml --reps 10 --seed 2024 --workers 2 --out results/baseline
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP)
@@ -27,6 +27,20 @@ test-fast: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# The explore dashboard as a web page, no code shown (Voila). DASHBOARD=compare or business_case for the others.
+DASHBOARD ?= explore
+dashboard: $(STAMP)
+	$(BIN)/voila dashboards/$(DASHBOARD).ipynb --port=8866 --Voila.ip=127.0.0.1
+
+# The browser test drives Debian's Chromium: install it when missing (as root, or with sudo). If that is
+# impossible the test skips and says why; nothing else depends on it.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  ( $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver ) \
+	    >/dev/null 2>&1 || echo "make: could not install chromium; the browser test will be skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) results

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +45,11 @@ def _noop() -> int:
     return os.getpid()
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the kernel: "Interrupt kernel" (SIGINT to the process group) must not kill them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def shared_pool(workers: int) -> ProcessPoolExecutor:
     """The process pool shared by every dashboard in this kernel (started once, reused)."""
     global _POOL, _POOL_WORKERS
@@ -53,7 +59,7 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
                 _POOL.shutdown(wait=False, cancel_futures=True)
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload([__name__])
-            _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_interrupts)
             _POOL_WORKERS = workers
         return _POOL
 

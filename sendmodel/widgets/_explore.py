@@ -100,7 +100,7 @@ class ExploreDashboard(Dashboard):
         right = W.VBox([self.message, W.HBox([self.progress, self.status]), self.table, self.plot,
                         W.HTML("<b>By service</b>"), self.service_table],
                        layout=W.Layout(flex="1 1 560px", min_width="480px"))
-        left = W.VBox([self.controls_box], layout=W.Layout(flex="0 1 470px", margin="0 16px 0 0"))
+        left = W.VBox([self.controls_box], layout=W.Layout(flex="0 0 500px", margin="0 16px 0 0"))
         self.widget = W.VBox([header, W.HBox([self.picker, self.replications]),
                               W.HBox([left, right], layout=W.Layout(flex_flow="row wrap"))])
         self.widget.add_class("sendmodel-explore")

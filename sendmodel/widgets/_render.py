@@ -71,12 +71,17 @@ def fmt(value: float, unit: str) -> str:
 
 
 def _ci(row) -> str:
+    """The 95% CI, cut to what the KPI can take (no share below 0 or above 100%, no negative days or counts):
+    with few replications a t-interval can reach past those, which reads as nonsense to a commissioner."""
     if pd.isna(row["half_width"]):
         return ""
     unit = row["unit"]
+    lo, hi = max(row["ci_low"], 0.0), row["ci_high"]
     if unit == "fraction":
-        return f"{100 * row['ci_low']:.0f} to {100 * row['ci_high']:.0f}"
-    return f"{row['ci_low']:.1f} to {row['ci_high']:.1f}"
+        return f"{100 * lo:.0f} to {100 * min(hi, 1.0):.0f}"
+    if unit == "%":
+        hi = min(hi, 100.0)
+    return f"{lo:.1f} to {hi:.1f}"
 
 
 def _change(kpi: str, unit: str, now: float, before: float) -> str:

@@ -1,0 +1,132 @@
+"""The explore dashboard as a commissioner meets it: served by Voila on localhost, driven in headless Chromium.
+
+A person moves the demand slider; the KPI table and the turnaround plot must change. Screenshots are saved to
+``results/browser/`` (before and after). `make test` installs Debian's chromium when it is missing; this test
+skips, saying why, only when that was impossible.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("SENDMODEL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "results" / "browser"
+
+pytestmark = pytest.mark.slow
+
+
+def _requirements():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("the playwright package is not installed (it is in the dev extra: pip install -e '.[dev]')")
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        pytest.skip("voila is not installed (pip install -e .)")
+    if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium), which failed "
+                    "or was not run here")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def voila_url(tmp_path):
+    """Serve dashboards/explore.ipynb with Voila on a free localhost port (quick mode), and stop it afterwards."""
+    _requirements()
+    port = _free_port()
+    env = {**os.environ, "SENDMODEL_QUICK": "1"}
+    log = open(tmp_path / "voila.log", "w")
+    cmd = [sys.executable, "-m", "voila", str(ROOT / "dashboards" / "explore.ipynb"), "--no-browser",
+           f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.root_dir=" + str(ROOT)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "static/", timeout=2):
+                    break
+            except urllib.error.HTTPError:  # any answer means the server is up
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail(f"Voila did not start: {(tmp_path / 'voila.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # voila and the kernels it started (its own session)
+            proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.goto(voila_url, timeout=90_000)
+            page.wait_for_selector(".sm-kpi-table table", timeout=120_000)
+            page.wait_for_function("document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
+                                   timeout=120_000)
+            assert page.locator(".sm-plot").is_visible(), "the turnaround plot is not shown"
+            table0 = page.inner_text(".sm-kpi-table")
+            plot0 = page.locator(".sm-plot").screenshot()
+            assert "Advice returned within 6 weeks" in table0, table0
+            assert "Traceback" not in page.inner_text("body")
+            page.screenshot(path=str(SHOTS / "explore_before.png"), full_page=True)
+
+            # Move the demand slider as a person would with the keyboard: focus its handle, press Page Up.
+            readout = page.locator(".sm-lever-demand .widget-readout")
+            before = readout.inner_text()
+            handle = page.locator(".sm-lever-demand .noUi-handle")
+            handle.focus()
+            for _ in range(12):
+                handle.press("PageUp")
+            page.wait_for_function(f"document.querySelector('.sm-lever-demand .widget-readout').innerText != "
+                                   f"'{before}'", timeout=10_000)
+            moved = readout.inner_text()
+            page.wait_for_function(
+                "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
+                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=120_000)
+            page.wait_for_timeout(500)  # let the new picture paint
+            table1 = page.inner_text(".sm-kpi-table")
+            plot1 = page.locator(".sm-plot").screenshot()
+            page.screenshot(path=str(SHOTS / "explore_after.png"), full_page=True)
+        finally:
+            browser.close()
+    assert float(moved.replace(",", "")) > float(before.replace(",", "")), f"slider did not move ({before} -> {moved})"
+    assert table1 != table0, "the KPI table did not change after moving the demand slider"
+    assert "Change" in table1, table1
+    assert plot1 != plot0, "the turnaround plot did not change after moving the demand slider"
+    shutil.copy(SHOTS / "explore_after.png", SHOTS / "explore.png")
