@@ -31,14 +31,25 @@ _SHORT = {
     "routine_wait_median_weeks": "routine wait, median",
     "utilisation": "utilisation",
 }
-# Which way is better, for colouring changes (+1: higher is better, -1: lower is better).
+# Which way is better, for colouring changes (+1: higher is better, -1: lower is better); labels.KPI_BETTER wins.
 BETTER = {
     "advice_within_6w_pct": 1, "plans_within_20w_pct": 1, "decisions_within_6w_pct": 1,
     "routine_seen_within_target_pct": 1, "plans_issued_per_year": 1,
     "advice_turnaround_median_days": -1, "advice_turnaround_p90_days": -1, "plan_weeks_mean": -1,
     "dmo_signoff_median_days": -1, "requests_open_end": -1, "requests_open_mean_age_weeks": -1,
-    "routine_wait_median_weeks": -1, "waiting_list_end": -1,
+    "routine_wait_median_weeks": -1, "waiting_list_end": -1, "cost_total_gbp": -1, "cost_funded_gbp": -1,
+    "cost_gbp": -1,
 }
+try:
+    from ..labels import KPI_BETTER
+
+    BETTER.update(KPI_BETTER)
+except ImportError:  # older labels module
+    pass
+try:
+    from ..labels import COMMISSIONER_LABELS
+except ImportError:
+    COMMISSIONER_LABELS = {}
 
 CSS = """
 <style>
@@ -65,7 +76,7 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f}%"
     if unit in ("requests", "children"):
         return f"{value:,.0f}"
-    if unit in ("gbp", "GBP", "£"):
+    if unit.upper().startswith("GBP"):
         return f"£{value:,.0f}"
     return f"{value:.1f} {unit}"
 
@@ -73,12 +84,14 @@ def fmt(value: float, unit: str) -> str:
 def _ci(row) -> str:
     """The 95% CI, cut to what the KPI can take (no share below 0 or above 100%, no negative days or counts):
     with few replications a t-interval can reach past those, which reads as nonsense to a commissioner."""
-    if pd.isna(row["half_width"]):
+    if pd.isna(row["half_width"]) or row["half_width"] == 0:
         return ""
     unit = row["unit"]
     lo, hi = max(row["ci_low"], 0.0), row["ci_high"]
     if unit == "fraction":
         return f"{100 * lo:.0f} to {100 * min(hi, 1.0):.0f}"
+    if unit.upper().startswith("GBP"):
+        return f"£{lo:,.0f} to £{hi:,.0f}"
     if unit == "%":
         hi = min(hi, 100.0)
     return f"{lo:.1f} to {hi:.1f}"
@@ -90,6 +103,8 @@ def _change(kpi: str, unit: str, now: float, before: float) -> str:
     d = now - before
     if unit == "fraction":
         d, txt = 100 * d, f"{100 * d:+.0f} pts"
+    elif unit.upper().startswith("GBP"):
+        txt = f"{'+' if d >= 0 else '-'}£{abs(d):,.0f}"
     elif unit == "%":
         txt = f"{d:+.1f} pts"
     elif unit in ("requests", "children"):
@@ -116,14 +131,17 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
     if reference is not None:
         head += "<th>As in the file</th><th>Change</th>"
     rows = [head + "</tr>"]
-    for kpi in HEADLINE_KPIS:
-        r = _lookup(summary, kpi, "all")
+    wanted = [(k, "all", label(k) + (" (health services)" if k.startswith("advice") else "")) for k in HEADLINE_KPIS]
+    wanted.append(("cost_total_gbp", "all", "Cost a year, all commissioners"))
+    funders = summary.loc[summary["kpi"] == "cost_funded_gbp", "service"].tolist()
+    wanted += [("cost_funded_gbp", f, f"Cost a year, paid by {COMMISSIONER_LABELS.get(f, f)}") for f in funders]
+    for kpi, service, name in wanted:
+        r = _lookup(summary, kpi, service)
         if r is None:
             continue
-        name = label(kpi) + (" (health services)" if kpi.startswith("advice") else "")
         cells = [html.escape(name), html.escape(fmt(r["mean"], r["unit"])), f'<span class="sm-ci">{_ci(r)}</span>']
         if reference is not None:
-            b = _lookup(reference, kpi, "all")
+            b = _lookup(reference, kpi, service)
             before = None if b is None else b["mean"]
             cells += [html.escape(fmt(before, r["unit"])) if b is not None else "",
                       _change(kpi, r["unit"], r["mean"], before)]
