@@ -716,13 +716,16 @@ def _interval(x: np.ndarray, alpha: float = 0.05) -> tuple[int, float, float, fl
 
 
 def summarise_points(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Mean and t-interval across replications for every (point, KPI, service)."""
+    """Mean and t-interval across replications for every (point, KPI, service), with the point's values."""
     names = df.attrs.get("parameters", [])
-    rows = []
-    for (point, kpi, svc), g in df.groupby(["point", "kpi", "service"], sort=True):
-        n, m, lo, hi = _interval(g["value"].to_numpy(), alpha)
-        rows.append((point, *g.iloc[0][names], kpi, svc, n, m, lo, hi, KPI_UNITS.get(kpi, "")))
-    return pd.DataFrame(rows, columns=["point", *names, "kpi", "service", "n", "mean", "ci_low", "ci_high", "unit"])
+    g = df.groupby(["point", "kpi", "service"], sort=True)["value"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    half = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
+    half = half.where(out["n"] > 1)
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
+    out = out.merge(df.drop_duplicates("point")[["point", *names]], on="point", how="left")
+    return out[["point", *names, "kpi", "service", "n", "mean", "sd", "ci_low", "ci_high", "unit"]]
 
 
 def _levels(points: pd.DataFrame, p: str, max_levels: int, bins: int) -> pd.Series:

@@ -92,11 +92,14 @@ def tornado_figure(sens: pd.DataFrame, unit: str = "", base: dict | None = None)
     mid = float(sens["overall_mean"].iloc[0])
     fig, ax = plt.subplots(figsize=(9, 2.0 + 0.6 * len(s)))
     y = range(len(s))
-    ax.barh(y, s["kpi_at_low"] - mid, left=mid, color="tab:blue", alpha=0.8, label="at the lowest value")
-    ax.barh(y, s["kpi_at_high"] - mid, left=mid, color="tab:orange", alpha=0.8, label="at the highest value")
+    # Two half-height bars a row (lowest value above, highest below), so labels never overlap.
+    ax.barh([i + 0.2 for i in y], s["kpi_at_low"] - mid, left=mid, height=0.4, color="tab:blue", alpha=0.8,
+            label="at the parameter's lowest value")
+    ax.barh([i - 0.2 for i in y], s["kpi_at_high"] - mid, left=mid, height=0.4, color="tab:orange", alpha=0.8,
+            label="at its highest value")
     for i, r in s.iterrows():
-        for v, lv in ((r["kpi_at_low"], r["low_level"]), (r["kpi_at_high"], r["high_level"])):
-            ax.text(v, i, f" {_fmt(lv)} ", va="center", ha="left" if v >= mid else "right", fontsize=8)
+        for dy, v, lv in ((0.2, r["kpi_at_low"], r["low_level"]), (-0.2, r["kpi_at_high"], r["high_level"])):
+            ax.text(v, i + dy, f" {_fmt(lv)} ", va="center", ha="left" if v >= mid else "right", fontsize=8)
     ax.axvline(mid, color="k", lw=1)
     labels = [
         f"{param_label(r['parameter'], base)}\nswing {r['swing']:+.1f} [{r['swing_ci_low']:+.1f}, "

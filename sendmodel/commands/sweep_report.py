@@ -30,6 +30,10 @@ def report_kpis(df, asked: list[str] | None) -> list[tuple[str, str]]:
     return [(k, s) for k, s in pairs if (k, s) in have]
 
 
+def _g(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
 def cmd_sweep_report(args) -> int:
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -76,9 +80,11 @@ def cmd_sweep_report(args) -> int:
     if sens:
         t = s_all.assign(parameter=[param_label(p, base) for p in s_all["parameter"]])
         t["95% CI"] = [f"[{a:+.1f}, {b:+.1f}]" for a, b in zip(t["swing_ci_low"], t["swing_ci_high"])]
-        t["range"] = [f"{lo} -> {hi}" for lo, hi in zip(t["low_level"], t["high_level"])]
+        t["range"] = [f"{_g(lo)} -> {_g(hi)}" for lo, hi in zip(t["low_level"], t["high_level"])]
+        for c in ("kpi_at_low", "kpi_at_high", "swing"):
+            t[c] = [f"{v:.1f}" for v in t[c]]
         cols = ["kpi", "service", "parameter", "range", "kpi_at_low", "kpi_at_high", "swing", "95% CI"]
-        with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.precision", 1):
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
             print("\nSensitivity (KPI at each parameter's lowest and highest value, others averaged over):")
             print(t[cols].to_string(index=False))
     print(f"\nWrote {', '.join(written)} to {out}/")

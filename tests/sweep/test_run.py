@@ -200,3 +200,7 @@ def test_main_effects_and_swing_on_a_made_frame():
     assert np.isclose(s.loc["b", "swing"], 10) and np.isclose(s.loc["a", "swing"], 4), s
     # The noise is common to both ends (same replication), so the paired interval has zero width.
     assert np.isclose(s.loc["a", "swing_ci_low"], 4) and np.isclose(s.loc["a", "swing_ci_high"], 4), s
+    t = sw.summarise_points(df).set_index("point")
+    assert np.allclose(t["mean"], [2 * a + 10 * b + 1.5 for a, b in pts]), t
+    assert (t["n"] == 4).all() and np.allclose(t["ci_high"] - t["mean"], 3.182446 * np.std([0, 1, 2, 3], ddof=1) / 2)
+    assert list(t.columns[:2]) == ["a", "b"] and t.loc[5, "a"] == 3 and t.loc[5, "b"] == 1, t
