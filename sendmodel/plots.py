@@ -136,3 +136,156 @@ def save_standard_plots(results, folder: str | Path) -> list[Path]:
         plt.close(fig)
         out.append(p)
     return out
+
+
+# --- option comparisons (sendmodel compare) ---------------------------------------------------------------------
+
+COMPARISON_KPIS = (
+    "advice_within_6w_pct",
+    "advice_turnaround_median_days",
+    "advice_not_known_turnaround_median_days",
+    "advice_misrouted_turnaround_median_days",
+    "dmo_signoff_median_days",
+    "plans_within_20w_pct",
+)
+_VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
+
+
+def _options_in_order(table: pd.DataFrame) -> list[str]:
+    """Baseline first, then the options in the order they were given."""
+    opts = list(dict.fromkeys(table["option"]))
+    base = table["baseline"].iloc[0]
+    return [base] + [o for o in opts if o != base]
+
+
+def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
+    """Each option's mean with its 95% CI, one panel per KPI; colour = paired verdict against the baseline.
+
+    The dashed line is the baseline's mean; the text beside each option is its paired difference and 95% CI.
+    """
+    from .labels import KPI_UNITS, label
+
+    t = table[(table["service"] == "all") & table["kpi"].isin(kpis)]
+    kpis = [k for k in kpis if k in set(t["kpi"])]
+    opts = _options_in_order(table)
+    base = opts[0]
+    ncol = 2
+    nrow = max(1, -(-len(kpis) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 2.2 + 0.42 * len(opts) * nrow), squeeze=False)
+    for ax, kpi in zip(axes.flat, kpis):
+        k = t[t["kpi"] == kpi].set_index("option").reindex(opts)
+        y = np.arange(len(opts))[::-1]
+        for yi, (opt, r) in zip(y, k.iterrows()):
+            if pd.isna(r["mean"]):
+                continue
+            colour = "k" if opt == base else _VERDICT_COLOURS.get(r["verdict"], "grey")
+            err = 0 if pd.isna(r["half_width"]) else r["half_width"]
+            ax.errorbar(r["mean"], yi, xerr=err, fmt="o", color=colour, capsize=3)
+            note = "baseline" if opt == base else (
+                f"{r['diff']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]")
+            ax.annotate(note, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7, color=colour)
+        if base in k.index and pd.notna(k.loc[base, "mean"]):
+            ax.axvline(k.loc[base, "mean"], color="k", ls="--", lw=0.8)
+        ax.set_yticks(y, opts, fontsize=8)
+        ax.set_title(f"{label(kpi)} ({KPI_UNITS.get(kpi, '')})", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(kpis):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Options against {base}: mean and 95% CI; green better, red worse, grey no clear difference "
+                 f"(paired, common random numbers)", fontsize=10)
+    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.75)
+    return fig
+
+
+def efficient_options(points: pd.DataFrame) -> list[str]:
+    """Options no other option beats on both cost (lower) and on-time advice (higher): the efficient frontier."""
+    out = []
+    for opt, r in points.iterrows():
+        beaten = (
+            (points["cost"] <= r["cost"]) & (points["effect"] >= r["effect"])
+            & ((points["cost"] < r["cost"]) | (points["effect"] > r["effect"]))
+        )
+        if not beaten.any():
+            out.append(opt)
+    return out
+
+
+def cost_vs_within_6w(table: pd.DataFrame) -> plt.Figure:
+    """Cost a year against % of health advice within 6 weeks: up and to the left is better value.
+
+    Efficient options (none is both cheaper and better) are joined by the frontier line; the others are grey.
+    """
+    t = table[table["service"] == "all"]
+    cost = t[t["kpi"] == "cost_total_gbp"].set_index("option")
+    eff = t[t["kpi"] == "advice_within_6w_pct"].set_index("option")
+    opts = [o for o in _options_in_order(table) if o in cost.index and o in eff.index]
+    # Error bars: the CI of each option's paired difference from the baseline (what the comparison rests on).
+    pts = pd.DataFrame({"cost": cost.loc[opts, "mean"] / 1000.0, "effect": eff.loc[opts, "mean"],
+                        "err": eff.loc[opts, "diff_half_width"].fillna(0)})
+    front = efficient_options(pts)
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    for opt, r in pts.iterrows():
+        good = opt in front
+        ax.errorbar(r["cost"], r["effect"], yerr=r["err"], fmt="o", capsize=3,
+                    color="tab:blue" if good else "grey", ms=8 if good else 6)
+        ax.annotate(opt, (r["cost"], r["effect"]), xytext=(6, 4), textcoords="offset points", fontsize=8,
+                    color="k" if good else "grey")
+    f = pts.loc[front].sort_values("cost")
+    ax.plot(f["cost"], f["effect"], color="tab:blue", lw=1, alpha=0.6, label="efficient options")
+    ax.set_xlabel("Cost a year, GBP thousands (PAs modelled plus set-up spread over the amortisation years)")
+    ax.set_ylabel("Health advice returned within 6 weeks (%)\nbars: 95% CI of the difference from the baseline")
+    ax.set_title("Value for money: on-time health advice against cost (up and left is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def who_pays(table: pd.DataFrame) -> plt.Figure:
+    """Extra cost a year of each option against the baseline, stacked by funder (joint costs split)."""
+    from .labels import COMMISSIONER_LABELS
+
+    t = table[table["kpi"] == "cost_funded_gbp"]
+    opts = [o for o in _options_in_order(table)[1:] if o in set(t["option"])]
+    funders = list(dict.fromkeys(t["service"]))
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.5 * max(len(opts), 1)))
+    left_pos = np.zeros(len(opts))
+    left_neg = np.zeros(len(opts))
+    for f in funders:
+        v = t[t["service"] == f].set_index("option").reindex(opts)["diff"].fillna(0).to_numpy() / 1000.0
+        start = np.where(v >= 0, left_pos, left_neg)
+        ax.barh(opts, v, left=start, label=COMMISSIONER_LABELS.get(f, f))
+        left_pos += np.where(v >= 0, v, 0)
+        left_neg += np.where(v < 0, v, 0)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Extra cost a year against {table['baseline'].iloc[0]}, GBP thousands")
+    ax.set_title("Who pays: extra cost a year by funder")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+COMPARISON_PLOTS = {
+    "comparison_kpis.png": comparison_kpis,
+    "cost_vs_within_6w.png": cost_vs_within_6w,
+    "who_pays.png": who_pays,
+}
+
+
+def save_comparison_plots(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Write the option-comparison plots as PNG files into ``folder`` (cost plots only when costs are given)."""
+    out = []
+    kpis = set(table["kpi"])
+    for name, fn in COMPARISON_PLOTS.items():
+        if fn is not comparison_kpis and "cost_total_gbp" not in kpis:
+            continue
+        fig = fn(table)
+        p = Path(folder) / name
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out
