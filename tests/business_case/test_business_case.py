@@ -1,0 +1,214 @@
+"""The business case: benchmarks that add up, costs by commissioner, a workbook that opens, an HTML report that
+renders in headless Chromium, and the `sendmodel business-case` command."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sendmodel
+from sendmodel.business_case import BACD_PAS_PER_70K, parse_lever_target
+from sendmodel.cli import main
+from sendmodel.costs import DAYS_PER_YEAR
+from tests.conftest import SCENARIOS
+
+POP = 140_000  # twice the reference population: everything per 70,000 must scale
+SHORT = {"simulation.warm_up_days": 30, "simulation.horizon_days": 150}
+TARGETS = [
+    "dmo:dmo_signoff_median_working_days<=10",
+    "physio:advice_within_6w_pct@physio>=70",
+    "slt:advice_within_6w_pct@slt>=99",  # beyond what PAs can buy in the baseline: must say so
+]
+CHROMIUM = os.environ.get("SENDMODEL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+
+
+def _build():
+    sc = sendmodel.load_scenario(SCENARIOS / "baseline.yaml").override(SHORT)
+    admin = sc.override({"ehc.admin_support": True, "services.dmo_admin.pas_per_week": 2.5}, name="admin_support")
+    return sendmodel.business_case(sc, population=POP, targets=TARGETS, options={"admin_support": admin},
+                                   replications=3, seed=7, cap_factor=1.2)
+
+
+@pytest.fixture(scope="module")
+def bc(tmp_path_factory):
+    """Built once per test session, even with pytest-xdist: the first worker builds and pickles, others wait."""
+    shared = tmp_path_factory.getbasetemp().parent
+    done, lock = shared / "business_case.pkl", shared / "business_case.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        for _ in range(3600):
+            if done.exists():
+                return pickle.loads(done.read_bytes())
+            time.sleep(0.5)
+        pytest.fail("another worker did not finish building the business case within 30 minutes")
+    os.close(fd)
+    case = _build()
+    tmp = done.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(case))
+    os.replace(tmp, done)
+    return case
+
+
+@pytest.fixture(scope="module")
+def written(bc, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bc")
+    bc.settings["command"] = "pytest tests/business_case"
+    return bc.to_dir(out)
+
+
+def _bench(bc, lever, benchmark) -> pd.Series:
+    s = bc.summary
+    row = s[(s["lever"] == lever) & (s["benchmark"] == benchmark)]
+    assert len(row) == 1, f"expected one {benchmark!r} row for {lever}, got {len(row)}"
+    return row.iloc[0]
+
+
+def test_benchmarks_add_up_in_pas_wte_and_gbp(bc):
+    sc = bc.scenario
+    scale = POP / 70_000
+    assert sc.population == POP
+    weeks = DAYS_PER_YEAR / 7
+    bacd = _bench(bc, "dmo", "BACD/BACCH recommendation")
+    assert bacd["pas_per_week"] == pytest.approx(BACD_PAS_PER_70K * scale), "BACD/BACCH: 2 PAs per 70,000 children"
+    assert bacd["pas_per_week_per_70k"] == pytest.approx(2.0)
+    today = _bench(bc, "dmo", "Funded today")
+    assert today["pas_per_week"] == pytest.approx(sc.services["dmo"].pas_per_week * scale)
+    for lever in ("dmo", "physio"):
+        unit = sc.services[lever].gbp_per_pa
+        for b in ("Funded today", "Needed (model)"):
+            r = _bench(bc, lever, b)
+            assert r["wte"] == pytest.approx(r["pas_per_week"] / 10), f"{lever} {b}: 10 PAs = 1 WTE"
+            assert r["gbp_per_year"] == pytest.approx(r["pas_per_week"] * unit * weeks), (
+                f"{lever} {b}: GBP a year should be PAs x GBP {unit} per PA x {weeks:.2f} weeks, got "
+                f"{r['gbp_per_year']}"
+            )
+        need, now = _bench(bc, lever, "Needed (model)"), _bench(bc, lever, "Funded today")
+        gap = _bench(bc, lever, "Gap: needed minus funded")
+        for col in ("pas_per_week", "wte", "gbp_per_year"):
+            assert gap[col] == pytest.approx(need[col] - now[col]), f"{lever} gap in {col}"
+        sol = next(s for s in bc.solutions if s.lever == lever)
+        assert need["pas_per_week"] == sol.pas_per_week, "the needed PAs are the solver's answer"
+    bgap = _bench(bc, "dmo", "Gap: BACD/BACCH minus funded")
+    assert bgap["pas_per_week"] == pytest.approx(bacd["pas_per_week"] - today["pas_per_week"])
+
+
+def test_unreachable_target_is_not_a_number_anywhere(bc):
+    need = _bench(bc, "slt", "Needed (model)")
+    assert pd.isna(need["pas_per_week"]) and pd.isna(need["gbp_per_year"]), f"got {need.to_dict()}"
+    assert "NOT REACHABLE" in need["note"] and "search cap" in need["note"], need["note"]
+    t = bc.targets.set_index("lever")
+    assert not t.loc["slt", "reachable"] and t.loc["physio", "reachable"] and t.loc["dmo", "reachable"]
+    assert bc.plan.services["slt"].pas_per_week == bc.scenario.services["slt"].pas_per_week, (
+        "an unreachable lever stays at today's PAs in the plan"
+    )
+
+
+def test_every_figure_traces_to_a_parameter_or_a_run(bc):
+    assert bc.summary["trace"].str.len().gt(0).all(), "every benchmark row needs a trace"
+    run_ids = set(bc.runs["run_id"])
+    for tr in bc.summary["trace"]:
+        for rid in re.findall(r"\b([a-z_]+#\d+)\b", tr):
+            assert rid in run_ids, f"trace names run {rid}, which is not in the runs table"
+    params = set(bc.assumptions["parameter"])
+    for p in ("services.dmo.pas_per_week", "services.dmo.gbp_per_pa", "business_case.bacd_pas_per_70k"):
+        assert p in params, f"assumptions should list {p}"
+    assert bc.assumptions["source"].str.len().gt(0).all(), "every assumption needs a source"
+    levels = bc.targets.set_index("lever")["levels_run"]
+    for lever, n in levels.items():
+        assert (bc.runs["lever"] == lever).sum() == n, f"runs table should hold all {n} levels of {lever}"
+
+
+def test_costs_by_commissioner_add_up(bc):
+    c = bc.cost_by_commissioner
+    total = c[c["basis"] == "total"].iloc[0]
+    for basis in ("responsible commissioner", "funder (joint costs split)"):
+        part = c[c["basis"] == basis]
+        for col in ("gbp_per_year_today", "gbp_per_year_plan"):
+            assert part[col].sum() == pytest.approx(total[col]), f"{basis} {col} should sum to the total"
+    # DMO/DCO and physiotherapy are NHS lines: the NHS's extra equals their gaps in GBP
+    extra_nhs = c[(c["basis"] == "responsible commissioner") & (c["who"] == "nhs")]["extra_gbp_per_year"].iloc[0]
+    gaps = sum(_bench(bc, lv, "Gap: needed minus funded")["gbp_per_year"] for lv in ("dmo", "physio"))
+    assert extra_nhs == pytest.approx(gaps), f"NHS extra {extra_nhs} should equal the DMO/DCO + physio gaps {gaps}"
+
+
+def test_options_compared_on_common_random_numbers(bc):
+    o = bc.options
+    assert set(o["option"]) >= {"today", "plan", "admin_support"}
+    today = o[o["option"] == "today"]
+    assert (today["diff"].dropna() == 0).all(), "today against itself must differ by exactly zero"
+    sign = o[(o["option"] == "admin_support") & (o["kpi"] == "dmo_signoff_median_working_days")].iloc[0]
+    assert sign["diff"] <= 0, f"admin support should not slow DMO/DCO sign-off (diff {sign['diff']})"
+    assert (o["kpi"] == "cost_total_gbp").any()
+
+
+def test_workbook_opens_with_pandas_and_openpyxl(bc, written):
+    import openpyxl
+
+    path = written["workbook"]
+    wb = openpyxl.load_workbook(path)
+    want = ["summary", "targets", "options compared", "cost by commissioner", "cost lines", "assumptions", "runs"]
+    assert [s for s in wb.sheetnames if s != "about"] == want, f"sheets: {wb.sheetnames}"
+    sheets = pd.read_excel(path, sheet_name=None)
+    s = sheets["summary"]
+    assert len(s) == len(bc.summary)
+    np.testing.assert_allclose(s["pas_per_week"].to_numpy(float), bc.summary["pas_per_week"].to_numpy(float),
+                               err_msg="the workbook's PAs should be the business case's")
+    assert len(sheets["runs"]) == len(bc.runs) and len(sheets["assumptions"]) == len(bc.assumptions)
+    assert {"parameter", "value", "source"} <= set(sheets["assumptions"].columns)
+
+
+def test_html_is_self_contained_and_renders_in_headless_chromium(written, tmp_path):
+    html_path = written["html"]
+    text = html_path.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 3, "three plots embedded (KPI vs PAs, cost, options)"
+    assert not re.search(r"""(src|href)=['"]https?:""", text), "the report must not fetch anything"
+    for phrase in ("BACD/BACCH recommend", "not reachable", "Cost by commissioner", "Assumptions and sources"):
+        assert phrase in text, f"report should say {phrase!r}"
+    if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium), which failed "
+                    "or was not run here")
+    shot = tmp_path / "business_case.png"
+    cmd = [CHROMIUM, *CHROMIUM_ARGS, "--window-size=1280,1600", f"--screenshot={shot}", html_path.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert shot.exists(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
+    assert img.shape[:2] == (1600, 1280), f"screenshot size {img.shape}"
+    assert img.std() > 20, "the screenshot is blank"
+    green = (np.abs(img - [241, 248, 242]).sum(axis=2) < 6).mean()  # the headline panel's background
+    assert green > 0.01, f"the headline panel is not visible in the screenshot ({green:.3%} of pixels)"
+
+
+def test_parse_lever_target():
+    assert parse_lever_target("slt+ot:advice_within_6w_pct>=85")[0] == "slt+ot"
+    assert parse_lever_target("advice_within_6w_pct@camhs>=85")[0] == "camhs"
+    assert parse_lever_target("dmo_signoff_median_days<=14")[0] == "dmo"
+    assert parse_lever_target("advice_within_6w_pct>=90")[0] == "health"
+
+
+def test_cli_writes_workbook_and_report(tmp_path, capsys):
+    f = tmp_path / "short.yaml"
+    f.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\n"
+                 "simulation: {warm_up_days: 30, horizon_days: 120}\n")
+    out = tmp_path / "out"
+    rc = main(["business-case", str(f), "--population", "140000", "--target",
+               "dmo:dmo_signoff_median_working_days<=15", "--reps", "2", "--no-options", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert (out / "business_case.xlsx").exists() and (out / "business_case.html").exists()
+    assert "BACD/BACCH recommendation" in printed and "4.0" in printed, printed  # 2 PAs x 140,000 / 70,000
+    rc = main(["business-case", str(f), "--target", "advice within 6 weeks", "--no-options", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not understood" in err, err
