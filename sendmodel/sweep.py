@@ -18,6 +18,7 @@ into a tidy frame.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -49,6 +50,8 @@ TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this lon
 STORE_FORMAT = 1
 _LHS_SPAWN_KEY = 0x5EED  # keeps the design's random numbers apart from the replications' streams
 _RESERVED = ("point", "replication", "kpi", "service", "value", "unit")
+# Modules whose code decides a run's KPIs: a store is only resumed, and a worker only used, with the same code.
+_MODEL_MODULES = ("config", "scenarios", "rng", "distributions", "demand", "capacity", "model", "analysis", "runner")
 
 
 class SweepError(RuntimeError):
@@ -296,6 +299,18 @@ def load_sweep_spec(path: str | Path) -> Sweep:
 # --- running -------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the model's source: the version number alone misses changes made between releases."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for m in _MODEL_MODULES:
+        f = pkg / f"{m}.py"
+        if f.exists():
+            h.update(m.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) -> dict:
     """Worker side of one task: run its replications and return their KPI rows (no event logs)."""
     runs = []
@@ -304,7 +319,8 @@ def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) ->
             t0 = time.perf_counter()
             rows = kpis_from_records(run_replication(scenario, seed, rep), scenario)
             runs.append((point, rep, time.perf_counter() - t0, rows))
-    return {"version": __version__, "host": socket.gethostname(), "pid": os.getpid(), "runs": runs}
+    return {"version": __version__, "code": code_fingerprint(), "host": socket.gethostname(), "pid": os.getpid(),
+            "runs": runs}
 
 
 def _tasks(missing: list[tuple[int, int]], batch: int, scenarios: list[Scenario]) -> list[list]:
@@ -420,10 +436,10 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
         return f"points {sum(n >= sweep.replications for n in per_point.values())}/{len(per_point)}"
 
     def save(result: dict) -> None:
-        if result["version"] != __version__:
+        if (result["version"], result["code"]) != (__version__, code_fingerprint()):
             raise SweepError(
-                f"worker {result['host']} runs sendmodel {result['version']}, this is {__version__}: install the "
-                "same version on every worker"
+                f"worker {result['host']} runs sendmodel {result['version']} (model code {result['code']}), this is "
+                f"{__version__} (model code {code_fingerprint()}): install the same sendmodel on every worker"
             )
         _store_task(conn, result)
         for point, _rep, secs, _rows in result["runs"]:
@@ -562,6 +578,7 @@ def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
             "seed": sweep.seed,
             "replications": sweep.replications,
             "sendmodel": __version__,
+            "model_code": code_fingerprint(),
             "base_scenario": sweep.base.model_dump(mode="json"),
             "created": _now(),
         }
@@ -586,6 +603,9 @@ def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
         problems.append(f"store format {meta.get('format')}, this sendmodel writes {STORE_FORMAT}")
     if meta.get("sendmodel") != __version__:
         problems.append(f"written by sendmodel {meta.get('sendmodel')}, this is {__version__}")
+    if meta.get("model_code") != code_fingerprint():
+        problems.append(f"the model's code has changed since (model code {meta.get('model_code')}, now "
+                        f"{code_fingerprint()})")
     if meta.get("seed") != sweep.seed:
         problems.append(f"seed {meta.get('seed')}, the spec says {sweep.seed}")
     stored = conn.execute("SELECT point, params, config_hash FROM points ORDER BY point").fetchall()
@@ -694,7 +714,8 @@ def load_sweep(store: str | Path) -> pd.DataFrame:
     df["value"] = df["value"].astype(float)
     df["unit"] = df["kpi"].map(KPI_UNITS).fillna("")
     df = df[["point", *names, "replication", "kpi", "service", "value", "unit"]]
-    df.attrs.update({k: meta[k] for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel")})
+    df.attrs.update({k: meta[k] for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel",
+                                          "model_code")})
     return df
 
 

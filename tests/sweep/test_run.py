@@ -101,9 +101,26 @@ def test_store_of_another_sweep_is_refused(tmp_path):
     (changed_base.parent / "tiny_base.yaml").write_text(TINY_BASE.replace("15000", "16000"))
     with pytest.raises(sw.SweepError, match="scenario has changed"):
         sw.run_sweep(changed_base, store, workers=1, progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # the model's code changed (e.g. a git pull) since the store began
+        mp.setattr(sw, "code_fingerprint", lambda: "0123456789abcdef")
+        with pytest.raises(sw.SweepError, match="model's code has changed"):
+            sw.run_sweep(write_spec(tmp_path / "same", small), store, workers=1, progress=False)
     renamed = write_spec(tmp_path / "renamed", small.replace("name: tiny", "name: tiny_again"))
     assert sw.run_sweep(renamed, store, workers=1, progress=False).runs == 0, "a new name is the same sweep"
     pd.testing.assert_frame_equal(sendmodel.load_sweep(store), before)
+
+
+def test_worker_with_other_model_code_is_refused(tiny_spec, tmp_path, monkeypatch):
+    real = sw._run_task
+
+    def other_code(*a):
+        return {**real(*a), "code": "0123456789abcdef"}
+
+    monkeypatch.setattr(sw, "_run_task", other_code)
+    store = tmp_path / "w.sqlite"
+    with pytest.raises(sw.SweepError, match="install the same sendmodel on every worker"):
+        sw.run_sweep(tiny_spec, store, workers=1, progress=False)
+    assert len(sendmodel.load_sweep(store)) == 0, "nothing from a mismatched worker may be stored"
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_rows(tiny_spec, reference_store, tmp_path):
