@@ -1,6 +1,8 @@
 """Dashboards for Jupyter (ipywidgets): one line in a notebook, e.g. ``from sendmodel.widgets import explore``.
 
 - :func:`explore`: one scenario, the levers a commissioner controls, KPIs with CIs and the turnaround plot.
+- :func:`compare`: options against a baseline, the paired comparison table and cost against on-time advice.
+- :func:`business_case`: population and targets in; PAs needed, cost by commissioner and the workbook out.
 
 Widget modules are imported on first use, so worker processes (which import only the run engine) start light.
 """
@@ -10,8 +12,12 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "explore": "_explore",
-    "ExploreDashboard": "_explore",
+    "explore": ("_explore", "explore"),
+    "ExploreDashboard": ("_explore", "ExploreDashboard"),
+    "compare": ("_compare", "compare"),
+    "CompareDashboard": ("_compare", "CompareDashboard"),
+    "business_case": ("_business", "business_case_dashboard"),
+    "BusinessCaseDashboard": ("_business", "BusinessCaseDashboard"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -19,5 +25,6 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        module, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,332 @@
+"""The compare dashboard: tick the options, see the paired comparison with the baseline and cost against on-time.
+
+Every option runs the same replications with the same seed (common random numbers), so the table's differences
+and their 95% CIs are paired, as in :func:`sendmodel.compare` (whose table functions build it). Runs happen in
+the background, debounced, newest choice winning; each option's runs are kept, so ticking one more option runs
+only that one.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import ipywidgets as W
+import pandas as pd
+
+from ..compare import cost_effectiveness, paired_table
+from ..labels import COMMISSIONER_LABELS, label
+from ..plots import cost_vs_within_6w
+from ..scenarios import ScenarioError, config_hash, load_scenario
+from ._common import (
+    DEFAULT_REPLICATIONS,
+    DEFAULT_SEED,
+    QUICK_REPLICATIONS,
+    QUICK_SIMULATION,
+    Dashboard,
+    default_scenarios_dir,
+    resolve_quick,
+    scenario_files,
+)
+from ._engine import LatestRunner, run_frames, warm_pool
+from ._render import CSS, fmt, figure_png, message_html
+
+TABLE_KPIS = [
+    "advice_within_6w_pct",
+    "advice_turnaround_median_days",
+    "plans_within_20w_pct",
+    "dmo_signoff_median_days",
+    "cost_total_gbp",
+]
+CE_KPI = "cost_per_extra_advice_within_6w_gbp"
+_HEADERS = {
+    "advice_within_6w_pct": "Health advice within 6 weeks",
+    "advice_turnaround_median_days": "Advice turnaround, median",
+    "plans_within_20w_pct": "EHC plans within 20 weeks",
+    "dmo_signoff_median_days": "DMO/DCO sign-off, median",
+    "cost_total_gbp": "Cost a year",
+}
+_VERDICT_CLASS = {"better": "sm-better", "worse": "sm-worse"}
+
+
+def _short(name: str) -> str:
+    """A file's short name for tables: 'options/spa_triage' -> 'spa_triage'."""
+    return name.split("/")[-1]
+
+
+def _diff_text(r) -> str:
+    unit = r["unit"]
+    if unit.upper().startswith("GBP"):
+        d = f"{'+' if r['diff'] >= 0 else '-'}£{abs(r['diff']):,.0f}"
+        ci = f"£{r['diff_ci_low']:,.0f} to £{r['diff_ci_high']:,.0f}"
+    else:
+        d = f"{r['diff']:+.1f}"
+        ci = f"{r['diff_ci_low']:+.1f} to {r['diff_ci_high']:+.1f}"
+    return d if pd.isna(r["diff_half_width"]) or r["diff_half_width"] == 0 else f"{d} <span class='sm-ci'>({ci})</span>"
+
+
+def comparison_html(table: pd.DataFrame, baseline: str) -> str:
+    """Options as rows, headline KPIs as columns: the mean, then the paired difference from the baseline."""
+    t = table[table["service"] == "all"]
+    opts = [baseline] + [o for o in dict.fromkeys(table["option"]) if o != baseline]
+    kpis = [k for k in TABLE_KPIS if k in set(t["kpi"])]
+    has_ce = CE_KPI in set(t["kpi"])
+    head = "<tr><th>Option</th>" + "".join(f"<th>{html.escape(_HEADERS.get(k, label(k)))}</th>" for k in kpis)
+    head += "<th>Cost per extra advice within 6 weeks</th>" if has_ce else ""
+    rows = [head + "</tr>"]
+    for opt in opts:
+        cells = [f"<b>{html.escape(opt)}</b>" + (" <span class='sm-ci'>(baseline)</span>" if opt == baseline else "")]
+        for k in kpis:
+            m = t[(t["option"] == opt) & (t["kpi"] == k)]
+            if m.empty or pd.isna(m.iloc[0]["mean"]):
+                cells.append("")
+                continue
+            r = m.iloc[0]
+            txt = html.escape(fmt(r["mean"], r["unit"]))
+            if opt != baseline and not pd.isna(r["diff"]):
+                cls = _VERDICT_CLASS.get(r["verdict"], "")
+                txt += f"<br><span class='{cls}'>{_diff_text(r)}</span>"
+            cells.append(txt)
+        if has_ce:
+            m = t[(t["option"] == opt) & (t["kpi"] == CE_KPI)]
+            if m.empty:
+                cells.append("")
+            else:
+                r = m.iloc[0]
+                val = "" if pd.isna(r["mean"]) else html.escape(fmt(r["mean"], "GBP")) + "<br>"
+                cells.append(val + f"<span class='sm-ci'>{html.escape(r['verdict'])}</span>")
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f'<table class="sm-table sm-comparison">{"".join(rows)}</table>'
+
+
+def who_pays_html(table: pd.DataFrame, baseline: str) -> str:
+    """Extra cost a year against the baseline, by funder (joint costs split), with the paired 95% CI."""
+    t = table[table["kpi"] == "cost_funded_gbp"]
+    if t.empty:
+        return ""
+    funders = list(dict.fromkeys(t["service"]))
+    opts = [o for o in dict.fromkeys(table["option"]) if o != baseline]
+    head = "<tr><th>Option: extra cost a year</th>" + "".join(
+        f"<th>{html.escape(COMMISSIONER_LABELS.get(f, f))}</th>" for f in funders) + "</tr>"
+    rows = [head]
+    for opt in opts:
+        cells = [html.escape(opt)]
+        for f in funders:
+            m = t[(t["option"] == opt) & (t["service"] == f)]
+            cells.append("" if m.empty else _diff_text(m.iloc[0]))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f'<table class="sm-table sm-who-pays">{"".join(rows)}</table>'
+
+
+class CompareDashboard(Dashboard):
+    """See :func:`compare`. Widgets are attributes, so scripts and tests can drive it without a browser."""
+
+    def __init__(
+        self,
+        options: list[str] | None = None,
+        baseline: str | None = None,
+        *,
+        scenarios_dir: str | Path | None = None,
+        replications: int | None = None,
+        seed: int = DEFAULT_SEED,
+        workers: int = 2,
+        delay: float = 0.5,
+        quick: bool | None = None,
+        run_now: bool = True,
+    ):
+        self.quick = resolve_quick(quick)
+        self.seed, self.workers = seed, workers
+        self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
+        self.files = scenario_files(self.scenarios_dir) if self.scenarios_dir.is_dir() else {}
+        if not self.files:
+            raise ValueError(f"no scenario files in {self.scenarios_dir}")
+        names = list(self.files)
+        if baseline is None:
+            baseline = next((n for n in ("options/status_quo", "baseline") if n in self.files), names[0])
+        if options is None:
+            options = [n for n in names if n.startswith("options/")] or names
+        unknown = [n for n in [baseline, *options] if n not in self.files]
+        if unknown:
+            raise ValueError(f"unknown scenario(s) {unknown}; choose from {names}")
+        reps = replications or (QUICK_REPLICATIONS if self.quick else DEFAULT_REPLICATIONS)
+
+        self.table = None  # the latest comparison table (sendmodel.compare's columns)
+        self.timings: list[dict] = []
+        self._cache: dict[tuple, pd.DataFrame] = {}  # (content hash, replications, seed) -> KPIs
+        self.runner = LatestRunner(self._work, self._on_start, self._on_progress, self._on_result, self._on_error,
+                                   delay=delay)
+
+        self.baseline = W.Dropdown(options=names, value=baseline, description="Baseline",
+                                   layout=W.Layout(width="380px"))
+        self.baseline.add_class("sm-baseline")
+        self.choices = {n: W.Checkbox(value=n in options, description=n, indent=False,
+                                      layout=W.Layout(width="auto")) for n in names}
+        for n, c in self.choices.items():
+            c.add_class("sm-option-" + n.replace("/", "-").replace("_", "-"))
+            c.observe(self._on_change, names="value")
+        self.replications = W.BoundedIntText(value=reps, min=2, max=500, description="Replications",
+                                             layout=W.Layout(width="200px"))
+        self.baseline.observe(self._on_change, names="value")
+        self.replications.observe(self._on_change, names="value")
+        self.message = W.HTML()
+        self.message.add_class("sm-message")
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
+        self.progress.add_class("sm-progress")
+        self.status = W.HTML("Starting...")
+        self.status.add_class("sm-status")
+        self.comparison = W.HTML()
+        self.comparison.add_class("sm-comparison-table")
+        self.who_pays = W.HTML()
+        self.who_pays.add_class("sm-who-pays-table")
+        self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
+        self.plot.add_class("sm-plot")
+
+        header = W.HTML(CSS + "<h3 style='margin:4px 0'>Compare options</h3>"
+                        "<div>Tick the options to compare with the baseline. Every option sees the same children "
+                        "and requests, so each difference (below each mean, with its 95% CI) is the option's own "
+                        "effect: <span class='sm-better'>green</span> is clearly better, "
+                        "<span class='sm-worse'>red</span> clearly worse, black not clearly different.</div>")
+        left = W.VBox([W.HTML("<b>Options</b>"), *self.choices.values()],
+                      layout=W.Layout(flex="0 0 300px", margin="0 16px 0 0"))
+        right = W.VBox([self.message, W.HBox([self.progress, self.status]), self.comparison,
+                        W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
+                       layout=W.Layout(flex="1 1 600px", min_width="480px"))
+        self.widget = W.VBox([header, W.HBox([self.baseline, self.replications]),
+                              W.HBox([left, right], layout=W.Layout(flex_flow="row wrap"))])
+        self.widget.add_class("sendmodel-compare")
+        if run_now:
+            if workers > 1:
+                warm_pool(workers)
+            self.update(immediate=True)
+
+    def selected(self) -> list[str]:
+        """The baseline then the ticked options (each once)."""
+        base = self.baseline.value
+        return [base] + [n for n, c in self.choices.items() if c.value and n != base]
+
+    def set(self, options: list[str] | None = None, baseline: str | None = None) -> None:
+        """Choose options and/or the baseline in one go (one update follows). For scripts and tests."""
+        self._quiet = True
+        try:
+            if baseline is not None:
+                self.baseline.value = baseline
+            if options is not None:
+                for n, c in self.choices.items():
+                    c.value = n in options
+        finally:
+            self._quiet = False
+        self.update()
+
+    _quiet = False
+
+    def _on_change(self, change=None) -> None:
+        if not self._quiet:
+            self.update()
+
+    def update(self, immediate: bool = False) -> bool:
+        """Load the chosen files (a bad one gives a message) and ask for a run."""
+        chosen = self.selected()
+        if len(chosen) < 2:
+            self.message.value = message_html("Tick at least one option to compare with the baseline.", "warning")
+            return False
+        scenarios = {}
+        for n in chosen:
+            try:
+                sc = load_scenario(self.files[n])
+                if self.quick:
+                    sc = sc.override(QUICK_SIMULATION)
+            except ScenarioError as exc:
+                self.message.value = message_html(f"Cannot use {n}: {exc}", "error")
+                return False
+            scenarios[n] = sc
+        self.message.value = ""
+        keys = {n: (config_hash(sc), int(self.replications.value), self.seed) for n, sc in scenarios.items()}
+        self.runner.request((chosen, scenarios, keys, int(self.replications.value), time.perf_counter()),
+                            immediate=immediate)
+        return True
+
+    def _work(self, payload, progress, is_stale):
+        chosen, scenarios, keys, reps, asked = payload
+        t0 = time.perf_counter()
+        todo = [n for n in chosen if keys[n] not in self._cache]
+        total, done = max(len(todo) * reps, 1), 0
+        for n in todo:
+            res = run_frames(scenarios[n], reps, self.seed, self.workers,
+                             lambda d, _n, base=done: progress(base + d, total), is_stale)
+            k = res.kpis.copy()
+            self._cache[keys[n]] = k
+            done += reps
+        frames = []
+        for n in chosen:
+            k = self._cache[keys[n]].copy()
+            k["scenario"] = _short(n)
+            frames.append(k)
+        kpis = pd.concat(frames, ignore_index=True)
+        base = _short(chosen[0])
+        table = pd.concat([paired_table(kpis, base), cost_effectiveness(kpis, base)], ignore_index=True)
+        png = figure_png(cost_vs_within_6w, table) if "cost_total_gbp" in set(table["kpi"]) else b""
+        return table, base, png, len(todo), reps, time.perf_counter() - t0, asked
+
+    def _on_start(self) -> None:
+        self.progress.layout.visibility = "visible"
+        self.status.value = "Running..."
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.max = total
+        self.progress.value = done
+        self.status.value = f"Running: {done} of {total} option replications done"
+
+    def _on_result(self, out) -> None:
+        table, base, png, ran, reps, compute, asked = out
+        self.table = table
+        self.comparison.value = comparison_html(table, base)
+        self.who_pays.value = who_pays_html(table, base)
+        self.plot.value = png
+        felt = time.perf_counter() - asked
+        self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "options_run": ran})
+        self.progress.layout.visibility = "hidden"
+        n_opts = table["option"].nunique() - 1
+        self.status.value = (f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
+                             f"{reps} replications each, seed {self.seed}"
+                             + (" (quick mode)" if self.quick else "") + f"; ran {ran}, reused the rest")
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.progress.layout.visibility = "hidden"
+        self.status.value = "Run failed"
+        self.message.value = message_html(f"The comparison failed: {exc}", "error")
+
+    def wait(self, timeout: float | None = 300) -> bool:
+        """Block until the latest choice has been run and shown (scripts and tests). True if it finished."""
+        return self.runner.wait(timeout)
+
+
+def compare(
+    options: list[str] | None = None,
+    baseline: str | None = None,
+    *,
+    scenarios_dir: str | Path | None = None,
+    replications: int | None = None,
+    seed: int = DEFAULT_SEED,
+    workers: int = 2,
+    quick: bool | None = None,
+) -> CompareDashboard:
+    """The compare dashboard: options against a baseline, paired on common random numbers.
+
+    Parameters
+    ----------
+    options : list of str, optional
+        Scenario names (as in the scenarios folder: "options/spa_triage") ticked at the start; default: every
+        file in ``scenarios/options/``.
+    baseline : str, optional
+        The option the others are compared with (default "options/status_quo", else "baseline").
+    scenarios_dir, replications, seed, workers, quick
+        As :func:`sendmodel.widgets.explore`.
+
+    Examples
+    --------
+    >>> from sendmodel.widgets import compare
+    >>> compare()          # doctest: +SKIP
+    """
+    return CompareDashboard(options, baseline, scenarios_dir=scenarios_dir, replications=replications, seed=seed,
+                            workers=workers, quick=quick)
