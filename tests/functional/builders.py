@@ -1,8 +1,8 @@
 """Small purpose-made scenarios for fast tests, and helpers to read a run's records.
 
-``tiny()`` is one therapy service giving EHC advice plus the LA casework, DMO/DCO, admin and triage services the
-pathway needs, with fixed task times and ample capacity, so each mechanism can be switched on by itself with
-``override`` paths exactly as in a scenario file.
+``tiny()`` is one therapy service giving EHC advice plus the LA casework, DMO/DCO, admin and triage services
+the pathway needs, with fixed task times and ample capacity, so each mechanism can be switched on by itself
+with ``override`` paths exactly as in a scenario file.
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def tiny(changes: dict | None = None, name: str = "tiny") -> sendmodel.Scenario:
     return sc.override(dict(changes or {}), name=name)
 
 
-def mmc_scenario(clinicians: int, arrivals_per_day: float, mean_hours: float, warm_up: float,
-                 horizon: float) -> sendmodel.Scenario:
-    """Routine-only M/M/c: Poisson referrals, exponential appointment hours, c clinicians always on duty, fcfs."""
+def mmc_scenario(
+    clinicians: int, arrivals_per_day: float, mean_hours: float, warm_up: float, horizon: float
+) -> sendmodel.Scenario:
+    """Routine-only M/M/c: Poisson referrals, exponential appointment hours, c clinicians always on, fcfs."""
     data = {
         "name": f"mm{clinicians}",
         "population": 70000,

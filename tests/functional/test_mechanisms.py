@@ -1,7 +1,7 @@
 """One test per mechanism of the model, on small purpose-made scenarios.
 
-Options are compared as paired runs (same seed and replication, so the same demand: common random numbers), over
-a few replications, and every replication must move the way the mechanism says.
+Options are compared as paired runs (same seed and replication, so the same demand: common random numbers),
+over a few replications, and every replication must move the way the mechanism says.
 """
 
 from __future__ import annotations
@@ -12,13 +12,22 @@ import numpy as np
 import pytest
 
 import sendmodel
-from sendmodel.model import ADMIN, ASSESSMENT, DMO_REVIEW, MISSED, RECORDS_CHECK, ROUTINE, TRIAGE
+from sendmodel.model import ADMIN, DMO_REVIEW, MISSED, RECORDS_CHECK, ROUTINE, TRIAGE
 from sendmodel.scenarios import validate_mapping
-from tests.functional.builders import advice_turnaround, expo, fixed, kpi, records, task_count, tiny, tiny_mapping
+from tests.functional.builders import (
+    advice_turnaround,
+    expo,
+    fixed,
+    kpi,
+    records,
+    task_count,
+    tiny,
+    tiny_mapping,
+)
 
 REPS = 4
 SEED = 11
-# A therapy service at ~90% utilisation with a routine backlog that lasts the whole year, so queue order matters.
+# A therapy service at ~90% utilisation with a routine backlog lasting the whole year, so queue order matters.
 LOADED = {
     "services.therapy.routine_referrals_per_week_per_70k": 9,
     "services.therapy.routine_appointment_hours": fixed(2.0),
@@ -52,7 +61,7 @@ def _day(sc, date: str) -> int:
     return (dt.date.fromisoformat(date) - sc.simulation.start_date).days
 
 
-# --- misrouting and triage -------------------------------------------------------------------------------------
+# --- misrouting and triage ----------------------------------------------------------------------------------
 
 
 def test_misrouted_requests_take_longer():
@@ -70,7 +79,9 @@ def test_misrouted_requests_take_longer():
 
 
 def test_more_misrouting_lengthens_turnaround_monotonically():
-    means = [per_rep(tiny({"services.therapy.advice.p_misrouted": p}), mean_advice()).mean() for p in (0, 0.3, 1)]
+    means = [
+        per_rep(tiny({"services.therapy.advice.p_misrouted": p}), mean_advice()).mean() for p in (0, 0.3, 1)
+    ]
     assert means[0] < means[1] < means[2], f"turnaround by share misrouted 0/0.3/1: {means}"
     assert means[2] - means[0] == pytest.approx(10, abs=1.5), f"all misrouted adds ~10 days: {means}"
 
@@ -81,32 +92,46 @@ def test_triage_removes_misrouting_delay_and_the_records_check():
     for r in range(REPS):
         rec_off, rec_on = records(off, SEED, r), records(on, SEED, r)
         a = rec_off["advice"]["therapy"]
-        nk = int((~a["known"] & (a["requested_day"] + 10 < rec_off["end_day"])).sum())  # past the 10-day bounce
-        assert task_count(rec_off, "therapy", RECORDS_CHECK) == nk, "without triage every not-known child is checked"
-        assert task_count(rec_on, "therapy", RECORDS_CHECK) == 0, "triage settles known/not known: no records check"
+        nk = int(
+            (~a["known"] & (a["requested_day"] + 10 < rec_off["end_day"])).sum()
+        )  # past the 10-day bounce
+        assert task_count(rec_off, "therapy", RECORDS_CHECK) == nk, (
+            "without triage every not-known child is checked"
+        )
+        assert task_count(rec_on, "therapy", RECORDS_CHECK) == 0, (
+            "triage settles known/not known: no records check"
+        )
         n_asked = int((~np.isnan(rec_on["ehc"]["advice_requested_day"])).sum())
         assert task_count(rec_on, "spa", TRIAGE) == n_asked, "one triage task per request sent for advice"
         t_off, t_on = np.nanmean(advice_turnaround(rec_off)), np.nanmean(advice_turnaround(rec_on))
-        assert t_on < t_off - 8, f"rep {r}: triage should remove the 10-day misrouting delay ({t_off:.1f} -> {t_on:.1f})"
+        assert t_on < t_off - 8, (
+            f"rep {r}: triage should remove the 10-day misrouting delay ({t_off:.1f} -> {t_on:.1f})"
+        )
     # With triage, the misrouted flag has no effect at all: identical runs whatever its share.
     on0 = tiny({**base, "ehc.triage.enabled": True, "services.therapy.advice.p_misrouted": 0.0})
     a, b = records(on, SEED, 0), records(on0, SEED, 0)
-    np.testing.assert_array_equal(a["advice"]["therapy"]["returned_day"], b["advice"]["therapy"]["returned_day"])
+    np.testing.assert_array_equal(
+        a["advice"]["therapy"]["returned_day"], b["advice"]["therapy"]["returned_day"]
+    )
 
 
-# --- ring-fenced PAs and disciplines ---------------------------------------------------------------------------
+# --- ring-fenced PAs and disciplines ------------------------------------------------------------------------
 
 
 def test_ring_fenced_pas_shorten_not_known_turnaround_in_the_queue():
-    """With triage (the assessment is the child's first task), reserved PAs take not-known assessments first."""
+    """With triage (the assessment is the first task), reserved PAs take not-known assessments first."""
     base = {**LOADED, "ehc.triage.enabled": True}
     no_rf, rf = tiny(base), tiny({**base, "services.therapy.ring_fenced_pas_per_week": 2})
     a, b = per_rep(no_rf, mean_advice(not_known)), per_rep(rf, mean_advice(not_known))
-    assert (b < a - 5).all(), f"not-known turnaround without / with 2 ring-fenced PAs: {a.round(1)} / {b.round(1)}"
+    assert (b < a - 5).all(), (
+        f"not-known turnaround without / with 2 ring-fenced PAs: {a.round(1)} / {b.round(1)}"
+    )
     known = lambda a: a["known"]  # noqa: E731
     ka, kb = per_rep(no_rf, mean_advice(known)), per_rep(rf, mean_advice(known))
-    assert kb.mean() > ka.mean(), f"the reserved PAs come from the same clinicians: known advice waits longer " \
-                                  f"({ka.round(1)} -> {kb.round(1)})"
+    assert kb.mean() > ka.mean(), (
+        f"the reserved PAs come from the same clinicians: known advice waits longer "
+        f"({ka.round(1)} -> {kb.round(1)})"
+    )
 
 
 def test_ring_fenced_pas_skip_the_booking_lead():
@@ -114,11 +139,15 @@ def test_ring_fenced_pas_skip_the_booking_lead():
     base = {"services.therapy.advice.booking_lead_days": fixed(21)}
     no_rf, rf = tiny(base), tiny({**base, "services.therapy.ring_fenced_pas_per_week": 2})
     for r in range(REPS):
-        t0 = advice_turnaround(records(no_rf, SEED, r), mask=~records(no_rf, SEED, r)["advice"]["therapy"]["known"])
+        t0 = advice_turnaround(
+            records(no_rf, SEED, r), mask=~records(no_rf, SEED, r)["advice"]["therapy"]["known"]
+        )
         rec = records(rf, SEED, r)
         t1 = advice_turnaround(rec, mask=~rec["advice"]["therapy"]["known"])
         assert np.nanmin(t0) >= 21, "an ordinary appointment is booked with 21 days' notice"
-        assert np.nanmean(t1) < np.nanmean(t0) - 15, f"rep {r}: {np.nanmean(t0):.1f} -> {np.nanmean(t1):.1f} days"
+        assert np.nanmean(t1) < np.nanmean(t0) - 15, (
+            f"rep {r}: {np.nanmean(t0):.1f} -> {np.nanmean(t1):.1f} days"
+        )
 
 
 def test_ehc_first_lengthens_routine_waits_and_shortens_advice():
@@ -134,10 +163,18 @@ def test_deadline_discipline_serves_by_due_date():
     EHC advice is served, and a 1-week routine target puts routine work ahead of advice (slower than fcfs)."""
     turn = {}
     for target in (1, 12, 52):
-        sc = tiny({**LOADED, "services.therapy.discipline": "deadline", "services.therapy.routine_target_weeks": target})
+        sc = tiny(
+            {
+                **LOADED,
+                "services.therapy.discipline": "deadline",
+                "services.therapy.routine_target_weeks": target,
+            }
+        )
         turn[target] = per_rep(sc, mean_advice())
     fcfs = per_rep(tiny(LOADED), mean_advice())
-    assert (turn[1] > turn[12]).all() and (turn[12] > turn[52]).all(), {k: v.round(1) for k, v in turn.items()}
+    assert (turn[1] > turn[12]).all() and (turn[12] > turn[52]).all(), {
+        k: v.round(1) for k, v in turn.items()
+    }
     assert (turn[1] > fcfs).all() and (turn[52] < fcfs).all(), (turn, fcfs)
 
 
@@ -162,12 +199,17 @@ def test_deadline_queue_order_unit():
     order = [q.take(False) for _ in range(len(tasks))]
     names = {id(t): n for n, t in tasks.items()}
     got = [names[id(t)] for t in order]
-    assert got == ["routine day 0 (due 28)", "routine day 10 (due 38)", "ehc day 0 (due 42)", "ehc day 5 (due 47)",
-                   "ehc day 20 (due 62)"], got
+    assert got == [
+        "routine day 0 (due 28)",
+        "routine day 10 (due 38)",
+        "ehc day 0 (due 42)",
+        "ehc day 5 (due 47)",
+        "ehc day 20 (due 62)",
+    ], got
     assert q.take(False) is None
 
 
-# --- DMO/DCO ---------------------------------------------------------------------------------------------------
+# --- DMO/DCO ------------------------------------------------------------------------------------------------
 
 
 def test_admin_support_shortens_dmo_signoff():
@@ -180,29 +222,39 @@ def test_admin_support_shortens_dmo_signoff():
     assert task_count(rec_off, "dmo", ADMIN) > 0 and task_count(rec_off, "admin", ADMIN) == 0
     d = rec_on["services"]["dmo"]
     reviewed = int(((d["task_kind"] == DMO_REVIEW) & ~np.isnan(d["task_finished"])).sum())
-    assert task_count(rec_on, "dmo", ADMIN) == 0 and task_count(rec_on, "admin", ADMIN) == reviewed, \
+    assert task_count(rec_on, "dmo", ADMIN) == 0 and task_count(rec_on, "admin", ADMIN) == reviewed, (
         "each finished review sends its admin to the admin service"
+    )
     u = lambda rec: kpi(rec, on, "utilisation", "dmo")  # noqa: E731
     assert u(rec_on) < u(rec_off), "admin moved off the DMO/DCO frees their PAs"
 
 
 def test_dmo_signoff_only_for_exceptional_provision():
-    sc = tiny({"ehc.p_exceptional_provision": 0.3,
-               "ehc.request_outcomes": {"assessed": 0.7, "refused": 0.2, "withdrawn": 0.1}})
+    sc = tiny(
+        {
+            "ehc.p_exceptional_provision": 0.3,
+            "ehc.request_outcomes": {"assessed": 0.7, "refused": 0.2, "withdrawn": 0.1},
+        }
+    )
     e = records(sc, SEED, 0)["ehc"]
     asked = ~np.isnan(e["dmo_requested_day"])
     should = e["exceptional"] & (e["outcome"] == 0) & ~np.isnan(e["advice_returned_day"])
-    np.testing.assert_array_equal(asked, should, err_msg="DMO/DCO asked exactly for assessed exceptional requests")
+    np.testing.assert_array_equal(
+        asked, should, err_msg="DMO/DCO asked exactly for assessed exceptional requests"
+    )
     assert asked.sum() > 30
     signed = ~np.isnan(e["dmo_signoff_day"])
     assert (e["dmo_signoff_day"][signed] >= e["dmo_requested_day"][signed]).all()
     none = tiny({"ehc.p_exceptional_provision": 0.0})
     rec = records(none, SEED, 0)
-    assert rec["services"]["dmo"]["task_kind"].size == 0 and rec["services"]["dmo"]["busy_hours_by_day"].sum() == 0
+    assert (
+        rec["services"]["dmo"]["task_kind"].size == 0
+        and rec["services"]["dmo"]["busy_hours_by_day"].sum() == 0
+    )
     assert np.isnan(rec["ehc"]["dmo_requested_day"]).all()
 
 
-# --- capacity: leave, bank holidays, dated changes --------------------------------------------------------------
+# --- capacity: leave, bank holidays, dated changes ----------------------------------------------------------
 
 
 def _available(sc, seed=SEED, rep=0):
@@ -211,26 +263,46 @@ def _available(sc, seed=SEED, rep=0):
 
 def test_zero_leave_gives_more_capacity_than_six_weeks():
     base = {"simulation.horizon_days": 364}  # 52 weeks from Monday 1 January 2024
-    none, six = tiny({**base, "services.therapy.leave_weeks_per_year": 0}), tiny(
-        {**base, "services.therapy.leave_weeks_per_year": 6})
+    none, six = (
+        tiny({**base, "services.therapy.leave_weeks_per_year": 0}),
+        tiny({**base, "services.therapy.leave_weeks_per_year": 6}),
+    )
     h0 = _available(none).sum()
-    assert h0 == pytest.approx(8.0 * (52 * 5 - 8)), "10 PAs: 8 hours on each of 252 working days (8 bank holidays)"
+    assert h0 == pytest.approx(8.0 * (52 * 5 - 8)), (
+        "10 PAs: 8 hours on each of 252 working days (8 bank holidays)"
+    )
     for r in range(REPS):
         h6 = _available(six, rep=r).sum()
         lost = h0 - h6
-        assert 6 * 40 - 8 * 8 - 1e-6 <= lost <= 6 * 40 + 1e-6, f"rep {r}: six weeks' leave removes 176-240 hours, removed {lost}"
-    a, b = per_rep(tiny({**LOADED, **base, "services.therapy.leave_weeks_per_year": 0}), mean_advice()), per_rep(
-        tiny({**LOADED, **base, "services.therapy.leave_weeks_per_year": 6}), mean_advice())
+        assert 6 * 40 - 8 * 8 - 1e-6 <= lost <= 6 * 40 + 1e-6, (
+            f"rep {r}: six weeks' leave removes 176-240 hours, removed {lost}"
+        )
+    a, b = (
+        per_rep(tiny({**LOADED, **base, "services.therapy.leave_weeks_per_year": 0}), mean_advice()),
+        per_rep(tiny({**LOADED, **base, "services.therapy.leave_weeks_per_year": 6}), mean_advice()),
+    )
     assert a.mean() < b.mean(), f"less capacity, slower advice: {a} vs {b}"
 
 
 def test_bank_holidays_and_weekends_have_no_sessions():
-    sc = tiny({"services.therapy.routine_referrals_per_week_per_70k": 30,
-               "services.therapy.routine_appointment_hours": fixed(2.0)})  # always work waiting
+    sc = tiny(
+        {
+            "services.therapy.routine_referrals_per_week_per_70k": 30,
+            "services.therapy.routine_appointment_hours": fixed(2.0),
+        }
+    )  # always work waiting
     rec = records(sc, SEED, 0)
     avail = rec["services"]["therapy"]["available_hours_by_day"]
     busy = rec["services"]["therapy"]["busy_hours_by_day"]
-    for date in ("2024-12-25", "2024-12-26", "2024-03-29", "2024-04-01", "2024-08-26", "2024-12-28", "2024-12-29"):
+    for date in (
+        "2024-12-25",
+        "2024-12-26",
+        "2024-03-29",
+        "2024-04-01",
+        "2024-08-26",
+        "2024-12-28",
+        "2024-12-29",
+    ):
         d = _day(sc, date)
         assert avail[d] == 0 and busy[d] == 0, f"{date}: no session expected, got {avail[d]} hours available"
     for date in ("2024-12-24", "2024-12-27", "2024-08-27"):
@@ -247,19 +319,28 @@ def test_dated_capacity_change_applies_only_from_its_date():
         a, b = _available(tiny(base)), _available(tiny({**base, **change}))
         np.testing.assert_array_equal(a[:d], b[:d], err_msg=f"leave {leave}: nothing changes before the date")
         assert (b[d:] >= a[d:]).all() and (b[d:] > a[d:]).any()
-    extra = (b[d:] - a[d:]).sum()  # no leave: 2 PAs = 8 hours a week less bank holidays (at most 6 after 1 April)
+    extra = (
+        b[d:] - a[d:]
+    ).sum()  # no leave: 2 PAs = 8 hours a week less bank holidays (at most 6 after 1 April)
     weeks = len(a[d:]) / 7
-    assert 8 * weeks - 6 * 4 - 8 - 1e-6 <= extra <= 8 * weeks + 1e-6, f"{extra} extra hours over {weeks:.1f} weeks"
+    assert 8 * weeks - 6 * 4 - 8 - 1e-6 <= extra <= 8 * weeks + 1e-6, (
+        f"{extra} extra hours over {weeks:.1f} weeks"
+    )
 
 
 def test_vacancy_from_month_3_to_9_reduces_capacity_only_in_its_window():
-    vacancy = {"services.therapy.capacity_changes": [
-        {"start": "2024-03-01", "end": "2024-09-01", "pas_per_week_delta": -5}]}
+    vacancy = {
+        "services.therapy.capacity_changes": [
+            {"start": "2024-03-01", "end": "2024-09-01", "pas_per_week_delta": -5}
+        ]
+    }
     s, e = _day(tiny(), "2024-03-01"), _day(tiny(), "2024-09-01")
     for leave in (6, 0):
         base = {"services.therapy.leave_weeks_per_year": leave}
         a, b = _available(tiny(base)), _available(tiny({**base, **vacancy}))
-        np.testing.assert_array_equal(a[:s], b[:s], err_msg=f"leave {leave}: nothing changes before the vacancy")
+        np.testing.assert_array_equal(
+            a[:s], b[:s], err_msg=f"leave {leave}: nothing changes before the vacancy"
+        )
         np.testing.assert_array_equal(a[e:], b[e:], err_msg=f"leave {leave}: capacity is back after it")
         assert (a[s:e] >= b[s:e]).all()
     lost = (a[s:e] - b[s:e]).sum()  # no leave: 5 PAs x 4 hours a week, less bank holidays in the window (4)
@@ -267,13 +348,17 @@ def test_vacancy_from_month_3_to_9_reduces_capacity_only_in_its_window():
     assert 20 * weeks - 4 * 8 - 8 <= lost <= 20 * weeks + 1e-6, f"{lost} hours lost over {weeks:.1f} weeks"
 
 
-# --- missed appointments, backlog ------------------------------------------------------------------------------
+# --- missed appointments, backlog ---------------------------------------------------------------------------
 
 
 def test_missed_appointments_use_clinician_time_and_delay_the_child():
-    base = {"services.therapy.routine_referrals_per_week_per_70k": 3, "ehc.requests_per_year_per_70k": 200,
-            "services.therapy.routine_appointment_hours": fixed(2.0), "services.therapy.advice.p_known": 0.3,
-            "services.therapy.rebook_delay_days": fixed(14)}
+    base = {
+        "services.therapy.routine_referrals_per_week_per_70k": 3,
+        "ehc.requests_per_year_per_70k": 200,
+        "services.therapy.routine_appointment_hours": fixed(2.0),
+        "services.therapy.advice.p_known": 0.3,
+        "services.therapy.rebook_delay_days": fixed(14),
+    }
     none, some = tiny(base), tiny({**base, "services.therapy.p_missed_appointment": 0.3})
     for r in range(REPS):
         r0, r1 = records(none, SEED, r), records(some, SEED, r)
@@ -290,12 +375,18 @@ def test_missed_appointments_use_clinician_time_and_delay_the_child():
         fin = ~np.isnan(t1["task_finished"])
         in_progress = ~np.isnan(t1["task_started"]) & ~fin
         other = busy1 - t1["task_hours"][fin & ~missed].sum()  # clinician time not spent on attended work
-        assert missed_hours - 1e-6 <= other <= missed_hours + t1["task_hours"][in_progress].sum() + 1e-6, \
-            f"missed slots take clinician time: {other:.1f} hours beyond attended work vs {missed_hours:.1f} missed"
-        assert busy1 - busy0 > 0.8 * missed_hours, "the same demand with missed appointments keeps clinicians busier"
+        assert missed_hours - 1e-6 <= other <= missed_hours + t1["task_hours"][in_progress].sum() + 1e-6, (
+            f"missed slots use clinician time: {other:.1f} h over attended work, {missed_hours:.1f} h missed"
+        )
+        assert busy1 - busy0 > 0.8 * missed_hours, (
+            "the same demand with missed appointments keeps clinicians busier"
+        )
         # the child waits at least one rebooking delay per missed appointment
-        arr, seen, k = r1["routine_arrival"]["therapy"], r1["routine"]["therapy"]["seen_day"], r1["routine_n_missed"][
-            "therapy"]
+        arr, seen, k = (
+            r1["routine_arrival"]["therapy"],
+            r1["routine"]["therapy"]["seen_day"],
+            r1["routine_n_missed"]["therapy"],
+        )
         ok = ~np.isnan(seen)
         assert ((seen - arr)[ok] >= 14 * k[ok] - 1e-9).all()
         a = r1["advice"]["therapy"]
@@ -308,9 +399,15 @@ def test_missed_appointments_use_clinician_time_and_delay_the_child():
 
 
 def test_backlog_is_served_and_waits_include_its_age():
-    sc = tiny({"services.therapy.routine_appointment_hours": fixed(1.0),
-               "services.therapy.backlog": [{"n_per_70k": 40, "age_weeks": [20, 30]},
-                                            {"n_per_70k": 10, "age_weeks": [60, 70]}]})
+    sc = tiny(
+        {
+            "services.therapy.routine_appointment_hours": fixed(1.0),
+            "services.therapy.backlog": [
+                {"n_per_70k": 40, "age_weeks": [20, 30]},
+                {"n_per_70k": 10, "age_weeks": [60, 70]},
+            ],
+        }
+    )
     res = sendmodel.run(sc, replications=2, seed=SEED)
     ev = res.events[(res.events["kind"] == "routine") & (res.events["service"] == "therapy")]
     assert len(ev) == 2 * 50 and (ev["arrival_day"] < 0).all(), "every backlog child is a routine request"
@@ -334,7 +431,7 @@ def test_monthly_profile_gives_few_requests_in_august():
     assert n_aug < 0.4 * n_jul, f"{n_aug} requests in August vs {n_jul} in July"
 
 
-# --- the pathway -----------------------------------------------------------------------------------------------
+# --- the pathway --------------------------------------------------------------------------------------------
 
 
 def test_refused_requests_get_no_advice():
@@ -356,7 +453,12 @@ def test_refused_requests_get_no_advice():
 
 def test_plan_comes_after_all_advice_signoff_and_15_days_consultation():
     data = tiny_mapping()
-    data["services"]["ep"] = {**data["services"]["therapy"], "label": "EP", "kind": "education", "pas_per_week": 4}
+    data["services"]["ep"] = {
+        **data["services"]["therapy"],
+        "label": "EP",
+        "kind": "education",
+        "pas_per_week": 4,
+    }
     data["services"]["ep"]["advice"] = {**data["services"]["ep"]["advice"], "assessment_hours": fixed(6.0)}
     data["ehc"]["p_exceptional_provision"] = 0.4
     data["ehc"]["p_plan_after_assessment"] = 0.8
@@ -370,23 +472,39 @@ def test_plan_comes_after_all_advice_signoff_and_15_days_consultation():
     np.testing.assert_array_equal(e["advice_returned_day"][fin], last_advice[fin])
     dmo = fin & e["exceptional"]
     assert dmo.sum() > 20 and (e["draft_day"][dmo] >= e["dmo_signoff_day"][dmo]).all()
+    np.testing.assert_array_equal(
+        e["dmo_requested_day"][dmo],
+        e["advice_returned_day"][dmo],
+        err_msg="the DMO/DCO is asked once all advice is in",
+    )
     assert (e["final_day"][fin] - e["draft_day"][fin] >= 15).all(), "15 days for the family to comment"
     la = rec["services"]["la"]
     from sendmodel.model import DRAFT, FINALISE
 
     fz, dr = la["task_kind"] == FINALISE, la["task_kind"] == DRAFT
-    np.testing.assert_allclose(np.sort(la["task_enqueued"][fz]),
-                               np.sort(la["task_finished"][dr][~np.isnan(la["task_finished"][dr])])[: fz.sum()] + 15)
+    np.testing.assert_allclose(
+        np.sort(la["task_enqueued"][fz]),
+        np.sort(la["task_finished"][dr][~np.isnan(la["task_finished"][dr])])[: fz.sum()] + 15,
+    )
     no_plan = (e["outcome"] == 0) & ~e["plan"] & ~np.isnan(e["closed_day"])
-    assert no_plan.sum() > 10 and np.isnan(e["final_day"][no_plan]).all() and np.isnan(e["draft_day"][no_plan]).all()
+    assert (
+        no_plan.sum() > 10
+        and np.isnan(e["final_day"][no_plan]).all()
+        and np.isnan(e["draft_day"][no_plan]).all()
+    )
 
 
-# --- overload, open requests, warm-up ---------------------------------------------------------------------------
+# --- overload, open requests, warm-up -----------------------------------------------------------------------
 
 
 def test_demand_above_capacity_finishes_and_reports_open_requests():
-    sc = tiny({"services.therapy.pas_per_week": 1.5, "services.therapy.routine_referrals_per_week_per_70k": 20,
-               "services.therapy.routine_appointment_hours": expo(2.0)})
+    sc = tiny(
+        {
+            "services.therapy.pas_per_week": 1.5,
+            "services.therapy.routine_referrals_per_week_per_70k": 20,
+            "services.therapy.routine_appointment_hours": expo(2.0),
+        }
+    )
     res = sendmodel.run(sc, replications=2, seed=SEED)
     rec = res.records[0]
     q = rec["services"]["therapy"]
@@ -427,8 +545,14 @@ def test_zero_capacity_nothing_served_nothing_on_time():
 
 def test_warm_up_results_are_dropped():
     """KPIs use only the measurement window: rewriting what happened before it changes nothing."""
-    sc = tiny({**LOADED, "simulation.warm_up_days": 120, "simulation.horizon_days": 200,
-               "ehc.p_exceptional_provision": 0.3})
+    sc = tiny(
+        {
+            **LOADED,
+            "simulation.warm_up_days": 120,
+            "simulation.horizon_days": 200,
+            "ehc.p_exceptional_provision": 0.3,
+        }
+    )
     rec = records(sc, SEED, 0)
     warm, end = 120.0, 320.0
     k0 = {(k, s): v for k, s, v in _kpis(rec, sc)}
@@ -449,9 +573,14 @@ def test_warm_up_results_are_dropped():
     seen_early = seen < warm
     seen[seen_early] = seen[seen_early] - 50  # seen earlier still, but before the window
     k1 = {(k, s): v for k, s, v in _kpis(rec, sc)}
-    for key in (("advice_within_6w_pct", "therapy"), ("advice_turnaround_median_days", "therapy"),
-                ("routine_wait_median_weeks", "therapy"), ("utilisation", "therapy"), ("plans_within_20w_pct", "all"),
-                ("advice_requests", "therapy")):
+    for key in (
+        ("advice_within_6w_pct", "therapy"),
+        ("advice_turnaround_median_days", "therapy"),
+        ("routine_wait_median_weeks", "therapy"),
+        ("utilisation", "therapy"),
+        ("plans_within_20w_pct", "all"),
+        ("advice_requests", "therapy"),
+    ):
         assert k1[key] == pytest.approx(k0[key], nan_ok=True), f"{key}: {k0[key]} -> {k1[key]}"
 
 

@@ -1,8 +1,8 @@
 """Queueing theory checks: M/M/c against Erlang C, and Little's law on every run's records.
 
 The M/M/c case is the model with everything random at its exponential/Poisson special case: a routine-only
-scenario, always-open calendar (c = PAs x 4 / 168 clinicians), Poisson referrals, exponential appointment hours,
-no leave, first come first served. Wait = task_started - task_enqueued from the service's task log.
+scenario, always-open calendar (c = PAs x 4 / 168 clinicians), Poisson referrals, exponential appointment
+hours, no leave, first come first served. Wait = task_started - task_enqueued from the service's task log.
 """
 
 from __future__ import annotations
@@ -51,14 +51,16 @@ def test_mmc_mean_wait_matches_erlang_c(c, lam, hours):
         w = st - enq
         means.append(w.mean())
         waited.append((w > 1e-9).mean())
-        busy = rec["services"]["clinic"]["busy_hours_by_day"][int(warm):].sum()
+        busy = rec["services"]["clinic"]["busy_hours_by_day"][int(warm) :].sum()
         util.append(busy / (24 * c * horizon))
     means = np.array(means)
     half = stats.t.ppf(0.975, reps - 1) * means.std(ddof=1) / np.sqrt(reps)
     lo, hi = means.mean() - half, means.mean() + half
     assert lo <= wq <= hi, f"Erlang C mean wait {wq:.4f} days outside the 95% CI [{lo:.4f}, {hi:.4f}]"
     assert half < 0.15 * wq, f"CI half-width {half:.4f} too wide to be a real check"
-    assert np.mean(waited) == pytest.approx(p_wait, abs=0.02), f"P(wait) {np.mean(waited):.3f} vs {p_wait:.3f}"
+    assert np.mean(waited) == pytest.approx(p_wait, abs=0.02), (
+        f"P(wait) {np.mean(waited):.3f} vs {p_wait:.3f}"
+    )
     assert np.mean(util) == pytest.approx(lam / (c * mu), abs=0.02), "utilisation = lambda / (c mu)"
 
 
@@ -108,7 +110,8 @@ def test_littles_law_on_every_service_of_the_baseline(baseline):
         checked = 0
         for s in sc.services:
             L, lam, wbar = _little(rec, s, warm, end)
-            assert L == pytest.approx(lam * wbar, rel=1e-9, abs=1e-9), \
+            assert L == pytest.approx(lam * wbar, rel=1e-9, abs=1e-9), (
                 f"rep {rep} {s}: time-average waiting {L:.4f} vs arrival rate x mean wait {lam * wbar:.4f}"
+            )
             checked += L > 0.5
         assert checked >= 6, "most services have a queue worth checking"

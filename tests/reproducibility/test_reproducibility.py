@@ -1,5 +1,5 @@
-"""Same scenario + seed = identical results, in any order and any process; the same seed gives every option the
-same demand (common random numbers)."""
+"""Same scenario + seed = identical results, in any order and any process; the same seed gives every option
+the same demand (common random numbers)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ def short(baseline):
 @pytest.fixture(scope="module")
 def more_capacity(short):
     """The same system with more PAs: an option to compare."""
-    return short.override({"services.slt.pas_per_week": 30, "services.dmo.pas_per_week": 2,
-                           "services.camhs.ring_fenced_pas_per_week": 3}, name="more_capacity")
+    return short.override(
+        {
+            "services.slt.pas_per_week": 30,
+            "services.dmo.pas_per_week": 2,
+            "services.camhs.ring_fenced_pas_per_week": 3,
+        },
+        name="more_capacity",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,9 @@ def test_different_seed_gives_different_results(short, reference):
     assert not reference.kpis["value"].equals(other.kpis["value"])
     # ... but the same KPIs, rows and columns
     assert list(other.kpis.columns) == list(reference.kpis.columns)
-    assert set(zip(other.kpis.kpi, other.kpis.service)) == set(zip(reference.kpis.kpi, reference.kpis.service))
+    assert set(zip(other.kpis.kpi, other.kpis.service)) == set(
+        zip(reference.kpis.kpi, reference.kpis.service)
+    )
 
 
 def test_replications_differ_and_do_not_depend_on_each_other(short, reference):
@@ -70,7 +78,9 @@ def test_replications_differ_and_do_not_depend_on_each_other(short, reference):
     b = ev[ev.replication == 1]["arrival_day"].to_numpy()
     assert a.size != b.size or not np.array_equal(a, b), "replications must be independent draws"
     alone = sendmodel.run(short, replications=1, seed=SEED, first_replication=1)
-    sub = sendmodel.Results(short, SEED, 1, *(_rep(getattr(reference, p), 1) for p in ("kpis", "events", "advice")))
+    sub = sendmodel.Results(
+        short, SEED, 1, *(_rep(getattr(reference, p), 1) for p in ("kpis", "events", "advice"))
+    )
     assert_same(sub, alone, "replication 1 run alone")
 
 
@@ -95,13 +105,14 @@ def test_another_interpreter_changes_nothing(short, reference, tmp_path):
     out = tmp_path / "res.pkl"
     code = textwrap.dedent(f"""
         import pickle, sendmodel
-        sc = sendmodel.load_scenario({str(SCENARIOS / 'baseline.yaml')!r}).override({SHORT!r})
+        sc = sendmodel.load_scenario({str(SCENARIOS / "baseline.yaml")!r}).override({SHORT!r})
         r = sendmodel.run(sc, replications=2, seed={SEED})
         pickle.dump((r.events, r.kpis, r.advice), open({str(out)!r}, "wb"))
     """)
     env = {**os.environ, "PYTHONHASHSEED": "4321"}  # string hashing differs from this process
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     events, kpis, advice = pickle.loads(out.read_bytes())
     assert_same(reference, sendmodel.Results(short, SEED, 2, kpis, events, advice), "subprocess")
@@ -130,7 +141,7 @@ def test_crn_same_demand_when_only_capacity_differs(short, more_capacity):
 
 
 def test_crn_options_see_the_same_requests(more_capacity, reference):
-    """In the results, both options have the same requests arriving at the same times; only their fates differ."""
+    """Both options have the same requests arriving at the same times; only their fates differ."""
     opt = sendmodel.run(more_capacity, replications=2, seed=SEED)
     cols = ["replication", "request_id", "kind", "service", "arrival_day", "outcome", "plan", "dmo_required"]
     assert_frame_equal(reference.events[cols], opt.events[cols])

@@ -1,4 +1,4 @@
-"""Random streams: one per (seed, replication, purpose, name); same key, same numbers; any other key, others."""
+"""Random streams: one per (seed, replication, purpose, name); same key, same numbers; other key, others."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def test_same_key_same_numbers():
 
 
 def test_every_part_of_the_key_gives_its_own_stream():
-    keys = [(seed, rep, stream, name) for seed, rep, stream, name in
-            itertools.product((0, 1), (0, 1, 2), list(Stream), ("", "slt", "ot"))]
+    keys = [
+        (seed, rep, stream, name)
+        for seed, rep, stream, name in itertools.product((0, 1), (0, 1, 2), list(Stream), ("", "slt", "ot"))
+    ]
     draws = {k: _draw(*k) for k in keys}
     firsts = [d[0] for d in draws.values()]
     assert len(set(firsts)) == len(keys), "two different keys produced the same stream"
@@ -42,16 +44,30 @@ def test_streams_are_uncorrelated():
 def test_stream_ids_are_append_only():
     """Renumbering a stream would silently change every stored result: the ids are fixed."""
     assert [(s.name, int(s)) for s in Stream][:7] == [
-        ("EHC_ARRIVALS", 0), ("EHC_ATTRIBUTES", 1), ("ADVICE_ATTRIBUTES", 2), ("ROUTINE_ARRIVALS", 3),
-        ("ROUTINE_ATTRIBUTES", 4), ("BACKLOG", 5), ("LEAVE", 6)]
+        ("EHC_ARRIVALS", 0),
+        ("EHC_ATTRIBUTES", 1),
+        ("ADVICE_ATTRIBUTES", 2),
+        ("ROUTINE_ARRIVALS", 3),
+        ("ROUTINE_ATTRIBUTES", 4),
+        ("BACKLOG", 5),
+        ("LEAVE", 6),
+    ]
 
 
 def test_same_numbers_in_another_process_whatever_the_hash_seed():
-    code = ("from sendmodel.rng import make_rng, Stream; "
-            "print(repr(make_rng(11, 2, Stream.ADVICE_ATTRIBUTES, 'community_paediatrics').random(4).tolist()))")
+    code = (
+        "from sendmodel.rng import make_rng, Stream; "
+        "print(repr(make_rng(11, 2, Stream.ADVICE_ATTRIBUTES, 'community_paediatrics').random(4).tolist()))"
+    )
     here = make_rng(11, 2, Stream.ADVICE_ATTRIBUTES, "community_paediatrics").random(4).tolist()
     for hash_seed in ("0", "12345"):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                           env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"})
+        r = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"},
+        )
         assert r.returncode == 0, r.stderr
         assert eval(r.stdout) == here, f"PYTHONHASHSEED={hash_seed}: {r.stdout} vs {here}"

@@ -51,26 +51,47 @@ BAD_FIELDS = {
     "wrong type (boolean)": ("ehc.admin_support", "perhaps", "valid boolean"),
     "wrong type (section)": ("services", 5, "valid dictionary"),
     "negative capacity": ("services.therapy.pas_per_week", -2, "greater than or equal to 0"),
-    "negative ring-fenced capacity": ("services.therapy.ring_fenced_pas_per_week", -1, "greater than or equal to 0"),
-    "ring fence above capacity": ("services.therapy.ring_fenced_pas_per_week", 11, "cannot exceed pas_per_week"),
+    "negative ring-fenced capacity": (
+        "services.therapy.ring_fenced_pas_per_week",
+        -1,
+        "greater than or equal to 0",
+    ),
+    "ring fence above capacity": (
+        "services.therapy.ring_fenced_pas_per_week",
+        11,
+        "cannot exceed pas_per_week",
+    ),
     "probability above 1": ("services.therapy.advice.p_known", 1.5, "less than or equal to 1"),
     "probability below 0": ("services.therapy.p_missed_appointment", -0.1, "greater than or equal to 0"),
     "exceptional provision above 1": ("ehc.p_exceptional_provision", 2, "less than or equal to 1"),
     "outcomes not summing to 1": (
-        "ehc.request_outcomes", {"assessed": 0.5, "refused": 0.3, "withdrawn": 0.1}, "sum to 1"),
+        "ehc.request_outcomes",
+        {"assessed": 0.5, "refused": 0.3, "withdrawn": 0.1},
+        "sum to 1",
+    ),
     "outcome missing": ("ehc.request_outcomes", {"assessed": 0.5, "refused": 0.5}, "withdrawn"),
     "unknown service (LA)": ("ehc.la_service", "nosuch", "'therapy'"),
     "unknown service (DMO)": ("ehc.dmo_service", "nosuch", "'therapy'"),
     "unknown service (admin)": ("ehc.admin_service", "nosuch", "'therapy'"),
     "unknown service (triage)": ("ehc.triage.service", "nosuch", "'therapy'"),
     "bad distribution name": ("ehc.draft_hours", {"dist": "normal", "mean": 3}, "lognormal"),
-    "bad distribution parameter": ("ehc.draft_hours", {"dist": "lognormal", "mean": -1, "cv": 0.5}, "greater than 0"),
+    "bad distribution parameter": (
+        "ehc.draft_hours",
+        {"dist": "lognormal", "mean": -1, "cv": 0.5},
+        "greater than 0",
+    ),
     "bad discipline": ("services.therapy.discipline", "lifo", "'ehc_first'"),
     "bad monthly profile": ("ehc.monthly_profile", [1.0] * 11, "12 non-negative numbers"),
-    "backlog ages reversed": ("services.therapy.backlog", [{"n_per_70k": 5, "age_weeks": [9, 3]}], "youngest"),
+    "backlog ages reversed": (
+        "services.therapy.backlog",
+        [{"n_per_70k": 5, "age_weeks": [9, 3]}],
+        "youngest",
+    ),
     "capacity change ends before it starts": (
-        "services.therapy.capacity_changes", [{"start": "2024-06-01", "end": "2024-03-01", "pas_per_week_delta": 1}],
-        "must be after start"),
+        "services.therapy.capacity_changes",
+        [{"start": "2024-06-01", "end": "2024-03-01", "pas_per_week_delta": 1}],
+        "must be after start",
+    ),
 }
 # where the error is reported, when it is not the field path itself
 REPORTED_AT = {
@@ -96,7 +117,9 @@ def test_bad_field_names_file_field_and_what_is_allowed(tmp_path, case):
     assert "\n" not in text.strip() and "Traceback" not in text
 
 
-@pytest.mark.parametrize("case", ["unknown field", "negative capacity", "unknown service (LA)", "bad distribution name"])
+@pytest.mark.parametrize(
+    "case", ["unknown field", "negative capacity", "unknown service (LA)", "bad distribution name"]
+)
 def test_bad_field_in_a_child_file_names_the_child(tmp_path, case):
     """A scenario that extends a good base and gets one field wrong is reported against the file loaded."""
     path, value, allowed = BAD_FIELDS[case]
@@ -166,7 +189,9 @@ def test_extends_merges_mappings_and_replaces_lists(tmp_path):
     sc = sendmodel.load_scenario(_write(tmp_path / "child.yaml", child))
     t = sc.services["therapy"]
     assert (sc.name, t.pas_per_week, t.advice.p_known) == ("child", 12, 0.7)
-    assert t.advice.p_requested == 1.0 and t.discipline == "fcfs", "fields the child leaves alone come from the base"
+    assert t.advice.p_requested == 1.0 and t.discipline == "fcfs", (
+        "fields the child leaves alone come from the base"
+    )
     assert sc.ehc.monthly_profile == [2.0] * 6 + [1.0] * 6, "lists replace, not merge"
     assert set(sc.services) == {"therapy", "la", "dmo", "admin", "spa"}
 
@@ -193,7 +218,7 @@ def test_baseline_extends_relative_to_the_file(tmp_path):
     assert sc.name == "more"
 
 
-# --- override --------------------------------------------------------------------------------------------------
+# --- override -----------------------------------------------------------------------------------------------
 
 
 def test_override_returns_a_new_validated_scenario():
@@ -213,8 +238,16 @@ def test_override_returns_a_new_validated_scenario():
         ({"services.therapy.pas_per_wek": 3}, "services.therapy.pas_per_wek", "pas_per_week"),
         ({"nosuch": 1}, "nosuch", "population"),
         ({"population.children": 1}, "population.children", "value, not a section"),
-        ({"services.therapy.pas_per_week": -1}, "services.therapy.pas_per_week", "greater than or equal to 0"),
-        ({"services.therapy.advice.p_known": 1.2}, "services.therapy.advice.p_known", "less than or equal to 1"),
+        (
+            {"services.therapy.pas_per_week": -1},
+            "services.therapy.pas_per_week",
+            "greater than or equal to 0",
+        ),
+        (
+            {"services.therapy.advice.p_known": 1.2},
+            "services.therapy.advice.p_known",
+            "less than or equal to 1",
+        ),
         ({"ehc.request_outcomes.assessed": 0.5}, "ehc.request_outcomes", "sum to 1"),
         ({"ehc.la_service": "nosuch"}, "ehc.la_service", "'therapy'"),
         ({"ehc.draft_hours": {"dist": "weibull", "mean": 1}}, "ehc.draft_hours", "gamma"),
@@ -234,12 +267,13 @@ def test_override_of_loaded_file_names_the_file(tmp_path):
     assert info.value.file == f
 
 
-# --- the CLI ---------------------------------------------------------------------------------------------------
+# --- the CLI ------------------------------------------------------------------------------------------------
 
 
 def _cli(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sendmodel", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sendmodel", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
