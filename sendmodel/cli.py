@@ -48,6 +48,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    if args.theory:  # the engine against queueing theory, Ciw and independent recursions (docs/validation.md)
+        from .validation_suite import run_from_cli
+
+        return run_from_cli(args, sys.stdout)
+    if not args.scenario:
+        print("error: give scenario files to check, or --theory", file=sys.stderr)
+        return 2
     for f in args.scenario:
         sc = load_scenario(f)
         print(f"{f}: OK ({sc.name}: {len(sc.services)} services, population {sc.population:,.0f})")
@@ -115,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="folder for event log, KPIs, summary and plots")
     r.set_defaults(func=cmd_run)
 
-    v = sub.add_parser("validate", help="check scenario files")
-    v.add_argument("scenario", nargs="+")
+    v = sub.add_parser("validate", help="check scenario files; --theory: check the engine against queueing theory")
+    v.add_argument("scenario", nargs="*")
+    v.add_argument("--theory", action="store_true", help="run the validation suite (scenarios/validation/)")
+    v.add_argument("--case", action="append", help="with --theory: only this case (repeatable)")
+    v.add_argument("--seed", type=int, default=2024, help="with --theory: base seed (default 2024)")
+    v.add_argument("--workers", type=int, default=1, help="with --theory: processes (default 1)")
     v.set_defaults(func=cmd_validate)
 
     pa = sub.add_parser("params", help="every parameter with its value, unit and source")
