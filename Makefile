@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lab dashboard browser env clean
+.PHONY: demo test test-fast validate lab dashboard browser env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP) browser
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+validate: $(STAMP)
+	$(BIN)/sendmodel validate --theory --workers 2
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
