@@ -765,7 +765,8 @@ def main_effects(
 
     For each level of a parameter, each replication's KPI is averaged over the points at that level; the
     interval is across replications (which are independent). Many distinct values (a Latin hypercube) are
-    grouped into quantile bins.
+    grouped into quantile bins, each plotted at the mean of its points' values; there the other parameters are
+    only roughly balanced between bins, so read the trend rather than a single bin.
     """
     d = df[(df["kpi"] == kpi) & (df["service"] == service)]
     names = df.attrs.get("parameters", [])

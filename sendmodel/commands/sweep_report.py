@@ -9,7 +9,7 @@ DEFAULT_KPIS = [("advice_within_6w_pct", "all"), ("plans_within_20w_pct", "all")
 SERVICE_KPIS = ["advice_within_6w_pct", "routine_wait_median_weeks"]  # for each service whose fields are swept
 
 
-def report_kpis(df, asked: list[str] | None) -> list[tuple[str, str]]:
+def report_kpis(df, asked: list[str] | None, store=None) -> list[tuple[str, str]]:
     """The (kpi, service) pairs to report: those asked for, or the deadlines plus each swept service's."""
     if asked:
         pairs = [tuple(a.split(":", 1)) if ":" in a else (a, "all") for a in asked]
@@ -26,7 +26,7 @@ def report_kpis(df, asked: list[str] | None) -> list[tuple[str, str]]:
     if asked and missing:
         from ..scenarios import ScenarioError
 
-        raise ScenarioError(None, "--kpi", f"not in the store: {missing} (write KPI or KPI:SERVICE)")
+        raise ScenarioError(store, "--kpi", f"not in the store: {missing} (write KPI or KPI:SERVICE)")
     return [(k, s) for k, s in pairs if (k, s) in have]
 
 
@@ -50,7 +50,7 @@ def cmd_sweep_report(args) -> int:
     n_pts, n_runs = df["point"].nunique(), df[["point", "replication"]].drop_duplicates().shape[0]
     summarise_points(df).to_csv(out / "summary.csv", index=False)
     effects, sens, written = [], [], ["summary.csv"]
-    for kpi, svc in report_kpis(df, args.kpi):
+    for kpi, svc in report_kpis(df, args.kpi, args.store):
         unit = KPI_UNITS.get(kpi, "")
         e, s = main_effects(df, kpi, svc), sensitivity(df, kpi, svc)
         effects.append(e)

@@ -221,3 +221,17 @@ def test_main_effects_and_swing_on_a_made_frame():
     assert np.allclose(t["mean"], [2 * a + 10 * b + 1.5 for a, b in pts]), t
     assert (t["n"] == 4).all() and np.allclose(t["ci_high"] - t["mean"], 3.182446 * np.std([0, 1, 2, 3], ddof=1) / 2)
     assert list(t.columns[:2]) == ["a", "b"] and t.loc[5, "a"] == 3 and t.loc[5, "b"] == 1, t
+
+
+def test_many_distinct_values_are_binned():
+    """A Latin hypercube's 30 distinct values become 6 quantile bins, each at the mean of its points' values."""
+    x = np.linspace(0, 29, 30)
+    rows = [(i, v, r, "k", "all", 3 * v + r) for i, v in enumerate(x) for r in range(3)]
+    df = pd.DataFrame(rows, columns=["point", "x", "replication", "kpi", "service", "value"])
+    df.attrs["parameters"] = ["x"]
+    e = sw.main_effects(df, "k")
+    assert len(e) == 6 and (e["points"] == 5).all(), e
+    assert np.allclose(e["level"], [2, 7, 12, 17, 22, 27]), e["level"].tolist()
+    assert np.allclose(e["mean"], 3 * e["level"] + 1), e
+    s = sw.sensitivity(df, "k")
+    assert np.isclose(s.loc[0, "swing"], 3 * 25), s
