@@ -150,6 +150,20 @@ def test_ring_fenced_pas_skip_the_booking_lead():
         )
 
 
+def test_ring_fence_not_released_leaves_sessions_idle_for_routine_work():
+    """Reserved sessions with no not-known assessment waiting take other work only when release is allowed."""
+    base = {
+        **LOADED,
+        "ehc.triage.enabled": True,
+        "services.therapy.advice.p_known": 0.9,  # few assessments: the reserved PAs are often free
+        "services.therapy.ring_fenced_pas_per_week": 2,
+    }
+    released = tiny({**base, "services.therapy.ring_fence_release_unused": True})
+    kept = tiny({**base, "services.therapy.ring_fence_release_unused": False})
+    a, b = per_rep(released, routine_wait), per_rep(kept, routine_wait)
+    assert (b > a + 1).all(), f"routine median wait (weeks) released / kept: {a.round(2)} / {b.round(2)}"
+
+
 def test_ehc_first_lengthens_routine_waits_and_shortens_advice():
     fcfs, first = tiny(LOADED), tiny({**LOADED, "services.therapy.discipline": "ehc_first"})
     wa, wb = per_rep(fcfs, routine_wait), per_rep(first, routine_wait)
@@ -432,6 +446,44 @@ def test_monthly_profile_gives_few_requests_in_august():
 
 
 # --- the pathway --------------------------------------------------------------------------------------------
+
+
+def test_pathway_timings_add_up_exactly_when_nothing_queues():
+    """Deterministic case: ten clinicians always on duty per service and fixed times, so every request's steps
+    are the sum of its delays and task hours, to the second."""
+    always = {f"services.{s}.pas_per_week": 420 for s in ("therapy", "la", "dmo", "admin", "spa")}
+    sc = tiny(
+        {
+            **always,
+            "simulation.calendar": "always_open",
+            "ehc.requests_per_year_per_70k": 50,
+            "ehc.p_exceptional_provision": 0.5,
+            "ehc.decision_lag_days": fixed(3),
+            "services.therapy.advice.p_misrouted": 0.5,
+            "services.therapy.advice.admin_lag_days": fixed(2),
+            "services.therapy.advice.booking_lead_days": fixed(7),
+        }
+    )
+    rec = records(sc, SEED, 0)
+    e, a = rec["ehc"], rec["advice"]["therapy"]
+    h = 1 / 24  # one hour in days
+    decision = e["arrival_day"] + 3 + 0.5 * h
+    advice = decision + 10 * a["misrouted"] + 2 + np.where(a["known"], 1 * h, 0.5 * h + 7 + 3 * h)
+    signoff = np.where(e["exceptional"], advice + 0.5 * h + 0.5 * h, np.nan)
+    draft = np.fmax(advice, np.nan_to_num(signoff)) + 1 * h
+    final = draft + 15 + 0.5 * h
+    done = ~np.isnan(e["final_day"])
+    assert done.sum() > 30 and (
+        a["misrouted"][done].any() and a["known"][done].any() and e["exceptional"][done].any()
+    )
+    for name, got, want in (
+        ("decision", e["decision_day"], decision),
+        ("advice", a["returned_day"], advice),
+        ("sign-off", e["dmo_signoff_day"], signoff),
+        ("draft", e["draft_day"], draft),
+        ("final", e["final_day"], final),
+    ):
+        np.testing.assert_allclose(got[done], want[done], rtol=0, atol=1e-9, err_msg=f"{name} day")
 
 
 def test_refused_requests_get_no_advice():
