@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sendmodel run scenarios/baseline.yaml --reps 10 --seed 2024 --workers 2 --out results/baseline
+	$(BIN)/sendmodel compare scenarios/options/*.yaml --baseline status_quo --reps auto --precision 1 \
+		--max-reps 40 --seed 2024 --workers 2 --out results/options
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
