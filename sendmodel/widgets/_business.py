@@ -84,7 +84,7 @@ class BusinessCaseDashboard(Dashboard):
         *,
         scenarios_dir: str | Path | None = None,
         population: float | None = None,
-        advice_target_pct: float = 90.0,
+        advice_target_pct: float = 85.0,
         dmo_target_working_days: float = 10.0,
         replications: int | None = None,
         seed: int = DEFAULT_SEED,
@@ -273,7 +273,7 @@ def business_case_dashboard(
     *,
     scenarios_dir: str | Path | None = None,
     population: float | None = None,
-    advice_target_pct: float = 90.0,
+    advice_target_pct: float = 85.0,
     dmo_target_working_days: float = 10.0,
     replications: int | None = None,
     seed: int = DEFAULT_SEED,
@@ -290,7 +290,8 @@ def business_case_dashboard(
         Children aged 0-17 (default: the scenario's).
     advice_target_pct : float
         At least this % of all health advice within 6 weeks (lower 95% CI bound), by scaling the health
-        services' PAs together.
+        services' PAs together. With the baseline's booking lead times and misrouting, PAs alone level off near
+        89%, so 90% or more is reported as not reachable; options such as triage and reserved slots lift that.
     dmo_target_working_days : float
         DMO/DCO sign-off median within this many working days (upper 95% CI bound).
     replications, seed, workers, quick
