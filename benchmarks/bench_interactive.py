@@ -54,14 +54,19 @@ def main() -> None:
     # Later changes: one run each, as a person moving sliders back and forth.
     demand = dash.controls["demand"]
     base_demand = demand.value
-    felt, compute = [], []
+    felt, compute, first = [], [], []
     for i in range(args.updates):
         demand.value = base_demand + 50 * (i + 1) * (-1) ** i
         dash.wait(600)
         felt.append(dash.timings[-1]["felt_seconds"])
         compute.append(dash.timings[-1]["compute_seconds"])
+        if dash.timings[-1]["first_felt_seconds"] is not None:
+            first.append(dash.timings[-1]["first_felt_seconds"])
     print(f"later changes ({reps} reps), median of {args.updates}:   felt {statistics.median(felt):6.2f} s, "
           f"compute {statistics.median(compute):6.2f} s  (all felt: {', '.join(f'{x:.2f}' for x in felt)})")
+    if first:
+        print(f"  first figures (KPI table from the first half of the replications): median "
+              f"{statistics.median(first):.2f} s")
     # Load-independent check: CPU seconds of one replication here, and what an update would take on idle cores.
     from sendmodel.widgets._engine import replication_frames
 

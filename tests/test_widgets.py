@@ -155,6 +155,14 @@ def test_dashboard_runs_equal_sendmodel_run(tiny, workers):
     assert got.equals(want), f"dashboard KPIs differ from sendmodel.run with {workers} worker(s)"
 
 
+def test_first_figures_come_from_the_replications_in_so_far(tiny):
+    parts = []
+    full = run_frames(tiny, 3, seed=5, partial=parts.append, partial_at=2)
+    assert len(parts) == 1 and parts[0].replications == 2, [p.replications for p in parts]
+    first_two = full.kpis[full.kpis.replication < 2].reset_index(drop=True)
+    assert parts[0].kpis.equals(first_two), "first figures must be the finished replications, unchanged"
+
+
 # --- the explore dashboard -------------------------------------------------------------------------------------
 
 
@@ -188,9 +196,12 @@ def test_moving_a_lever_changes_the_table_and_the_plot(tiny):
 
 
 def test_more_dmo_pas_shorten_sign_off(tiny):
-    d = _dash(tiny, replications=3)
+    d = _dash(tiny, replications=4)
     d.set(dmo_pas=3)
     assert d.wait(120)
+    t = d.timings[-1]
+    assert t["first_felt_seconds"] is not None and t["first_felt_seconds"] < t["felt_seconds"], (
+        f"with 4 replications the table should show first figures before the last one lands: {t}")
     s, ref = d.summary, d.reference_summary
     now = s[s.kpi == "dmo_signoff_median_days"]["mean"].iloc[0]
     before = ref[ref.kpi == "dmo_signoff_median_days"]["mean"].iloc[0]

@@ -91,11 +91,15 @@ def run_frames(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     is_stale: Callable[[], bool] = lambda: False,
+    partial: Callable[[Results], None] | None = None,
+    partial_at: int | None = None,
 ) -> Results:
     """Replications of ``scenario`` as a :class:`~sendmodel.Results` with KPIs and the advice frame.
 
     The same (scenario, seed, replication) gives the same numbers in any process, so a dashboard run equals
-    ``sendmodel.run(scenario, replications, seed)``.
+    ``sendmodel.run(scenario, replications, seed)``. With ``partial``, it is called once with the replications
+    done so far when ``partial_at`` of them are in (so a dashboard can show first figures before the last
+    replication lands; replications are independent, so these are an honest, wider-CI estimate).
 
     Raises
     ------
@@ -105,6 +109,13 @@ def run_frames(
     done: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
     if progress:
         progress(0, replications)
+    want_partial = partial is not None and partial_at is not None and 1 < partial_at < replications
+
+    def maybe_partial() -> None:
+        nonlocal want_partial
+        if want_partial and len(done) >= partial_at:
+            want_partial = False
+            partial(_results(scenario, seed, done))
     if workers <= 1 or replications == 1:
         for r in range(replications):
             if is_stale():
@@ -112,6 +123,7 @@ def run_frames(
             done[r] = replication_frames(scenario, seed, r)
             if progress:
                 progress(len(done), replications)
+            maybe_partial()
     else:
         pool = shared_pool(workers)
         try:
@@ -130,16 +142,22 @@ def run_frames(
                     progress(len(done), replications)
                 if is_stale():
                     raise Stale()
+                if finished and pending:
+                    maybe_partial()
         except BrokenProcessPool:
             _reset_pool()
             raise RuntimeError("a worker process died; the next update starts a fresh pool") from None
         finally:
             for f in pending:
                 f.cancel()
+    return _results(scenario, seed, done)
+
+
+def _results(scenario: Scenario, seed: int, done: dict) -> Results:
     reps = sorted(done)
     kpis = pd.concat([done[r][0] for r in reps], ignore_index=True)
     advice = pd.concat([done[r][1] for r in reps], ignore_index=True)
-    return Results(scenario, seed, replications, kpis, pd.DataFrame(), advice, [])
+    return Results(scenario, seed, len(reps), kpis, pd.DataFrame(), advice, [])
 
 
 class LatestRunner:

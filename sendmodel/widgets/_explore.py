@@ -67,6 +67,7 @@ class ExploreDashboard(Dashboard):
         self.reference_summary = None  # the scenario file as it stands, when the table compares with it
         self.timings: list[dict] = []  # one per update shown: compute and felt seconds
         self._references: dict[tuple, Any] = {}
+        self._first_felt: float | None = None
         self._suspend = False
         self.runner = LatestRunner(self._work, self._on_start, self._on_progress, self._on_result, self._on_error,
                                    delay=delay)
@@ -258,7 +259,18 @@ class ExploreDashboard(Dashboard):
             ref = run_frames(base, reps, seed, self.workers, lambda d, n: progress(d, total), is_stale).summary()
             self._references[key] = ref
         offset = total - reps
-        res = run_frames(sc, reps, seed, self.workers, lambda d, n: progress(offset + d, total), is_stale)
+
+        self._first_felt = None
+
+        def first_figures(part) -> None:  # the table from the replications in so far; the plot waits for all
+            if not is_stale():
+                self._first_felt = time.perf_counter() - asked
+                self.table.value = kpi_table_html(part.summary(), ref, part.scenario)
+                self.status.value = (f"First figures from {part.replications} of {reps} replications; "
+                                     "the rest are running")
+
+        res = run_frames(sc, reps, seed, self.workers, lambda d, n: progress(offset + d, total), is_stale,
+                         partial=first_figures, partial_at=max(2, (reps + 1) // 2) if reps >= 4 else None)
         summary = res.summary()
         if unchanged:
             self._references[key] = summary
@@ -273,7 +285,8 @@ class ExploreDashboard(Dashboard):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.max = total
         self.progress.value = done
-        self.status.value = f"Running: {done} of {total} replications done"
+        if not self.status.value.startswith("First figures"):
+            self.status.value = f"Running: {done} of {total} replications done"
 
     def _on_result(self, out) -> None:
         res, summary, ref, png, compute, asked = out
@@ -282,7 +295,8 @@ class ExploreDashboard(Dashboard):
         self.service_table.value = service_table_html(summary, res.scenario, ref)
         self.plot.value = png
         felt = time.perf_counter() - asked
-        self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "replications": res.replications})
+        self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "replications": res.replications,
+                             "first_felt_seconds": self._first_felt})
         sc = res.scenario
         self.progress.value = self.progress.max
         self.progress.layout.visibility = "hidden"
