@@ -15,7 +15,6 @@ Every figure traces to a parameter (its field path and the source recorded in th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,8 +241,11 @@ def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
         needed = res.pas_per_week
         needed_gbp = lever_cost_per_year(sc, services, needed)
         row("Needed (model)", needed, needed_gbp, trace + f"; cost: {unit}", res.note)
+        surplus = needed < res.funded_pas_per_week - 1e-9
         row("Gap: needed minus funded", needed - res.funded_pas_per_week, needed_gbp - today_gbp,
-            "Needed (model) minus Funded today")
+            "Needed (model) minus Funded today",
+            "the target alone is met with fewer PAs than today, but these PAs also do routine (non-EHC) work the "
+            "target does not count: the plan keeps today's PAs" if surplus else "")
     else:
         row("Needed (model)", None, None,
             f"runs {res.lever}#1-#{res.levels}; target: {res.target.describe()}",
@@ -270,15 +272,25 @@ def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
 
 
 def plan_scenario(sc: Scenario, sols: list[SolveResult], name: str = "plan") -> Scenario:
-    """Today's scenario with every reachable lever at the PAs the model says it needs."""
-    changes = {}
+    """Today's scenario with every reachable lever at the PAs the model says it needs.
+
+    The plan only adds: a service whose target alone is met with fewer PAs than today keeps today's PAs, because
+    the same PAs also do routine (non-EHC) work that the target does not count. A service moved by several
+    levers (e.g. its own and "health") gets the largest of their answers.
+    """
+    pas = {}
     for r in sols:
         if not r.reachable:
             continue
         sc_r = with_pas(sc, r.services, r.pas_per_week)
         for s in r.services:
-            changes[f"services.{s}.pas_per_week"] = sc_r.services[s].pas_per_week
-            changes[f"services.{s}.ring_fenced_pas_per_week"] = sc_r.services[s].ring_fenced_pas_per_week
+            pas[s] = max(pas.get(s, sc.services[s].pas_per_week), sc_r.services[s].pas_per_week)
+    changes = {}
+    for s, p in pas.items():
+        svc = sc.services[s]
+        changes[f"services.{s}.pas_per_week"] = p
+        if svc.ring_fenced_pas_per_week > 0 and svc.pas_per_week > 0:
+            changes[f"services.{s}.ring_fenced_pas_per_week"] = p * svc.ring_fenced_pas_per_week / svc.pas_per_week
     return sc.override(changes, name=name)
 
 
@@ -374,7 +386,8 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
 
 
 def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], replications: int, seed: int,
-                   workers: int, kpis: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   workers: int, kpis: list[tuple[str, str]], cache: dict | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Today, the plan and the options on common random numbers; paired differences from today.
 
     Uses :func:`sendmodel.compare.paired_table` and :func:`~sendmodel.compare.cost_effectiveness` on KPI frames
@@ -386,7 +399,7 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
     frames = []
     runs = []
     for name, s in scen.items():
-        k = run_kpis(s, replications, seed, workers)
+        k = run_kpis(s, replications, seed, workers, cache)
         k["scenario"] = name
         frames.append(k)
         what = {"today": "today's commissioning", "plan": "every lever at the PAs the model says are needed"}
@@ -444,7 +457,8 @@ def business_case(
     step : float, optional
         PA grid (default 0.5 PAs a week).
     cap_factor : float, optional
-        Search cap as a multiple of today's PAs (default: the solver's, 4x or 10 PAs per 70,000).
+        Search cap: the larger of ``cap_factor`` x today's PAs and 10 PAs per 70,000 children (default: the
+        solver's, the larger of 4 x today's PAs and 10 PAs per 70,000).
     workers : int
         Processes for the replications.
     progress : callable, optional
@@ -468,6 +482,7 @@ def business_case(
         lever_services(sc, lever)  # fail early on an unknown lever
 
     sols = []
+    cache: dict = {}  # today's scenario is every lever's first level: run it once
     for lever, t in pairs:
         def _p(pas, mean, judged, met, lever=lever):
             if progress is not None:
@@ -479,7 +494,7 @@ def business_case(
         if progress is not None:
             progress(f"{lever}: {t.describe()}")
         sols.append(solve_capacity(sc, lever, t, replications=replications, seed=seed, step=step, cap=cap,
-                                   workers=workers, progress=_p))
+                                   workers=workers, progress=_p, cache=cache))
 
     plan = plan_scenario(sc, sols)
     summary = pd.DataFrame([r for s in sols for r in _benchmarks(sc, s)])
@@ -492,7 +507,7 @@ def business_case(
     kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
     if progress is not None:
         progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
-    options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, workers, kpis)
+    options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, workers, kpis, cache)
 
     runs = []
     for r in sols:
@@ -518,6 +533,7 @@ def business_case(
     runs_df = pd.concat([pd.DataFrame(runs), cmp_runs], ignore_index=True)
 
     settings = {
+        "replications_simulated": len(cache) * replications,
         "population": sc.population,
         "population_source": pop_source,
         "replications": replications,

@@ -145,6 +145,8 @@ def _about(bc) -> pd.DataFrame:
         ("scenario", f"{bc.scenario.name} ({s.get('scenario_file') or 'in memory'})"),
         ("population", f"{bc.scenario.population:,.0f} children aged 0-17"),
         ("replications per level", s["replications"]),
+        ("replications simulated", f"{s.get('replications_simulated', '')} (today's scenario is run once and shared "
+                                   "by every lever's first level and the comparison)"),
         ("seed", s["seed"]),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
          if s["confidence"] == "ci" else "mean must meet the target"),
@@ -243,6 +245,11 @@ td.trace{font-size:11px;color:#555}
 tr.gap td{font-weight:600}
 img{max-width:100%;border:1px solid #ddd;margin:6px 0}
 .small{font-size:12px;color:#555}
+.wide{overflow-x:auto}
+table.options{font-size:12px}
+table.options td:first-child{min-width:200px}
+table.options td.num{white-space:normal;min-width:64px}
+.note{font-size:11px;color:#555}
 """
 
 
@@ -268,8 +275,78 @@ def _headline(bc) -> str:
             b = g.loc["BACD/BACCH recommendation"]
             txt += (f" BACD/BACCH recommend <b>{_fmt(b['pas_per_week'], 'pas')} PAs a week</b> "
                     f"({_fmt(b['wte'], 'wte')} WTE, {_fmt(b['gbp_per_year'], 'gbp')} a year).")
+            if pd.notna(need["pas_per_week"]) and need["pas_per_week"] < b["pas_per_week"]:
+                txt += (" The model counts only the statutory sign-off work it simulates; the recommendation covers "
+                        "the whole role (see Scope).")
         out.append(f"<li>{txt}</li>")
-    return "<ul>" + "".join(out) + "</ul>"
+    plan = _plan_sentence(bc)
+    return "<ul>" + "".join(out) + "</ul>" + (f"<p>{plan}</p>" if plan else "")
+
+
+def _opt(bc, option: str, kpi: str, service: str = "all"):
+    o = bc.options
+    r = o[(o["option"] == option) & (o["kpi"] == kpi) & (o["service"] == service)]
+    return None if r.empty else r.iloc[0]
+
+
+def _plan_sentence(bc) -> str:
+    """What the plan buys and what it costs whom, from the comparison runs and the cost table."""
+    today, plan = _opt(bc, "today", "advice_within_6w_pct"), _opt(bc, "plan", "advice_within_6w_pct")
+    if today is None or plan is None:
+        return ""
+    c = bc.cost_by_commissioner
+    tot = c[c["basis"] == "total"].iloc[0]
+    funders = c[(c["basis"] == "funder (joint costs split)") & (c["extra_gbp_per_year"].abs() > 0.5)]
+    who = ", ".join(f"{html.escape(r['who_label'])} {_fmt(r['extra_gbp_per_year'], 'gbp')}"
+                    for _, r in funders.iterrows())
+    txt = (f"<b>The plan</b> (every reachable lever at the PAs the model needs): health advice within 6 weeks "
+           f"{_fmt(today['mean'])}% today, {_fmt(plan['mean'])}% with the plan (difference "
+           f"{plan['diff']:+.1f} points, 95% CI {plan['diff_ci_low']:+.1f} to {plan['diff_ci_high']:+.1f})")
+    p20 = _opt(bc, "plan", "plans_within_20w_pct")
+    if p20 is not None and pd.notna(p20["diff"]):
+        txt += (f"; EHC plans within 20 weeks {_fmt(p20['baseline_mean'])}% to {_fmt(p20['mean'])}%")
+    txt += (f". Extra cost {_fmt(tot['extra_gbp_per_year'], 'gbp')} a year"
+            + (f" ({who}, joint budgets split by <code>costs.joint_split</code>)." if who else "."))
+    return txt
+
+
+def _options_wide(bc) -> str:
+    """KPIs down, options across: mean, and the paired difference from today with its 95% CI underneath."""
+    from .business_case import kpi_label
+
+    o = bc.options
+    names = list(dict.fromkeys(o["option"]))
+    keys = list(dict.fromkeys(zip(o["kpi"], o["service"])))
+    head = "<th>KPI</th><th>Unit</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = []
+    for kpi, svc in keys:
+        who = "" if svc == "all" else f" ({html.escape(COMMISSIONER_LABELS.get(svc, svc))})"
+        first = o[(o["kpi"] == kpi) & (o["service"] == svc)].iloc[0]
+        cells = [f"<td>{html.escape(kpi_label(kpi))}{who}</td><td>{html.escape(str(first['unit']))}</td>"]
+        for n in names:
+            r = _opt(bc, n, kpi, svc)
+            if r is None or pd.isna(r["mean"]):
+                cells.append("<td class='num'>&ndash;</td>")
+                continue
+            kind = "gbp" if "gbp" in kpi else "num"
+            txt = _fmt(r["mean"], kind)
+            if kpi.startswith("cost_per_extra"):
+                # a ratio means something only when the option clearly buys more on-time advice
+                if not str(r["verdict"]).startswith(("more on-time", "dominant")):
+                    txt = f"<span class='note'>{html.escape(str(r['verdict']))}</span>"
+                elif pd.notna(r["ci_low"]):
+                    txt += f"<br><span class='note'>[{_fmt(r['ci_low'], kind)}, {_fmt(r['ci_high'], kind)}]</span>"
+            elif n != "today" and pd.notna(r["diff"]):
+                colour = {"better": "#1b7837", "worse": "#b2182b"}.get(r["verdict"], "#555")
+                lo, hi = r["diff_ci_low"], r["diff_ci_high"]
+                exact = pd.isna(lo) or abs(hi - lo) < 1e-9 * max(1.0, abs(r["diff"]))
+                ci = "" if exact else f"<br>[{_fmt(lo, kind)}, {_fmt(hi, kind)}]"
+                txt += (f"<br><span class='note' style='color:{colour}'>{'+' if r['diff'] > 0 else ''}"
+                        f"{_fmt(r['diff'], kind)}{ci}</span>")
+            cells.append(f"<td class='num'>{txt}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<div class='wide'><table class='options'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
+            "</tbody></table></div>")
 
 
 def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
@@ -306,15 +383,7 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
         ("gbp_per_year_today", "Today", "gbp"), ("gbp_per_year_plan", "Plan", "gbp"),
         ("extra_gbp_per_year", "Extra", "gbp"), ("trace", "Where it comes from", "trace"),
     ])
-    o = bc.options.copy()
-    o["who"] = o["service"].map(lambda x: "" if x == "all" else COMMISSIONER_LABELS.get(x, x))
-    options = _table(o, [
-        ("option", "Option", "txt"), ("label", "KPI", "txt"), ("who", "Service / funder", "txt"),
-        ("unit", "Unit", "txt"), ("mean", "Mean", "num"), ("ci_low", "95% CI low", "num"),
-        ("ci_high", "95% CI high", "num"), ("diff", "Difference from today", "num"),
-        ("diff_ci_low", "diff CI low", "num"), ("diff_ci_high", "diff CI high", "num"),
-        ("verdict", "Verdict", "txt"),
-    ])
+    options = _options_wide(bc)
     runs = _table(bc.runs.astype(object).where(bc.runs.notna(), ""), [
         ("run_id", "Run", "txt"), ("what", "What", "txt"), ("target", "Target", "txt"), ("mean", "KPI mean", "num"),
         ("ci_low", "CI low", "num"), ("ci_high", "CI high", "num"), ("met", "Met", "txt"),
@@ -359,8 +428,10 @@ the scenario (seed 000, Appendix 2); joint (pooled) lines split between funders 
 <h3>Cost lines</h3>
 {lines}
 <h2>4. Options compared</h2>
-<p class="small">Today, the plan and each option scenario, the same replications and seed (common random numbers);
-differences are paired (option minus today) with 95% confidence intervals.</p>
+<p class="small">Today, the plan and each option scenario, the same replications and seed (common random numbers).
+Each cell: the mean across replications and, underneath, the paired difference from today with its 95% confidence
+interval (green: better, red: worse, grey: no clear difference). Cost per extra advice: Fieller interval. The
+workbook's "options compared" sheet has every interval.</p>
 {img('options', 'Options: cost a year against health advice within 6 weeks')}
 {options}
 <h2>5. Scope</h2>

@@ -99,15 +99,30 @@ def _kpis_one(args) -> pd.DataFrame:
     return df
 
 
-def run_kpis(scenario: Scenario, replications: int, seed: int, workers: int = 1) -> pd.DataFrame:
-    """Long KPI frame (as :attr:`sendmodel.Results.kpis`) plus :func:`derived_kpis`, events not kept."""
+def run_kpis(scenario: Scenario, replications: int, seed: int, workers: int = 1,
+             cache: dict | None = None) -> pd.DataFrame:
+    """Long KPI frame (as :attr:`sendmodel.Results.kpis`) plus :func:`derived_kpis`, events not kept.
+
+    With a ``cache`` dict, a scenario already run with the same content, replications and seed is not run again
+    (the business case meets today's scenario once per lever).
+    """
+    key = None
+    if cache is not None:
+        from .scenarios import config_hash
+
+        key = (config_hash(scenario), replications, seed)
+        if key in cache:
+            return cache[key].copy()
     args = [(scenario, seed, r) for r in range(replications)]
     if workers > 1 and replications > 1:
         with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
             parts = list(pool.map(_kpis_one, args))
     else:
         parts = [_kpis_one(a) for a in args]
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    if key is not None:
+        cache[key] = out.copy()
+    return out
 
 
 # --- targets and levers ----------------------------------------------------------------------------------------
@@ -239,6 +254,8 @@ def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float) ->
     ``capacity_changes`` stay as they are.
     """
     now = np.array([scenario.service_pas_per_week(s) for s in services])
+    if abs(total_pas - now.sum()) < 1e-9:
+        return scenario
     shares = now / now.sum() if now.sum() > 0 else np.full(len(services), 1.0 / len(services))
     changes = {}
     for s, share in zip(services, shares):
@@ -342,6 +359,7 @@ def solve_capacity(
     start: float | None = None,
     workers: int = 1,
     progress=None,
+    cache: dict | None = None,
 ) -> SolveResult:
     """Fewest PAs a week for ``lever`` that meet ``target`` on ``scenario``.
 
@@ -368,6 +386,9 @@ def solve_capacity(
         Processes for the replications at each level.
     progress : callable, optional
         Called with ``(pas_per_week, mean, judged, met)`` after each level (for the CLI).
+    cache : dict, optional
+        Shared between calls to skip runs of a scenario already run (see :func:`run_kpis`); levels taken from
+        it still count in ``runs`` (they are the same replications).
 
     Returns
     -------
@@ -399,7 +420,7 @@ def solve_capacity(
         if k not in rows:
             pas = k * step
             sc = with_pas(scenario, services, pas)
-            kp = run_kpis(sc, replications, seed, workers)
+            kp = run_kpis(sc, replications, seed, workers, cache)
             sel = kp[(kp["kpi"] == tgt.kpi) & (kp["service"] == tgt.service)]
             if sel.empty:
                 have = sorted(set(kp["service"][kp["kpi"] == tgt.kpi]))

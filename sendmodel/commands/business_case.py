@@ -78,9 +78,9 @@ def run(args) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
               .to_string(index=False))
-    runs = int(bc.targets["runs"].sum())
-    print(f"\nSolver: {runs} replications over {int(bc.targets['levels_run'].sum())} PA levels; comparison: "
-          f"{len(bc.options['option'].unique())} scenarios x {args.reps} replications")
+    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels ({int(bc.targets['runs'].sum())} replications); "
+          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in all "
+          f"(today's runs shared): {bc.settings['replications_simulated']} replications")
     for pth in paths.values():
         print(f"wrote {pth}")
     return 0

@@ -136,9 +136,9 @@ def test_costs_by_commissioner_add_up(bc):
         part = c[c["basis"] == basis]
         for col in ("gbp_per_year_today", "gbp_per_year_plan"):
             assert part[col].sum() == pytest.approx(total[col]), f"{basis} {col} should sum to the total"
-    # DMO/DCO and physiotherapy are NHS lines: the NHS's extra equals their gaps in GBP
+    # DMO/DCO and physiotherapy are NHS lines: the NHS's extra equals their gaps in GBP (the plan never cuts)
     extra_nhs = c[(c["basis"] == "responsible commissioner") & (c["who"] == "nhs")]["extra_gbp_per_year"].iloc[0]
-    gaps = sum(_bench(bc, lv, "Gap: needed minus funded")["gbp_per_year"] for lv in ("dmo", "physio"))
+    gaps = sum(max(_bench(bc, lv, "Gap: needed minus funded")["gbp_per_year"], 0.0) for lv in ("dmo", "physio"))
     assert extra_nhs == pytest.approx(gaps), f"NHS extra {extra_nhs} should equal the DMO/DCO + physio gaps {gaps}"
 
 
@@ -212,3 +212,21 @@ def test_cli_writes_workbook_and_report(tmp_path, capsys):
     rc = main(["business-case", str(f), "--target", "advice within 6 weeks", "--no-options", "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and "not understood" in err, err
+
+
+def test_plan_adds_what_is_needed_and_never_cuts(bc):
+    import dataclasses
+
+    from sendmodel.business_case import plan_scenario
+
+    for r in bc.solutions:
+        for s in r.services:
+            today, plan = bc.scenario.service_pas_per_week(s), bc.plan.service_pas_per_week(s)
+            want = max(today, r.per_service_pas[s]) if r.reachable else today
+            assert plan == pytest.approx(want), f"{s}: plan {plan} PAs, expected {want} (today {today})"
+    dmo = next(r for r in bc.solutions if r.lever == "dmo")
+    fewer = dataclasses.replace(dmo, pas_per_week=0.5, per_service_pas={"dmo": 0.5})
+    p = plan_scenario(bc.scenario, [fewer])
+    assert p.service_pas_per_week("dmo") == pytest.approx(bc.scenario.service_pas_per_week("dmo")), (
+        "a lever needing fewer PAs than today keeps today's PAs in the plan"
+    )

@@ -7,7 +7,6 @@ import datetime as dt
 import numpy as np
 import pytest
 
-import sendmodel
 from sendmodel.capacity_solver import Target, solve_capacity, with_pas, working_days_between
 
 from .builders import fewest_servers, mmc_scenario, p_wait_within
@@ -107,3 +106,16 @@ def test_working_days_between_skips_weekends_and_bank_holidays(baseline):
     thu_easter, tue_easter = day(dt.date(2024, 3, 28)), day(dt.date(2024, 4, 2))  # Good Friday, Easter Monday
     got = working_days_between(sc, np.array([fri, thu_easter, fri + 0.3]), np.array([mon + 0.5, tue_easter, fri]))
     assert list(got) == [1.0, 1.0, 0.0], f"expected Fri->Mon 1, Thu->Tue over Easter 1, same day 0; got {got}"
+
+
+def test_shared_cache_skips_runs_already_made():
+    sc = mmc_scenario(LAM, 1 / MU, clinicians=4, target_days=T_DAYS)
+    cache: dict = {}
+    first = _solve(sc, 90, cache=cache)
+    n = len(cache)
+    assert n == first.levels, f"one cache entry per level run: {n} entries for {first.levels} levels"
+    again = _solve(sc, 97, cache=cache)
+    assert len(cache) == n + again.levels - len(set(again.evaluations["pas_per_week"]) &
+                                                set(first.evaluations["pas_per_week"])), "shared levels reran"
+    both = first.evaluations.merge(again.evaluations, on="pas_per_week")
+    assert (both["mean_x"] == both["mean_y"]).all(), "a cached level must give the same KPI"
