@@ -262,6 +262,8 @@ def test_explore_defaults_to_the_project_baseline(monkeypatch):
     monkeypatch.setenv("SENDMODEL_QUICK", "1")
     d = sendmodel.widgets.ExploreDashboard(workers=1, run_now=False)
     assert d.picker.value == "baseline" and "baseline" in d.picker.options
+    assert not any(o.startswith(("sweeps/", "validation/")) for o in d.picker.options), (
+        f"sweep specs and validation cases are not scenarios to explore: {d.picker.options}")
     assert d.quick and d.replications.value == 2
     assert d.base.simulation.horizon_days < 366, "quick mode should shorten the run"
     assert explore.__doc__ and "levers" in explore.__doc__

@@ -109,19 +109,19 @@ class BusinessCaseDashboard(Dashboard):
         self.picker = W.Dropdown(options=list(self.files), value=scenario, description="Scenario",
                                  layout=W.Layout(width="420px"))
         first_pop = population if population is not None else self._file_population(scenario)
-        style = {"description_width": "300px"}
+        style = {"description_width": "340px"}
         self.population = W.FloatText(value=first_pop, description="Children aged 0-17 in the area", style=style,
-                                      layout=W.Layout(width="440px"))
+                                      layout=W.Layout(width="480px"))
         self.population.add_class("sm-population")
         self.advice_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
-        self.advice_target = W.FloatText(value=advice_target_pct, style=style, layout=W.Layout(width="440px"),
+        self.advice_target = W.FloatText(value=advice_target_pct, style=style, layout=W.Layout(width="480px"),
                                          description="Health advice within 6 weeks, at least (%)")
         self.advice_target.add_class("sm-advice-target")
         self.dmo_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
-        self.dmo_target = W.FloatText(value=dmo_target_working_days, style=style, layout=W.Layout(width="440px"),
+        self.dmo_target = W.FloatText(value=dmo_target_working_days, style=style, layout=W.Layout(width="480px"),
                                       description="DMO/DCO sign-off median, at most (working days)")
         self.replications = W.BoundedIntText(value=reps, min=2, max=200, description="Replications at each PA level",
-                                             style=style, layout=W.Layout(width="440px"))
+                                             style=style, layout=W.Layout(width="480px"))
         self.button = W.Button(description="Build the business case", button_style="primary",
                                layout=W.Layout(width="240px"))
         self.button.add_class("sm-build")

@@ -27,14 +27,18 @@ def default_scenarios_dir() -> Path:
     return Path.cwd() / "scenarios"
 
 
+# Folders of files that are not commissioning scenarios: sweep specs, and queueing-theory validation cases.
+NOT_SCENARIOS = ("sweeps", "validation")
+
+
 def scenario_files(folder: Path, under: str | None = None) -> dict[str, Path]:
-    """Scenario files by a short name ("baseline", "options/triage"), sweeps left out."""
+    """Scenario files by a short name ("baseline", "options/triage"); sweeps and validation cases left out."""
     folder = Path(folder)
     root = folder / under if under else folder
     out = {}
     for p in sorted(root.rglob("*.yaml")):
         rel = p.relative_to(folder)
-        if "sweeps" in rel.parts:
+        if any(part in NOT_SCENARIOS for part in rel.parts[:-1]):
             continue
         out[rel.with_suffix("").as_posix()] = p
     return out

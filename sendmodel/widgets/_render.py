@@ -59,6 +59,8 @@ CSS = """
 .sm-table th {background: #f3f3f3;}
 .sm-better {color: #1a7f37; font-weight: 600;} .sm-worse {color: #b42318; font-weight: 600;}
 .sm-ci {color: #666; font-size: 11px;}
+.sm-table td span {white-space: nowrap;}
+.sm-bc-summary td:nth-child(2), .sm-bc-summary td:nth-child(6), .sm-bc-summary th {text-align: left;}
 .sm-error {color: #b42318; background: #fdecea; padding: 6px 10px; border-left: 4px solid #b42318;}
 .sm-warning {color: #7a4b00; background: #fff4e0; padding: 6px 10px; border-left: 4px solid #e8a33d;}
 .sm-ok {color: #444; padding: 2px 0;}
