@@ -8,12 +8,12 @@ that means nothing.
 
 References
 ----------
-.. [1] Kleinrock L. (1975) *Queueing Systems, Volume 1: Theory*. Wiley. Chapter 3 (M/M/m), chapter 4 (networks of
-   Markovian queues), chapter 5 (M/G/1, Pollaczek-Khinchine).
+.. [1] Kleinrock L. (1975) *Queueing Systems, Volume 1: Theory*. Wiley. Chapter 3 (M/M/m), chapter 4
+   (networks of Markovian queues), chapter 5 (M/G/1, Pollaczek-Khinchine).
 .. [2] Kleinrock L. (1976) *Queueing Systems, Volume 2: Computer Applications*. Wiley. Chapter 3 (priority
    queueing, the conservation law).
-.. [3] Erlang A.K. (1917) Solution of some problems in the theory of probabilities of significance in automatic
-   telephone exchanges. *Elektroteknikeren* 13.
+.. [3] Erlang A.K. (1917) Solution of some problems in the theory of probabilities of significance in
+   automatic telephone exchanges. *Elektroteknikeren* 13.
 .. [4] Pollaczek F. (1930) Uber eine Aufgabe der Wahrscheinlichkeitstheorie. *Mathematische Zeitschrift* 32,
    64-100; Khinchine A.Y. (1932) Mathematical theory of a stationary queue. *Matematicheskii Sbornik* 39(4),
    73-84.
@@ -139,7 +139,7 @@ def mmc_wait_exceeds(arrival_rate: float, service_rate: float, servers: int, t: 
     Returns
     -------
     float
-        C(c, a) exp(-(c mu - lambda) t): the waiting time of those who wait is exponential with rate c mu - lambda.
+        C(c, a) exp(-(c mu - lambda) t): the wait of those who wait is exponential with rate c mu - lambda.
 
     References
     ----------
@@ -220,8 +220,8 @@ def priority_mean_waits(arrival_rates, service_means, service_second_moments) ->
     Returns
     -------
     numpy.ndarray
-        W_k = W0 / ((1 - sigma_{k-1}) (1 - sigma_k)), where W0 = sum_j lambda_j E[S_j^2] / 2 is the mean residual
-        work in service seen by an arrival and sigma_k = rho_0 + ... + rho_k.
+        W_k = W0 / ((1 - sigma_{k-1}) (1 - sigma_k)), where W0 = sum_j lambda_j E[S_j^2] / 2 is the mean
+        residual work in service seen by an arrival and sigma_k = rho_0 + ... + rho_k.
 
     Notes
     -----
@@ -242,7 +242,7 @@ def priority_mean_waits(arrival_rates, service_means, service_second_moments) ->
     m = np.asarray(service_means, dtype=float)
     m2 = np.asarray(service_second_moments, dtype=float)
     if not (lam.shape == m.shape == m2.shape) or lam.ndim != 1 or lam.size == 0:
-        raise ValueError("arrival_rates, service_means and service_second_moments must be equal-length sequences")
+        raise ValueError("arrival_rates, service_means and service_second_moments must be equal-length lists")
     if (lam < 0).any() or (m <= 0).any() or (m2 < m**2 - 1e-12).any():
         raise ValueError("need arrival_rates >= 0, service_means > 0 and E[S^2] >= E[S]^2")
     rho = lam * m

@@ -1,16 +1,17 @@
 """The validation suite: the engine against queueing theory, Ciw and independent recursions.
 
-``sendmodel validate --theory`` (or ``make validate``) runs every case in :data:`CASES` and prints one row per
-check; ``tests/validation/`` asserts the same checks. Each case is a scenario in ``scenarios/validation/`` that
-reduces the model to a textbook queue (see ``docs/validation.md``). Three kinds of check:
+``sendmodel validate --theory`` (or ``make validate``) runs every case in :data:`CASES` and prints one row
+per check; ``tests/validation/`` asserts the same checks. Each case is a scenario in ``scenarios/validation/``
+that reduces the model to a textbook queue (see ``docs/validation.md``). Two kinds of check:
 
 * **statistical** (theory, Ciw, independent simulation): the mean over independent replications, a t-interval,
   and a pass when the reference lies inside the simulation's 99.9% interval. With about 40 such checks, the
   chance that a correct engine fails any of them is below 5% (Bonferroni), and the seeds are fixed, so the
-  result is reproducible. The table prints the usual 95% interval, ``|error| / SE``, and the smallest error the
-  check would detect with 80% power at that level (``(t_0.9995 + z_0.8) x SE``).
-* **exact** (sample path): identities that hold for every run up to rounding, such as Little's law on the run's
-  own queue log and task records, and start times equal to an independent event recursion on the same inputs.
+  result is reproducible. The table prints the usual 95% interval, ``|error| / SE``, and the smallest error
+  the check would detect with 80% power at that level (``(t_0.9995 + z_0.8) x SE``).
+* **exact** (sample path): identities that hold for every run up to rounding, such as Little's law on the
+  run's own queue log and task records, and start times equal to an independent event recursion on the same
+  inputs.
 
 The independent recursions (:func:`nonpreemptive_starts`, :func:`fcfs_on_sessions`, :func:`weekday_sessions`)
 use none of the engine's code (model, capacity, demand): they are written from the queue's definition.
@@ -60,7 +61,7 @@ def load_case_scenario(key: str) -> Scenario:
     return load_scenario(scenario_dir() / f"{key}.yaml")
 
 
-# --- checks --------------------------------------------------------------------------------------------------
+# --- checks -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ class Check:
     """One row of the validation table.
 
     ``reference`` is the theory value (or 0 for a difference between two simulators, or the independent
-    recursion's value for an exact check); ``estimate`` the engine's value; ``se`` and ``df`` its standard error
-    and degrees of freedom (None for exact checks, which pass when ``gap <= tol``).
+    recursion's value for an exact check); ``estimate`` the engine's value; ``se`` and ``df`` its standard
+    error and degrees of freedom (None for exact checks, which pass when ``gap <= tol``).
     """
 
     case: str
@@ -82,7 +83,7 @@ class Check:
     df: float | None = None
     gap: float | None = None
     tol: float | None = None
-    scale: float | None = None  # for a difference: the reference simulator's mean, to show errors relative to it
+    scale: float | None = None  # for a difference: the reference simulator's mean (errors relative to it)
 
     @property
     def statistical(self) -> bool:
@@ -121,10 +122,11 @@ class Check:
         """One line for an assertion message: what was expected and what was observed."""
         if self.statistical:
             lo, hi = self.ci(ALPHA)
-            return (f"{self.case} / {self.measure}: expected {self.reference:.4g}, simulated {self.estimate:.4g} "
-                    f"(99.9% CI {lo:.4g} to {hi:.4g}, {self.z:.1f} SE off, {self.replications} replications)")
-        return (f"{self.case} / {self.measure}: independent value {self.reference:.6g}, engine {self.estimate:.6g}, "
-                f"largest discrepancy {self.gap:.3g} (tolerance {self.tol:g})")
+            return (f"{self.case} / {self.measure}: expected {self.reference:.4g}, "
+                    f"simulated {self.estimate:.4g} (99.9% CI {lo:.4g} to {hi:.4g}, {self.z:.1f} SE off, "
+                    f"{self.replications} replications)")
+        return (f"{self.case} / {self.measure}: independent value {self.reference:.6g}, "
+                f"engine {self.estimate:.6g}, largest discrepancy {self.gap:.3g} (tolerance {self.tol:g})")
 
 
 def vs_theory(case: str, measure: str, theory_value: float, values, kind: str = "theory") -> Check:
@@ -147,12 +149,13 @@ def exact(case: str, measure: str, reference: float, estimate: float, gap: float
     return Check(case, measure, float(reference), float(estimate), str(n), "exact", gap=float(gap), tol=tol)
 
 
-# --- independent recursions (no engine code) -----------------------------------------------------------------
+# --- independent recursions (no engine code) ----------------------------------------------------------------
 
 
 def nonpreemptive_starts(enqueued, service_days, servers: int, classes=None) -> np.ndarray:
     """Start times of a c-server queue that serves, whenever a server frees, the waiting job of the lowest
-    class (then the earliest arrival), never interrupting a job; with one class this is FCFS (Kiefer-Wolfowitz).
+    class (then the earliest arrival), never interrupting a job; with one class this is FCFS
+    (the Kiefer-Wolfowitz recursion).
 
     Parameters
     ----------
@@ -202,8 +205,8 @@ def weekday_sessions(start_date: dt.date, n_days: int, first_hour: float = 9.0, 
 
     years = range(start_date.year, (start_date + dt.timedelta(days=n_days)).year + 1)
     hols = set(holidays.country_holidays("GB", subdiv="ENG", years=years))
-    days = [d for d in range(n_days)
-            if (start_date + dt.timedelta(days=d)).weekday() < 5 and start_date + dt.timedelta(days=d) not in hols]
+    dates = (start_date + dt.timedelta(days=d) for d in range(n_days))
+    days = [d for d, date in enumerate(dates) if date.weekday() < 5 and date not in hols]
     d = np.asarray(days, dtype=float)
     return d + first_hour / 24.0, d + last_hour / 24.0
 
@@ -237,7 +240,7 @@ def fcfs_on_sessions(enqueued, service_hours, sess_start, sess_end) -> np.ndarra
     return out
 
 
-# --- measurements on one replication's records ---------------------------------------------------------------
+# --- measurements on one replication's records --------------------------------------------------------------
 
 
 def _window(sc: Scenario, rec: dict, tail_days: float) -> tuple[float, float]:
@@ -250,7 +253,8 @@ def task_waits(rec: dict, service: str, kind: int, lo: float, hi: float) -> np.n
     m = (s["task_kind"] == kind) & (s["task_enqueued"] >= lo) & (s["task_enqueued"] < hi)
     w = s["task_started"][m] - s["task_enqueued"][m]
     if np.isnan(w).any():
-        raise RuntimeError(f"{service}: {int(np.isnan(w).sum())} measured tasks never started; lengthen the drain")
+        n = int(np.isnan(w).sum())
+        raise RuntimeError(f"{service}: {n} measured tasks never started; lengthen the drain margin")
     return w
 
 
@@ -272,7 +276,8 @@ def little_areas(rec: dict, lo: float) -> tuple[float, float, float]:
     for name, s in rec["services"].items():
         from_log = queue_time_average(rec, name, lo) * (end - lo)
         started = np.where(np.isnan(s["task_started"]), end, s["task_started"])
-        from_tasks = float(np.clip(np.minimum(started, end) - np.maximum(s["task_enqueued"], lo), 0, None).sum())
+        inside = np.minimum(started, end) - np.maximum(s["task_enqueued"], lo)
+        from_tasks = float(np.clip(inside, 0, None).sum())
         worst = max(worst, abs(from_log - from_tasks) / max(from_tasks, 1.0))
         a_log += from_log
         a_tasks += from_tasks
@@ -295,7 +300,7 @@ def _gap(engine: np.ndarray, ref: np.ndarray, end: float) -> float:
     return float(np.max(np.abs(engine[started] - ref[started]), initial=0.0))
 
 
-# --- scenario parameters -------------------------------------------------------------------------------------
+# --- scenario parameters ------------------------------------------------------------------------------------
 
 
 def moments_days(dist) -> tuple[float, float]:
@@ -327,10 +332,13 @@ def _ciw_seed(seed: int, rep: int) -> int:
 
 def _ciw_dist(ciw, dist):
     m, _ = moments_days(dist)
-    return ciw.dists.Exponential(rate=1.0 / m) if isinstance(dist, Exponential) else ciw.dists.Deterministic(m)
+    if isinstance(dist, Exponential):
+        return ciw.dists.Exponential(rate=1.0 / m)
+    return ciw.dists.Deterministic(m)
 
 
-def ciw_waits(classes: dict, n_servers: int, end: float, lo: float, hi: float, seed: int) -> dict[str, np.ndarray]:
+def ciw_waits(classes: dict, n_servers: int, end: float, lo: float, hi: float,
+              seed: int) -> dict[str, np.ndarray]:
     """Run the same queue in Ciw: ``classes`` maps a class name to (arrival rate a day, task-hours dist);
     the first class has priority. Returns the waits of customers arriving in [lo, hi) per class."""
     import ciw
@@ -352,7 +360,7 @@ def ciw_waits(classes: dict, n_servers: int, end: float, lo: float, hi: float, s
     return {c: np.asarray(v) for c, v in out.items()}
 
 
-# --- cases ---------------------------------------------------------------------------------------------------
+# --- cases --------------------------------------------------------------------------------------------------
 
 
 class Case:
@@ -536,7 +544,8 @@ class JacksonCase(Case):
         t, out = self.title, []
         for i, (svc, _, _) in enumerate(self.nodes):
             out.append(vs_theory(t, f"{svc}: mean wait Wq, Jackson", nodes[i].mean_wait, m[f"w{i}"]))
-            out.append(vs_theory(t, f"{svc}: mean queue Lq = lambda Wq", nodes[i].mean_number_waiting, m[f"lq{i}"]))
+            out.append(vs_theory(t, f"{svc}: mean queue Lq = lambda Wq", nodes[i].mean_number_waiting,
+                                 m[f"lq{i}"]))
         if self.tandem:
             out.append(vs_theory(t, "time through both services, Jackson", through, m["sojourn"]))
         out += [self.little_check(m), self.path_check(m, "first-come-first-served")]
@@ -544,7 +553,7 @@ class JacksonCase(Case):
 
 
 class CalendarCase(Case):
-    """One clinician on weekday sessions: utilisation, every start time, and the share waiting over 6 weeks."""
+    """One clinician on weekday sessions: utilisation, every start time, the share waiting over 6 weeks."""
 
     key, title = "calendar_weekdays", "Weekday sessions (10 PAs)"
     replications, reference_replications, tail_days = 100, 400, 365.0
@@ -594,7 +603,8 @@ class CalendarCase(Case):
         offered = routine_rate(sc, self.service) * sc.services[self.service].routine_appointment_hours.mean
         t = self.title
         return [
-            vs_theory(t, "utilisation = offered load / average capacity", offered / capacity_per_day, m["util"]),
+            vs_theory(t, "utilisation = offered load / average capacity", offered / capacity_per_day,
+                      m["util"]),
             vs_reference(t, "share waiting > 6 weeks: sendmodel - independent", m["share_6w"], r["share_6w"],
                          "independent"),
             vs_reference(t, "mean wait: sendmodel - independent", m["wait"], r["wait"], "independent"),
@@ -625,7 +635,7 @@ CASES: dict[str, Case] = {c.key: c for c in [
 ]}
 
 
-# --- running -------------------------------------------------------------------------------------------------
+# --- running ------------------------------------------------------------------------------------------------
 
 
 def _one(job: tuple[str, str, int, int]) -> tuple[str, str, int, dict]:
@@ -686,7 +696,7 @@ def run_suite(keys=None, seed: int = DEFAULT_SEED, workers: int = 1, progress=No
     return [c for k in keys for c in _collect(CASES[k], [r for r in results if r[0] == k])]
 
 
-# --- the table -----------------------------------------------------------------------------------------------
+# --- the table ----------------------------------------------------------------------------------------------
 
 
 def _num(x: float) -> str:
@@ -716,7 +726,8 @@ def format_table(checks: list[Check]) -> str:
     right = {2, 3, 5, 6, 7}
 
     def fmt(r):
-        return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        cells = [str(v).rjust(w) if i in right else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths))]
+        return "  ".join(cells)
 
     lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
     return "\n".join(line.rstrip() for line in lines)

@@ -1,9 +1,10 @@
 """The engine, run by run, against independent recursions and Little's law on its own records (fast).
 
-Statistics can hide a small error in a large noise; these checks cannot. Given the same arrivals and task times
-(read back from the engine's task log), an independent event recursion (:mod:`sendmodel.validation_suite`, which
-uses none of the engine's code) must give every task the same start time, to rounding. One short replication
-each, so they run in ``make test-fast``; the long statistical runs are in test_suite_cases.py.
+Statistics can hide a small error in a large noise; these checks cannot. Given the same arrivals and task
+times (read back from the engine's task log), an independent event recursion
+(:mod:`sendmodel.validation_suite`, which uses none of the engine's code) must give every task the same start
+time, to rounding. One short replication each, so they run in ``make test-fast``; the long statistical runs
+are in test_suite_cases.py.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ TOL_DAYS = 1e-6  # about 0.1 second
 
 
 def _short(key: str, horizon: float, warm: float = 100.0):
-    return load_case_scenario(key).override({"simulation.warm_up_days": warm, "simulation.horizon_days": horizon})
+    sc = load_case_scenario(key)
+    return sc.override({"simulation.warm_up_days": warm, "simulation.horizon_days": horizon})
 
 
 def _compare(started, ref, end, what):
     ran = ~np.isnan(started)
     assert ran.sum() > 100, f"{what}: expected many tasks, got {ran.sum()}"
-    assert not (ref[~ran] < end - 1e-9).any(), f"{what}: the engine left tasks unstarted that the recursion starts"
+    assert not (ref[~ran] < end - 1e-9).any(), f"{what}: tasks unstarted that the recursion starts"
     gap = np.max(np.abs(started[ran] - ref[ran]))
-    assert gap <= TOL_DAYS, f"{what}: start times differ from the independent recursion by up to {gap:.3g} days"
+    assert gap <= TOL_DAYS, f"{what}: start times differ from the independent recursion by {gap:.3g} days"
 
 
 @pytest.mark.parametrize("key, c", [("mm1_rho90", 1), ("mm3_rho90", 3), ("md1_rho80", 1)])
@@ -54,12 +56,13 @@ def test_ehc_first_start_times_equal_the_priority_recursion():
 
 
 def test_ehc_pathway_delivers_advice_and_dmo_work_at_arrival_and_in_series():
-    """The reductions the Jackson cases rely on: advice is asked at the request's arrival (instant LA decision)
-    and DMO/DCO review is queued at the moment advice returns; both stations are FCFS."""
+    """The reductions the Jackson cases rely on: advice is asked at the request's arrival (instant LA
+    decision) and DMO/DCO review is queued at the moment advice returns; both stations are FCFS."""
     rec = sendmodel.run_replication(_short("tandem", 1500), seed=7, replication=1)
     e, h, d = rec["ehc"], rec["services"]["health"], rec["services"]["dmo"]
     done = ~np.isnan(e["dmo_requested_day"])
-    assert np.array_equal(np.sort(h["task_enqueued"]), np.sort(e["arrival_day"][e["arrival_day"] < rec["end_day"]]))
+    arrived = e["arrival_day"][e["arrival_day"] < rec["end_day"]]
+    assert np.array_equal(np.sort(h["task_enqueued"]), np.sort(arrived)), "advice asked at each arrival"
     assert np.allclose(np.sort(d["task_enqueued"]), np.sort(e["advice_returned_day"][done]))
     signed = e["dmo_signoff_day"][~np.isnan(e["dmo_signoff_day"])]
     finished = d["task_finished"][~np.isnan(d["task_finished"])]

@@ -1,4 +1,4 @@
-"""The independent recursions the engine is compared with, on cases small enough to work out by hand (fast)."""
+"""The independent recursions the engine is compared with, on cases small enough to do by hand (fast)."""
 
 from __future__ import annotations
 

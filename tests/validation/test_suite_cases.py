@@ -6,7 +6,7 @@ the always-open queues, 40 more in Ciw where compared; 100 engine and 400 indepe
 weekday calendar) it must detect, with 80% power at its 99.9% level, an error no larger than POWER_BOUND of
 the value checked. With seed 2024 the detectable errors are about 2-8% for the M/M/c, M/D/1, priority and
 split cases, 12-13% for the tandem's DMO/DCO queue, 2.4% for the calendar's utilisation and 35-40% for its
-6-week share and mean wait against the independent simulation (whose exact start-time check is the strong one).
+6-week share and mean wait against the independent simulation (its exact start-time check is the strong one).
 See docs/validation.md for the table.
 """
 
@@ -46,7 +46,8 @@ def test_cli_prints_the_table_and_passes():
 
 
 def test_cli_validate_needs_files_or_theory_and_known_cases():
-    r = subprocess.run([sys.executable, "-m", "sendmodel", "validate"], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run([sys.executable, "-m", "sendmodel", "validate"], capture_output=True, text=True,
+                       cwd=ROOT)
     assert r.returncode == 2 and "--theory" in r.stderr, r.stderr
     r = subprocess.run([sys.executable, "-m", "sendmodel", "validate", "--theory", "--case", "nope"],
                        capture_output=True, text=True, cwd=ROOT)

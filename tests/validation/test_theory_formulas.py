@@ -63,7 +63,8 @@ def test_cobham_reduces_to_pollaczek_khinchine_and_conserves_work():
     w = theory.priority_mean_waits(lam, m, m2)
     assert w.tolist() == pytest.approx([0.875, 4.375])
     # one class, or an empty top class: Pollaczek-Khinchine
-    assert theory.priority_mean_waits([0.8], [1.0], [2.0])[0] == pytest.approx(theory.mg1_mean_wait(0.8, 1.0, 2.0))
+    pk = theory.mg1_mean_wait(0.8, 1.0, 2.0)
+    assert theory.priority_mean_waits([0.8], [1.0], [2.0])[0] == pytest.approx(pk)
     assert theory.priority_mean_waits([0.0, 0.8], [1.0, 1.0], [2.0, 2.0])[1] == pytest.approx(4.0)
     # Kleinrock's conservation law: sum rho_k W_k is the same in either priority order
     rho = np.multiply(lam, m)
