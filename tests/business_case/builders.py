@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 from sendmodel.scenarios import validate_mapping
+from sendmodel.theory import mmc_wait_exceeds
 
 
 def mmc_scenario(arrivals_per_day: float, mean_service_days: float, clinicians: int, target_days: float,
@@ -31,20 +30,11 @@ def mmc_scenario(arrivals_per_day: float, mean_service_days: float, clinicians: 
     }, name)
 
 
-def erlang_c(servers: int, offered_load: float) -> float:
-    """Probability an arrival waits in an M/M/c queue (Erlang C); offered_load = arrival rate / service rate."""
-    a, c = offered_load, servers
-    if a >= c:
-        return 1.0
-    top = a**c / math.factorial(c) / (1 - a / c)
-    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-
-
 def p_wait_within(servers: int, arrival_rate: float, service_rate: float, t: float) -> float:
-    """P(W_q <= t) for M/M/c: 1 - C(c, a) exp(-(c mu - lambda) t); 0 when unstable."""
+    """P(W_q <= t) for M/M/c from :mod:`sendmodel.theory` (Erlang C); 0 when the queue is unstable."""
     if arrival_rate >= servers * service_rate:
         return 0.0
-    return 1.0 - erlang_c(servers, arrival_rate / service_rate) * math.exp(-(servers * service_rate - arrival_rate) * t)
+    return 1.0 - mmc_wait_exceeds(arrival_rate, service_rate, servers, t)
 
 
 def fewest_servers(arrival_rate: float, service_rate: float, t: float, pct: float, c_max: int = 200) -> int:
