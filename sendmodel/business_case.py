@@ -478,6 +478,8 @@ def business_case(
         pairs = default_targets(sc, confidence)
     else:
         pairs = [parse_lever_target(t, confidence) if isinstance(t, str) else t for t in targets]
+    if not pairs:
+        raise ValueError("no targets: give at least one, e.g. 'dmo:dmo_signoff_median_working_days<=10'")
     for lever, _ in pairs:
         lever_services(sc, lever)  # fail early on an unknown lever
 

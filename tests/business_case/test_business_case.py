@@ -230,3 +230,10 @@ def test_plan_adds_what_is_needed_and_never_cuts(bc):
     assert p.service_pas_per_week("dmo") == pytest.approx(bc.scenario.service_pas_per_week("dmo")), (
         "a lever needing fewer PAs than today keeps today's PAs in the plan"
     )
+
+
+def test_bad_targets_fail_before_any_run(baseline):
+    with pytest.raises(ValueError, match="no targets"):
+        sendmodel.business_case(baseline, targets=[])
+    with pytest.raises(ValueError, match="unknown service"):
+        sendmodel.business_case(baseline, targets=["nursing:advice_within_6w_pct@nursing>=80"])
