@@ -2,8 +2,10 @@
 
 Measurement window: [warm_up_days, warm_up_days + horizon_days). Deadline KPIs use the *due-date cohort*: every
 request whose 6-week (or 20-week) date falls in the window counts, and one still open at the end is late, never
-on time. Waits of requests still open at the end count with their age at the end (a lower bound), so a service
-that never answers cannot look fast.
+on time. Advice turnaround and DMO/DCO sign-off times of requests still open at the end count with their age at
+the end (a lower bound), so a service that never answers cannot look fast. Routine waits are those of children
+*seen* in the window (as NHS waiting-time statistics report completed waits); children still waiting show in
+``waiting_list_end`` and the waiting-list KPIs.
 """
 
 from __future__ import annotations
