@@ -136,6 +136,15 @@ def value_for_money(c: Comparison) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ratio_cell(ratio: float, lo: float, hi: float, verdict: str) -> str:
+    """A cost per extra on-time advice only where it means something (a clear change in on-time advice)."""
+    if verdict.startswith(("more", "less")):
+        return f"{_num(ratio, 'GBP')} [{_num(lo, 'GBP')}, {_num(hi, 'GBP')}]"
+    if verdict.startswith("dominant"):
+        return "dominant (saves money)"
+    return "-"
+
+
 def format_value_for_money(c: Comparison) -> str:
     v = value_for_money(c)
     if v.empty or v["extra_cost_gbp_per_year"].isna().all():
@@ -150,8 +159,9 @@ def format_value_for_money(c: Comparison) -> str:
                                  v["extra_within_6w_ci_high"])
         ],
         "GBP per extra on-time advice [95% CI]": [
-            f"{_num(a, 'GBP')} [{_num(lo, 'GBP')}, {_num(hi, 'GBP')}]"
-            for a, lo, hi in zip(v["gbp_per_extra_within_6w"], v["gbp_per_extra_ci_low"], v["gbp_per_extra_ci_high"])
+            _ratio_cell(a, lo, hi, verdict)
+            for a, lo, hi, verdict in zip(v["gbp_per_extra_within_6w"], v["gbp_per_extra_ci_low"],
+                                          v["gbp_per_extra_ci_high"], v["verdict"])
         ],
         "verdict": v["verdict"],
     })
