@@ -1,10 +1,10 @@
-"""Sweep benchmark: runs a second with 1 and 2 local workers and on a Dask LocalCluster, and the cost of a task.
+"""Sweep benchmark: runs a second with 1 and 2 local workers and a Dask LocalCluster, and the cost of a task.
 
 Two sweeps, each run by every backend into a fresh store:
 
-- *work*: the baseline scenario (full length) at a few SLT capacities; the default batching (about a second of
-  work a task). Prints runs a second and the ratio to the 1-worker run measured in this same process, so machine
-  noise mostly cancels.
+- *work*: the baseline scenario (full length) at a few SLT capacities; the default batching (about a second
+  of work a task). Prints runs a second and the ratio to the 1-worker run measured in this same process, so
+  machine noise mostly cancels.
 - *overhead*: a tiny scenario (a few days, a small area), one replication a task (``--batch 1``), so a task is
   nearly all overhead: pickling the scenario, scheduling, returning KPIs, one SQLite transaction. Prints the
   per-task overhead, ``(workers x wall time - simulation time) / tasks``, in milliseconds.
@@ -55,12 +55,16 @@ def main() -> None:
     w = args.workers
     folder = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     baseline = ROOT / "scenarios" / "baseline.yaml"
-    work = write_spec(folder, "work", f"extends: {baseline}\n", [15 + 5 * i for i in range(args.points)], args.reps)
+    work = write_spec(
+        folder, "work", f"extends: {baseline}\n", [15 + 5 * i for i in range(args.points)], args.reps
+    )
     tiny_pts = 10
     tiny = write_spec(
-        folder, "tiny",
+        folder,
+        "tiny",
         f"extends: {baseline}\npopulation: 5000\nsimulation: {{warm_up_days: 0, horizon_days: 7}}\n",
-        [10 + i for i in range(tiny_pts)], max(1, args.tiny_tasks // tiny_pts),
+        [10 + i for i in range(tiny_pts)],
+        max(1, args.tiny_tasks // tiny_pts),
     )
 
     t0 = time.perf_counter()
@@ -70,35 +74,52 @@ def main() -> None:
     startup = time.perf_counter() - t0
     addr = cluster.scheduler_address
 
-    backends = [("1 local worker", dict(workers=1)), (f"{w} local workers", dict(workers=w)),
-                (f"Dask LocalCluster, {w} workers", dict(scheduler=addr))]
-    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (figures are only comparable on an idle "
-          "machine)")
+    backends = [
+        ("1 local worker", dict(workers=1)),
+        (f"{w} local workers", dict(workers=w)),
+        (f"Dask LocalCluster, {w} workers", dict(scheduler=addr)),
+    ]
+    print(
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (figures are only comparable on an "
+        "idle machine)"
+    )
     print(f"Dask LocalCluster start-up ({w} workers, imports included): {startup:.1f} s\n")
     sweeps = (
         ("work sweep", work, {}, f"baseline x {args.points} SLT capacities x {args.reps} replications"),
-        ("overhead sweep", tiny, {"batch": 1}, f"7 days, 5,000 children x {tiny_pts} points, 1 replication a task"),
+        (
+            "overhead sweep",
+            tiny,
+            {"batch": 1},
+            f"7 days, 5,000 children x {tiny_pts} points, 1 replication a task",
+        ),
     )
     for title, spec, extra, what in sweeps:
         print(f"{title}: {what}")
         base_rate = None
-        print(f"  {'backend':<30} {'runs':>5} {'tasks':>6} {'wall s':>7} {'runs/s':>7} {'vs 1 worker':>11} "
-              f"{'sim s/run':>9} {'overhead ms/task':>16}")
+        print(
+            f"  {'backend':<30} {'runs':>5} {'tasks':>6} {'wall s':>7} {'runs/s':>7} {'vs 1 worker':>11} "
+            f"{'sim s/run':>9} {'overhead ms/task':>16}"
+        )
         for i, (label, kw) in enumerate(backends):
             info = timed(spec, folder, f"b{i}", **kw, **extra)
             slots = 1 if kw.get("workers") == 1 else w
             overhead = (slots * info.seconds - info.compute_seconds) / info.tasks
             base_rate = base_rate or info.runs_per_second
-            print(f"  {label:<30} {info.runs:>5} {info.tasks:>6} {info.seconds:>7.2f} {info.runs_per_second:>7.2f} "
-                  f"{info.runs_per_second / base_rate:>10.2f}x {info.compute_seconds / info.runs:>9.3f} "
-                  f"{1000 * overhead:>16.1f}")
+            print(
+                f"  {label:<30} {info.runs:>5} {info.tasks:>6} {info.seconds:>7.2f} "
+                f"{info.runs_per_second:>7.2f} "
+                f"{info.runs_per_second / base_rate:>10.2f}x {info.compute_seconds / info.runs:>9.3f} "
+                f"{1000 * overhead:>16.1f}"
+            )
         print()
     client.close()
     cluster.close()
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print("Overhead = (workers x wall - simulation time) / tasks: everything a task costs besides simulating "
-          "(pickling, scheduling, the store's transaction, idle workers at the end). The first run of each sweep is "
-          "timed in the calling process to size the batches, and counts as a task.")
+    print(
+        "Overhead = (workers x wall - simulation time) / tasks: everything a task costs besides simulating "
+        "(pickling, scheduling, the store's transaction, idle workers at the end). The first run of each "
+        "sweep is timed in the calling process to size the batches, and counts as a task."
+    )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""Batch parameter sweeps: many scenario variants x replications, resumable, on local processes or a Dask cluster.
+"""Batch parameter sweeps: scenario variants x replications, resumable, on local processes or a Dask cluster.
 
 A *sweep spec* (YAML in ``scenarios/sweeps/``) names a base scenario, the fields to vary (dotted paths, as
 :func:`sendmodel.override` takes them) and a design: a full ``grid``, listed ``points`` or a Latin hypercube
-(``lhs``) of N points within ranges; plus replications and a seed. :func:`load_sweep_spec` validates all of it,
-building every point's scenario, so a typo fails with a :class:`~sendmodel.ScenarioError` naming the spec file
-and field before anything runs or is written.
+(``lhs``) of N points within ranges; plus replications and a seed. :func:`load_sweep_spec` validates all of
+it, building every point's scenario, so a typo fails with a :class:`~sendmodel.ScenarioError` naming the spec
+file and field before anything runs or is written.
 
 :func:`run_sweep` runs every (point, replication) as an independent replication (the seed is shared by every
 point, so points are compared on common random numbers). Replications are batched into tasks of about a second
@@ -24,6 +24,7 @@ import itertools
 import json
 import math
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -50,15 +51,16 @@ TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this lon
 STORE_FORMAT = 1
 _LHS_SPAWN_KEY = 0x5EED  # keeps the design's random numbers apart from the replications' streams
 _RESERVED = ("point", "replication", "kpi", "service", "value", "unit")
-# Modules whose code decides a run's KPIs: a store is only resumed, and a worker only used, with the same code.
-_MODEL_MODULES = ("config", "scenarios", "rng", "distributions", "demand", "capacity", "model", "analysis", "runner")
+# A run's KPIs come from these modules and what they import: a store is resumed, and a worker used, only with
+# the same code.
+_MODEL_ROOTS = ("runner", "analysis", "scenarios")
 
 
 class SweepError(RuntimeError):
     """A sweep that cannot go on: a store holding another sweep, or workers running another sendmodel."""
 
 
-# --- the spec ------------------------------------------------------------------------------------------------
+# --- the spec -----------------------------------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
@@ -75,7 +77,11 @@ class _SpecBase(_Strict):
 
 def _check_path(p: str) -> str:
     parts = p.split(".")
-    if not p or not all(x.replace("_", "").isalnum() and not x[0].isdigit() for x in parts if x) or "" in parts:
+    if (
+        not p
+        or not all(x.replace("_", "").isalnum() and not x[0].isdigit() for x in parts if x)
+        or "" in parts
+    ):
         raise ValueError(f"{p!r} is not a field path like services.slt.pas_per_week")
     if p in _RESERVED:
         raise ValueError(f"{p!r} is not a scenario field")
@@ -133,7 +139,9 @@ DESIGNS = ("grid", "points", "lhs")
 
 
 def _explain(err: dict) -> tuple[str, str]:
-    loc = [x for x in err.get("loc", ()) if x not in DESIGNS and x not in ("function-after", "function-before")]
+    loc = [
+        x for x in err.get("loc", ()) if x not in DESIGNS and x not in ("function-after", "function-before")
+    ]
     path = ""
     for x in loc:
         path += f"[{x}]" if isinstance(x, int) else ("." if path else "") + str(x)
@@ -228,7 +236,8 @@ def _design_points(spec, file: Path) -> tuple[list[str], list[dict[str, Any]]]:
             if list(pt) != names and set(pt) != set(names):
                 missing, extra = sorted(set(names) - set(pt)), sorted(set(pt) - set(names))
                 raise ScenarioError(
-                    file, f"points[{i}]",
+                    file,
+                    f"points[{i}]",
                     f"every point must set the same fields as points[0] (missing {missing}, extra {extra})",
                 )
         pts = [{n: pt[n] for n in names} for pt in spec.points]
@@ -264,7 +273,7 @@ def load_sweep_spec(path: str | Path) -> Sweep:
     Raises
     ------
     ScenarioError
-        Naming the spec file and the field at fault (a bad path, range, design or value), before anything runs.
+        Naming the spec file and the field at fault (a bad path, range, design or value), before any run.
     """
     path = Path(path)
     data = _read_yaml(path)
@@ -296,7 +305,22 @@ def load_sweep_spec(path: str | Path) -> Sweep:
     return Sweep(spec, path, base, names, pts, scenarios)
 
 
-# --- running -------------------------------------------------------------------------------------------------
+# --- running ------------------------------------------------------------------------------------------------
+
+
+def _model_modules(pkg: Path) -> list[str]:
+    """The package modules a run uses: the roots and, transitively, their top-level ``from .x import``s (an
+    import inside a function, such as plots for a results folder, does not change KPIs)."""
+    seen: set[str] = set()
+    todo = list(_MODEL_ROOTS)
+    while todo:
+        m = todo.pop()
+        f = pkg / f"{m}.py"
+        if m in seen or not f.exists():
+            continue
+        seen.add(m)
+        todo += re.findall(r"^from \.(\w+) import", f.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return sorted(seen)
 
 
 @functools.lru_cache(maxsize=1)
@@ -304,10 +328,8 @@ def code_fingerprint() -> str:
     """A hash of the model's source: the version number alone misses changes made between releases."""
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
-    for m in _MODEL_MODULES:
-        f = pkg / f"{m}.py"
-        if f.exists():
-            h.update(m.encode() + b"\0" + f.read_bytes())
+    for m in _model_modules(pkg):
+        h.update(m.encode() + b"\0" + (pkg / f"{m}.py").read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -319,8 +341,13 @@ def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) ->
             t0 = time.perf_counter()
             rows = kpis_from_records(run_replication(scenario, seed, rep), scenario)
             runs.append((point, rep, time.perf_counter() - t0, rows))
-    return {"version": __version__, "code": code_fingerprint(), "host": socket.gethostname(), "pid": os.getpid(),
-            "runs": runs}
+    return {
+        "version": __version__,
+        "code": code_fingerprint(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "runs": runs,
+    }
 
 
 def _tasks(missing: list[tuple[int, int]], batch: int, scenarios: list[Scenario]) -> list[list]:
@@ -421,15 +448,22 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
     backend = "dask" if (scheduler or dask_local) else ("processes" if workers > 1 else "serial")
     _log_invocation(conn, sweep, backend, workers if backend != "dask" or dask_local else None)
     done = {(p, r) for p, r in conn.execute("SELECT point, replication FROM runs")}
-    missing = [(p, r) for p in range(len(sweep.points)) for r in range(sweep.replications) if (p, r) not in done]
+    missing = [
+        (p, r) for p in range(len(sweep.points)) for r in range(sweep.replications) if (p, r) not in done
+    ]
     per_point = {p: 0 for p in range(len(sweep.points))}
     for p, r in done:
         if r < sweep.replications:
             per_point[p] += 1
     info = SweepRun(store, backend, workers, sweep.n_runs, sweep.n_runs - len(missing))
     bar = tqdm(
-        total=sweep.n_runs, initial=info.stored_before, unit="run", desc=sweep.name, disable=not progress,
-        dynamic_ncols=True, smoothing=0.1,
+        total=sweep.n_runs,
+        initial=info.stored_before,
+        unit="run",
+        desc=sweep.name,
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
     )
 
     def points_done() -> str:
@@ -438,8 +472,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
     def save(result: dict) -> None:
         if (result["version"], result["code"]) != (__version__, code_fingerprint()):
             raise SweepError(
-                f"worker {result['host']} runs sendmodel {result['version']} (model code {result['code']}), this is "
-                f"{__version__} (model code {code_fingerprint()}): install the same sendmodel on every worker"
+                f"worker {result['host']} runs sendmodel {result['version']} (model code {result['code']}), "
+                f"this is {__version__} (model code {code_fingerprint()}): install the same sendmodel on "
+                "every worker"
             )
         _store_task(conn, result)
         for point, _rep, secs, _rows in result["runs"]:
@@ -461,7 +496,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
             missing = missing[1:]
             per_run = max(result["runs"][0][2], 1e-3)
             n_slots = max(workers, 1)
-            batch = max(1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(len(missing) / (2 * n_slots))))
+            batch = max(
+                1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(len(missing) / (2 * n_slots)))
+            )
         info.batch = batch or 1
         tasks = _tasks(missing, info.batch, sweep.scenarios)
         if backend == "serial":
@@ -469,7 +506,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
                 save(_run_task(t, sweep.seed))
         elif backend == "processes":
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                _drain(tasks, lambda t: pool.submit(_run_task, t, sweep.seed), wait_futures, 2 * workers, save)
+                _drain(
+                    tasks, lambda t: pool.submit(_run_task, t, sweep.seed), wait_futures, 2 * workers, save
+                )
         else:
             _run_dask(tasks, sweep.seed, scheduler, workers, save)
     finally:
@@ -507,7 +546,9 @@ def _run_dask(tasks, seed: int, scheduler: str | None, workers: int, save) -> No
         raise SweepError("Dask is not installed: pip install 'dask[distributed]'") from exc
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     else:
         client = Client(scheduler, timeout="30s")
@@ -520,7 +561,7 @@ def _run_dask(tasks, seed: int, scheduler: str | None, workers: int, save) -> No
             cluster.close()
 
 
-# --- the store -----------------------------------------------------------------------------------------------
+# --- the store ----------------------------------------------------------------------------------------------
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -551,8 +592,10 @@ def _connect(store: Path) -> sqlite3.Connection:
 
 
 def _identity(sweep: Sweep) -> list[tuple[int, str, str]]:
-    return [(i, json.dumps(p, sort_keys=True), config_hash(s)) for i, (p, s) in
-            enumerate(zip(sweep.points, sweep.scenarios))]
+    return [
+        (i, json.dumps(p, sort_keys=True), config_hash(s))
+        for i, (p, s) in enumerate(zip(sweep.points, sweep.scenarios))
+    ]
 
 
 def _spec_json(sweep: Sweep) -> str:
@@ -604,8 +647,10 @@ def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
     if meta.get("sendmodel") != __version__:
         problems.append(f"written by sendmodel {meta.get('sendmodel')}, this is {__version__}")
     if meta.get("model_code") != code_fingerprint():
-        problems.append(f"the model's code has changed since (model code {meta.get('model_code')}, now "
-                        f"{code_fingerprint()})")
+        problems.append(
+            f"the model's code has changed since (model code {meta.get('model_code')}, now "
+            f"{code_fingerprint()})"
+        )
     if meta.get("seed") != sweep.seed:
         problems.append(f"seed {meta.get('seed')}, the spec says {sweep.seed}")
     stored = conn.execute("SELECT point, params, config_hash FROM points ORDER BY point").fetchall()
@@ -623,11 +668,13 @@ def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
     if problems:
         conn.close()
         raise SweepError(
-            f"{store} holds a different sweep ({'; '.join(problems)}): give another --out, or delete it to start "
-            "again"
+            f"{store} holds a different sweep ({'; '.join(problems)}): give another --out, or delete it to "
+            "start again"
         )
     if sweep.replications > meta.get("replications", 0):  # more replications extend a sweep
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'replications'", (json.dumps(sweep.replications),))
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'replications'", (json.dumps(sweep.replications),)
+        )
     return conn
 
 
@@ -635,7 +682,16 @@ def _log_invocation(conn, sweep: Sweep, backend: str, workers: int | None) -> No
     conn.execute(
         "INSERT INTO invocations (started, spec_file, spec, sendmodel, seed, replications, backend, workers) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (_now(), str(sweep.file), _spec_json(sweep), __version__, sweep.seed, sweep.replications, backend, workers),
+        (
+            _now(),
+            str(sweep.file),
+            _spec_json(sweep),
+            __version__,
+            sweep.seed,
+            sweep.replications,
+            backend,
+            workers,
+        ),
     )
 
 
@@ -646,7 +702,8 @@ def _store_task(conn: sqlite3.Connection, result: dict) -> None:
     try:
         for point, rep, secs, rows in result["runs"]:
             conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)", (point, rep, secs, result["host"], result["version"], now)
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                (point, rep, secs, result["host"], result["version"], now),
             )
             conn.executemany(
                 "INSERT INTO kpis VALUES (?, ?, ?, ?, ?, ?)",
@@ -659,7 +716,7 @@ def _store_task(conn: sqlite3.Connection, result: dict) -> None:
 
 
 def sweep_meta(store: str | Path) -> dict:
-    """The store's record of its sweep: spec, parameters, seed, replications, sendmodel version, base scenario."""
+    """The store's record of its sweep: spec, parameters, seed, replications, versions, base scenario."""
     with _read_only(store) as conn:
         meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
         meta["invocations"] = pd.read_sql_query("SELECT * FROM invocations ORDER BY id", conn)
@@ -714,12 +771,16 @@ def load_sweep(store: str | Path) -> pd.DataFrame:
     df["value"] = df["value"].astype(float)
     df["unit"] = df["kpi"].map(KPI_UNITS).fillna("")
     df = df[["point", *names, "replication", "kpi", "service", "value", "unit"]]
-    df.attrs.update({k: meta[k] for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel",
-                                          "model_code")})
+    df.attrs.update(
+        {
+            k: meta[k]
+            for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel", "model_code")
+        }
+    )
     return df
 
 
-# --- analysis of a sweep ---------------------------------------------------------------------------------------
+# --- analysis of a sweep ------------------------------------------------------------------------------------
 
 
 def _interval(x: np.ndarray, alpha: float = 0.05) -> tuple[int, float, float, float]:
@@ -784,11 +845,13 @@ def main_effects(
     return out
 
 
-def sensitivity(df: pd.DataFrame, kpi: str, service: str = "all", alpha: float = 0.05, **levels) -> pd.DataFrame:
+def sensitivity(
+    df: pd.DataFrame, kpi: str, service: str = "all", alpha: float = 0.05, **levels
+) -> pd.DataFrame:
     """Tornado data: the KPI at each parameter's lowest and highest level (other parameters averaged over).
 
-    The swing (high minus low) has a paired t-interval: replication r at both ends shares random numbers, so the
-    interval is narrower than comparing two independent means. Rows are sorted by the size of the swing.
+    The swing (high minus low) has a paired t-interval: replication r at both ends shares random numbers, so
+    the interval is narrower than comparing two independent means. Rows are sorted by the size of the swing.
     """
     d = df[(df["kpi"] == kpi) & (df["service"] == service)]
     names = df.attrs.get("parameters", [])
@@ -806,8 +869,18 @@ def sensitivity(df: pd.DataFrame, kpi: str, service: str = "all", alpha: float =
         n, m, cl, ch = _interval(diff.to_numpy(), alpha)
         rows.append((p, lo_v, hi_v, float(lo.mean()), float(hi.mean()), m, cl, ch, n))
     out = pd.DataFrame(
-        rows, columns=["parameter", "low_level", "high_level", "kpi_at_low", "kpi_at_high", "swing",
-                       "swing_ci_low", "swing_ci_high", "n"],
+        rows,
+        columns=[
+            "parameter",
+            "low_level",
+            "high_level",
+            "kpi_at_low",
+            "kpi_at_high",
+            "swing",
+            "swing_ci_low",
+            "swing_ci_high",
+            "n",
+        ],
     )
     out.insert(1, "kpi", kpi)
     out.insert(2, "service", service)

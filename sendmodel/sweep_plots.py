@@ -67,7 +67,7 @@ def effects_figure(effects: pd.DataFrame, unit: str = "", base: dict | None = No
             ax.set_xticks(list(x), [str(v) for v in lv])
         ax.set_xlabel(param_label(p, base), fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(params):]:
+    for ax in axes.flat[len(params) :]:
         ax.set_visible(False)
     for row in axes:
         row[0].set_ylabel(unit)
@@ -93,22 +93,43 @@ def tornado_figure(sens: pd.DataFrame, unit: str = "", base: dict | None = None)
     fig, ax = plt.subplots(figsize=(9, 2.0 + 0.6 * len(s)))
     y = range(len(s))
     # Two half-height bars a row (lowest value above, highest below), so labels never overlap.
-    ax.barh([i + 0.2 for i in y], s["kpi_at_low"] - mid, left=mid, height=0.4, color="tab:blue", alpha=0.8,
-            label="at the parameter's lowest value")
-    ax.barh([i - 0.2 for i in y], s["kpi_at_high"] - mid, left=mid, height=0.4, color="tab:orange", alpha=0.8,
-            label="at its highest value")
+    ax.barh(
+        [i + 0.2 for i in y],
+        s["kpi_at_low"] - mid,
+        left=mid,
+        height=0.4,
+        color="tab:blue",
+        alpha=0.8,
+        label="at the parameter's lowest value",
+    )
+    ax.barh(
+        [i - 0.2 for i in y],
+        s["kpi_at_high"] - mid,
+        left=mid,
+        height=0.4,
+        color="tab:orange",
+        alpha=0.8,
+        label="at its highest value",
+    )
     for i, r in s.iterrows():
         for dy, v, lv in ((0.2, r["kpi_at_low"], r["low_level"]), (-0.2, r["kpi_at_high"], r["high_level"])):
             ax.text(v, i + dy, f" {_fmt(lv)} ", va="center", ha="left" if v >= mid else "right", fontsize=8)
     ax.axvline(mid, color="k", lw=1)
     labels = [
         f"{param_label(r['parameter'], base)}\nswing {r['swing']:+.1f} [{r['swing_ci_low']:+.1f}, "
-        f"{r['swing_ci_high']:+.1f}]" for _, r in s.iterrows()
+        f"{r['swing_ci_high']:+.1f}]"
+        for _, r in s.iterrows()
     ]
     ax.set_yticks(list(y), labels, fontsize=8)
     ax.set_xlabel(f"{unit} (vertical line: mean over the whole sweep)", fontsize=9)
-    ax.set_title(textwrap.fill(f"Sensitivity of {_kpi_title(kpi, service, base)}: each parameter from its lowest "
-                               "to its highest value, others averaged over (95% CI of the swing)", 90), fontsize=10)
+    ax.set_title(
+        textwrap.fill(
+            f"Sensitivity of {_kpi_title(kpi, service, base)}: each parameter from its lowest "
+            "to its highest value, others averaged over (95% CI of the swing)",
+            90,
+        ),
+        fontsize=10,
+    )
     ends = pd.concat([s["kpi_at_low"], s["kpi_at_high"], pd.Series([mid])]).dropna()
     if len(ends):
         lo, hi = float(ends.min()), float(ends.max())

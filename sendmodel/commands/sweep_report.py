@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 DEFAULT_KPIS = [("advice_within_6w_pct", "all"), ("plans_within_20w_pct", "all")]
-SERVICE_KPIS = ["advice_within_6w_pct", "routine_wait_median_weeks"]  # for each service whose fields are swept
+SERVICE_KPIS = [
+    "advice_within_6w_pct",
+    "routine_wait_median_weeks",
+]  # for each service whose fields are swept
 
 
 def report_kpis(df, asked: list[str] | None, store=None) -> list[tuple[str, str]]:
@@ -56,8 +59,10 @@ def cmd_sweep_report(args) -> int:
         effects.append(e)
         sens.append(s)
         stem = kpi if svc == "all" else f"{kpi}_{svc}"
-        for name, fig in ((f"effects_{stem}.png", effects_figure(e, unit, base)),
-                          (f"tornado_{stem}.png", tornado_figure(s, unit, base) if len(s) else None)):
+        for name, fig in (
+            (f"effects_{stem}.png", effects_figure(e, unit, base)),
+            (f"tornado_{stem}.png", tornado_figure(s, unit, base) if len(s) else None),
+        ):
             if fig is None:
                 continue
             fig.savefig(out / name, dpi=110)
@@ -75,8 +80,10 @@ def cmd_sweep_report(args) -> int:
     (out / "sweep.json").write_text(json.dumps(meta_out, indent=2, default=str))
     written.append("sweep.json")
 
-    print(f"Sweep {meta['name']}: {n_pts} points, {n_runs} runs stored (of {meta['replications']} replications a "
-          f"point), seed {meta['seed']}, sendmodel {meta['sendmodel']}")
+    print(
+        f"Sweep {meta['name']}: {n_pts} points, {n_runs} runs stored (of {meta['replications']} replications "
+        f"a point), seed {meta['seed']}, sendmodel {meta['sendmodel']}"
+    )
     if sens:
         t = s_all.assign(parameter=[param_label(p, base) for p in s_all["parameter"]])
         t["95% CI"] = [f"[{a:+.1f}, {b:+.1f}]" for a, b in zip(t["swing_ci_low"], t["swing_ci_high"])]
@@ -95,7 +102,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("sweep-report", help="summary tables and plots of a sweep store")
     p.add_argument("store", help="store written by `sendmodel sweep`")
     p.add_argument("--out", required=True, help="folder for tables (CSV) and plots (PNG)")
-    p.add_argument("--kpi", action="append", metavar="KPI[:SERVICE]",
-                   help="KPI to report (repeatable; default: advice within 6 weeks, plans within 20 weeks, and "
-                   "advice and routine waits of each swept service)")
+    p.add_argument(
+        "--kpi",
+        action="append",
+        metavar="KPI[:SERVICE]",
+        help="KPI to report (repeatable; default: advice within 6 weeks, plans within 20 weeks, and "
+        "advice and routine waits of each swept service)",
+    )
     p.set_defaults(func=cmd_sweep_report)

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import SCENARIOS
 
 TINY_BASE = f"""\
-extends: {SCENARIOS / 'baseline.yaml'}
+extends: {SCENARIOS / "baseline.yaml"}
 population: 15000
 simulation: {{warm_up_days: 30, horizon_days: 60}}
 """

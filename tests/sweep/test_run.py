@@ -1,5 +1,5 @@
-"""Running sweeps: the same rows whatever runs them (1 or 2 local workers, a Dask LocalCluster), and a sweep killed
-part-way then resumed gives exactly the rows of an uninterrupted run."""
+"""Running sweeps: the same rows whatever runs them (1 or 2 local workers, a Dask LocalCluster), and a sweep
+killed part-way then resumed gives exactly the rows of an uninterrupted run."""
 
 import os
 import signal
@@ -24,7 +24,9 @@ def _stored_runs(store) -> int:
     if not store.exists():
         return 0
     try:
-        with sqlite3.connect(f"file:{store}?mode=rw", uri=True, timeout=5) as c:  # rw: rolls back a hot journal
+        with sqlite3.connect(
+            f"file:{store}?mode=rw", uri=True, timeout=5
+        ) as c:  # rw: rolls back a hot journal
             return c.execute("SELECT count(*) FROM runs").fetchone()[0]
     except sqlite3.OperationalError:  # not created yet
         return 0
@@ -38,8 +40,16 @@ def _check_complete(df: pd.DataFrame, ref: pd.DataFrame) -> None:
 
 def test_tidy_frame(tiny_spec, reference_store):
     df = sendmodel.load_sweep(reference_store)
-    assert list(df.columns) == ["point", "services.slt.pas_per_week", "ehc.requests_per_year_per_70k",
-                                "replication", "kpi", "service", "value", "unit"], list(df.columns)
+    assert list(df.columns) == [
+        "point",
+        "services.slt.pas_per_week",
+        "ehc.requests_per_year_per_70k",
+        "replication",
+        "kpi",
+        "service",
+        "value",
+        "unit",
+    ], list(df.columns)
     runs = df[["point", "replication"]].drop_duplicates()
     assert len(runs) == N_POINTS * N_REPS, f"expected {N_POINTS * N_REPS} runs, got {len(runs)}"
     assert not df.duplicated(["point", "replication", "kpi", "service"]).any()
@@ -51,7 +61,9 @@ def test_tidy_frame(tiny_spec, reference_store):
     assert df.attrs["parameters"] == ["services.slt.pas_per_week", "ehc.requests_per_year_per_70k"]
     # A sweep replication is the replication sendmodel.run gives for that point and seed.
     spec = sw.load_sweep_spec(tiny_spec)
-    direct = sendmodel.run(spec.scenarios[3], replications=1, seed=11, first_replication=2, keep_events=False).kpis
+    direct = sendmodel.run(
+        spec.scenarios[3], replications=1, seed=11, first_replication=2, keep_events=False
+    ).kpis
     mine = df[(df["point"] == 3) & (df["replication"] == 2)]
     assert np.allclose(mine["value"].to_numpy(), direct["value"].to_numpy(), equal_nan=True), (mine, direct)
     # The swept values reach the model: SLT routine waits are longer at 10 PAs a week than at 40.
@@ -101,7 +113,9 @@ def test_store_of_another_sweep_is_refused(tmp_path):
     (changed_base.parent / "tiny_base.yaml").write_text(TINY_BASE.replace("15000", "16000"))
     with pytest.raises(sw.SweepError, match="scenario has changed"):
         sw.run_sweep(changed_base, store, workers=1, progress=False)
-    with pytest.MonkeyPatch.context() as mp:  # the model's code changed (e.g. a git pull) since the store began
+    with (
+        pytest.MonkeyPatch.context() as mp
+    ):  # the model's code changed (e.g. a git pull) since the store began
         mp.setattr(sw, "code_fingerprint", lambda: "0123456789abcdef")
         with pytest.raises(sw.SweepError, match="model's code has changed"):
             sw.run_sweep(write_spec(tmp_path / "same", small), store, workers=1, progress=False)
@@ -125,10 +139,23 @@ def test_worker_with_other_model_code_is_refused(tiny_spec, tmp_path, monkeypatc
 
 def test_killed_sweep_resumes_to_the_uninterrupted_rows(tiny_spec, reference_store, tmp_path):
     store = tmp_path / "killed.sqlite"
-    cmd = [sys.executable, "-m", "sendmodel", "sweep", str(tiny_spec), "--out", str(store), "--workers", "2",
-           "--batch", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "sendmodel",
+        "sweep",
+        str(tiny_spec),
+        "--out",
+        str(store),
+        "--workers",
+        "2",
+        "--batch",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while _stored_runs(store) < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -165,17 +192,23 @@ class Bomb:
 conn = sw._connect(sys.argv[1])
 conn.execute("PRAGMA cache_size = 2")  # spill changed pages into the file before COMMIT, as a big task would
 rows = [(f"kpi{i}", "all", float(i)) for i in range(3000)] + [("last", "all", Bomb())]
-sw._store_task(conn, {"host": "h", "version": "v", "runs": [(0, 0, 0.1, [("a", "all", 1.0)]), (0, 1, 0.1, rows)]})
+runs = [(0, 0, 0.1, [("a", "all", 1.0)]), (0, 1, 0.1, rows)]
+sw._store_task(conn, {"host": "h", "version": "v", "runs": runs})
 """
 
 
 def test_kill_inside_a_task_transaction_leaves_no_trace(tiny_spec, reference_store, tmp_path):
-    """Killed while writing a task (its first run and part of the second written), the store shows none of it."""
+    """Killed while writing a task (its first run and part of the second written): the store shows none of
+    it."""
     store = tmp_path / "hot.sqlite"
     sw._open_store(store, sw.load_sweep_spec(tiny_spec)).close()
-    r = subprocess.run([sys.executable, "-c", KILL_MID_TRANSACTION, str(store)], cwd=ROOT, capture_output=True)
+    r = subprocess.run(
+        [sys.executable, "-c", KILL_MID_TRANSACTION, str(store)], cwd=ROOT, capture_output=True
+    )
     assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
-    assert store.with_name(store.name + "-journal").exists(), "expected the killed writer's journal to be left"
+    assert store.with_name(store.name + "-journal").exists(), (
+        "expected the killed writer's journal to be left"
+    )
     assert len(sendmodel.load_sweep(store)) == 0, "rows of an uncommitted task are visible"
     assert _stored_runs(store) == 0
     info = sw.run_sweep(tiny_spec, store, workers=1, progress=False)
@@ -188,19 +221,30 @@ def test_sweep_report_writes_tables_and_plots(reference_store, tmp_path, capsys)
 
     out = tmp_path / "report"
     assert main(["sweep-report", str(reference_store), "--out", str(out)]) == 0
-    for f in ("summary.csv", "main_effects.csv", "sensitivity.csv", "sweep.json",
-              "effects_advice_within_6w_pct.png", "tornado_advice_within_6w_pct.png",
-              "effects_routine_wait_median_weeks_slt.png", "tornado_routine_wait_median_weeks_slt.png"):
+    for f in (
+        "summary.csv",
+        "main_effects.csv",
+        "sensitivity.csv",
+        "sweep.json",
+        "effects_advice_within_6w_pct.png",
+        "tornado_advice_within_6w_pct.png",
+        "effects_routine_wait_median_weeks_slt.png",
+        "tornado_routine_wait_median_weeks_slt.png",
+    ):
         assert (out / f).exists(), f"{f} not written; have {sorted(p.name for p in out.iterdir())}"
     s = pd.read_csv(out / "sensitivity.csv")
     wait = s[(s["kpi"] == "routine_wait_median_weeks") & (s["service"] == "slt")].set_index("parameter")
-    assert wait.loc["services.slt.pas_per_week", "swing"] < 0, "SLT routine wait should fall from 10 to 40 PAs"
-    assert wait.index[0] == "services.slt.pas_per_week", f"SLT PAs should top the tornado, got {list(wait.index)}"
+    assert wait.loc["services.slt.pas_per_week", "swing"] < 0, (
+        "SLT routine wait should fall from 10 to 40 PAs"
+    )
+    assert wait.index[0] == "services.slt.pas_per_week", (
+        f"SLT PAs should top the tornado, got {list(wait.index)}"
+    )
     assert "Sensitivity" in capsys.readouterr().out
 
 
 def test_main_effects_and_swing_on_a_made_frame():
-    """KPI = 2 x a + 10 x b + replication noise: main effects average the other parameter; swings are exact."""
+    """KPI = 2 a + 10 b + replication noise: main effects average the other parameter; swings are exact."""
     rows = []
     pts = [(a, b) for a in (1, 2, 3) for b in (0, 1)]
     for i, (a, b) in enumerate(pts):
@@ -219,12 +263,14 @@ def test_main_effects_and_swing_on_a_made_frame():
     assert np.isclose(s.loc["a", "swing_ci_low"], 4) and np.isclose(s.loc["a", "swing_ci_high"], 4), s
     t = sw.summarise_points(df).set_index("point")
     assert np.allclose(t["mean"], [2 * a + 10 * b + 1.5 for a, b in pts]), t
-    assert (t["n"] == 4).all() and np.allclose(t["ci_high"] - t["mean"], 3.182446 * np.std([0, 1, 2, 3], ddof=1) / 2)
+    assert (t["n"] == 4).all() and np.allclose(
+        t["ci_high"] - t["mean"], 3.182446 * np.std([0, 1, 2, 3], ddof=1) / 2
+    )
     assert list(t.columns[:2]) == ["a", "b"] and t.loc[5, "a"] == 3 and t.loc[5, "b"] == 1, t
 
 
 def test_many_distinct_values_are_binned():
-    """A Latin hypercube's 30 distinct values become 6 quantile bins, each at the mean of its points' values."""
+    """A Latin hypercube's 30 distinct values become 6 quantile bins, each at its points' mean value."""
     x = np.linspace(0, 29, 30)
     rows = [(i, v, r, "k", "all", 3 * v + r) for i, v in enumerate(x) for r in range(3)]
     df = pd.DataFrame(rows, columns=["point", "x", "replication", "kpi", "service", "value"])

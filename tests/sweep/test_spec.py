@@ -17,50 +17,70 @@ HEAD = "base: tiny_base.yaml\nreplications: 2\nseed: 1\n"
 BAD = {
     "misspelt field": (
         "design: grid\nparameters:\n  services.slt.pas_per_wek: [10, 20]\n",
-        "parameters.services.slt.pas_per_wek", "unknown field",
+        "parameters.services.slt.pas_per_wek",
+        "unknown field",
     ),
     "unknown service": (
         "design: grid\nparameters:\n  services.speech.pas_per_week: [10, 20]\n",
-        "parameters.services.speech.pas_per_week", "unknown service",
+        "parameters.services.speech.pas_per_week",
+        "unknown service",
     ),
     "bad value in a grid": (
         "design: grid\nparameters:\n  services.slt.pas_per_week: [10, -5]\n",
-        "parameters.services.slt.pas_per_week[1]", "greater than or equal to 0",
+        "parameters.services.slt.pas_per_week[1]",
+        "greater than or equal to 0",
     ),
     "range the wrong way round": (
         "design: lhs\nn_points: 4\nparameters:\n  services.slt.pas_per_week: {low: 30, high: 10}\n",
-        "parameters.services.slt.pas_per_week", "must be greater than low",
+        "parameters.services.slt.pas_per_week",
+        "must be greater than low",
     ),
     "range outside what a field allows": (
         "design: lhs\nn_points: 4\nparameters:\n  services.slt.advice.p_known: [0.5, 1.5]\n",
-        "parameters.services.slt.advice.p_known", "less than or equal to 1",
+        "parameters.services.slt.advice.p_known",
+        "less than or equal to 1",
     ),
     "unknown design": (
-        "design: factorial\nparameters:\n  services.slt.pas_per_week: [10]\n", "design", "(got 'factorial')",
+        "design: factorial\nparameters:\n  services.slt.pas_per_week: [10]\n",
+        "design",
+        "(got 'factorial')",
     ),
     "no design": ("parameters:\n  services.slt.pas_per_week: [10]\n", "design", "grid"),
     "empty list of values": (
         "design: grid\nparameters:\n  services.slt.pas_per_week: []\n",
-        "parameters.services.slt.pas_per_week", "at least 1",
+        "parameters.services.slt.pas_per_week",
+        "at least 1",
     ),
     "a value listed twice": (
         "design: grid\nparameters:\n  services.slt.pas_per_week: [10, 20, 10]\n",
-        "parameters.services.slt.pas_per_week[2]", "listed twice",
+        "parameters.services.slt.pas_per_week[2]",
+        "listed twice",
     ),
-    "not a field path": ("design: grid\nparameters:\n  services..slt: [10]\n", "parameters.services..slt", "not a field path"),
+    "not a field path": (
+        "design: grid\nparameters:\n  services..slt: [10]\n",
+        "parameters.services..slt",
+        "not a field path",
+    ),
     "points setting different fields": (
         "design: points\npoints:\n  - {services.slt.pas_per_week: 10}\n  - {services.ot.pas_per_week: 10}\n",
-        "points[1]", "same fields",
+        "points[1]",
+        "same fields",
     ),
     "bad value at a listed point": (
-        "design: points\npoints:\n  - {services.slt.pas_per_week: 10}\n  - {services.slt.pas_per_week: oops}\n",
-        "points[1].services.slt.pas_per_week", "number",
+        "design: points\npoints:\n  - {services.slt.pas_per_week: 10}\n"
+        "  - {services.slt.pas_per_week: oops}\n",
+        "points[1].services.slt.pas_per_week",
+        "number",
     ),
     "one-point hypercube": (
-        "design: lhs\nn_points: 1\nparameters:\n  services.slt.pas_per_week: [10, 20]\n", "n_points", "2",
+        "design: lhs\nn_points: 1\nparameters:\n  services.slt.pas_per_week: [10, 20]\n",
+        "n_points",
+        "2",
     ),
     "unknown spec field": (
-        "design: grid\nparameters:\n  services.slt.pas_per_week: [10]\nreps: 3\n", "reps", "unknown field",
+        "design: grid\nparameters:\n  services.slt.pas_per_week: [10]\nreps: 3\n",
+        "reps",
+        "unknown field",
     ),
 }
 
@@ -84,13 +104,20 @@ def test_bad_spec_names_file_and_field_and_writes_nothing(case, tmp_path, monkey
 
 
 def test_bad_base_and_bad_replications(tmp_path):
-    spec = write_spec(tmp_path, "base: nowhere.yaml\nreplications: 2\nseed: 1\ndesign: grid\n"
-                      "parameters: {services.slt.pas_per_week: [10]}\n")
+    spec = write_spec(
+        tmp_path,
+        "base: nowhere.yaml\nreplications: 2\nseed: 1\ndesign: grid\n"
+        "parameters: {services.slt.pas_per_week: [10]}\n",
+    )
     with pytest.raises(sendmodel.ScenarioError, match="not found") as err:
         sw.load_sweep_spec(spec)
     assert err.value.field == "base"
-    spec = write_spec(tmp_path, "base: tiny_base.yaml\nreplications: 0\nseed: 1\ndesign: grid\n"
-                      "parameters: {services.slt.pas_per_week: [10]}\n", "zero.yaml")
+    spec = write_spec(
+        tmp_path,
+        "base: tiny_base.yaml\nreplications: 0\nseed: 1\ndesign: grid\n"
+        "parameters: {services.slt.pas_per_week: [10]}\n",
+        "zero.yaml",
+    )
     with pytest.raises(sendmodel.ScenarioError) as err:
         sw.load_sweep_spec(spec)
     assert err.value.field == "replications", str(err.value)
@@ -99,8 +126,12 @@ def test_bad_base_and_bad_replications(tmp_path):
 def test_cli_bad_spec_exits_2_without_traceback_or_store(tmp_path):
     spec = write_spec(tmp_path, HEAD + BAD["bad value in a grid"][0])
     store = tmp_path / "out.sqlite"
-    r = subprocess.run([sys.executable, "-m", "sendmodel", "sweep", str(spec), "--out", str(store)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "sendmodel", "sweep", str(spec), "--out", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert f"{spec}: parameters.services.slt.pas_per_week[1]" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr, r.stderr
@@ -118,19 +149,26 @@ def test_grid_expands_first_parameter_slowest(tiny_spec):
 
 
 def test_points_design_keeps_listed_points(tmp_path):
-    spec = write_spec(tmp_path, HEAD + "design: points\npoints:\n"
-                      "  - {services.slt.pas_per_week: 12, ehc.admin_support: true}\n"
-                      "  - {ehc.admin_support: false, services.slt.pas_per_week: 30}\n")
+    spec = write_spec(
+        tmp_path,
+        HEAD + "design: points\npoints:\n"
+        "  - {services.slt.pas_per_week: 12, ehc.admin_support: true}\n"
+        "  - {ehc.admin_support: false, services.slt.pas_per_week: 30}\n",
+    )
     s = sw.load_sweep_spec(spec)
-    assert s.points == [{"services.slt.pas_per_week": 12, "ehc.admin_support": True},
-                        {"services.slt.pas_per_week": 30, "ehc.admin_support": False}]
+    assert s.points == [
+        {"services.slt.pas_per_week": 12, "ehc.admin_support": True},
+        {"services.slt.pas_per_week": 30, "ehc.admin_support": False},
+    ]
     assert [x.ehc.admin_support for x in s.scenarios] == [True, False]
 
 
 def _lhs(tmp_path, seed, n=10, decimals=""):
-    body = (f"base: tiny_base.yaml\nreplications: 2\nseed: {seed}\ndesign: lhs\nn_points: {n}\nparameters:\n"
-            f"  services.slt.pas_per_week: {{low: 10, high: 30{decimals}}}\n"
-            "  ehc.requests_per_year_per_70k: [800, 1300]\n")
+    body = (
+        f"base: tiny_base.yaml\nreplications: 2\nseed: {seed}\ndesign: lhs\nn_points: {n}\nparameters:\n"
+        f"  services.slt.pas_per_week: {{low: 10, high: 30{decimals}}}\n"
+        "  ehc.requests_per_year_per_70k: [800, 1300]\n"
+    )
     return sw.load_sweep_spec(write_spec(tmp_path, body, f"lhs_{seed}_{n}_{len(decimals)}.yaml"))
 
 
@@ -138,11 +176,16 @@ def test_latin_hypercube_is_seeded_within_ranges_and_stratified(tmp_path):
     a, b, c = _lhs(tmp_path, 5), _lhs(tmp_path, 5), _lhs(tmp_path, 6)
     assert a.points == b.points, "the same seed must give the same design"
     assert a.points != c.points, "another seed must give another design"
-    for name, (lo, hi) in {"services.slt.pas_per_week": (10, 30), "ehc.requests_per_year_per_70k": (800, 1300)}.items():
+    for name, (lo, hi) in {
+        "services.slt.pas_per_week": (10, 30),
+        "ehc.requests_per_year_per_70k": (800, 1300),
+    }.items():
         x = np.array([p[name] for p in a.points])
         assert ((x >= lo) & (x <= hi)).all(), f"{name}: values {x} outside [{lo}, {hi}]"
         strata = np.sort(np.floor((x - lo) / (hi - lo) * 10).astype(int))
-        assert strata.tolist() == list(range(10)), f"{name}: one value per tenth of the range expected, got {strata}"
+        assert strata.tolist() == list(range(10)), (
+            f"{name}: one value per tenth of the range expected, got {strata}"
+        )
     whole = _lhs(tmp_path, 5, decimals=", decimals: 0")
     assert all(isinstance(p["services.slt.pas_per_week"], int) for p in whole.points), whole.points
 
@@ -155,6 +198,10 @@ def test_committed_sweeps_load_and_answer_the_question():
     s = sw.load_sweep_spec(SCENARIOS / "sweeps" / "demand_growth_slt_paediatrics.yaml")
     grid = s.spec.parameters
     growth = np.array(grid["ehc.requests_per_year_per_70k"]) / s.base.ehc.requests_per_year_per_70k - 1
-    assert np.allclose(growth, [0, 0.1, 0.2, 0.3, 0.4], atol=1e-3), f"demand growth 0-40% expected, got {growth}"
+    assert np.allclose(growth, [0, 0.1, 0.2, 0.3, 0.4], atol=1e-3), (
+        f"demand growth 0-40% expected, got {growth}"
+    )
     assert {"services.slt.pas_per_week", "services.community_paediatrics.pas_per_week"} <= set(grid)
-    assert s.n_runs <= 300, f"the committed sweep must run in a few minutes on 2 cores; it has {s.n_runs} runs"
+    assert s.n_runs <= 300, (
+        f"the committed sweep must run in a few minutes on 2 cores; it has {s.n_runs} runs"
+    )
