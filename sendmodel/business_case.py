@@ -193,6 +193,15 @@ class BusinessCase:
         return write_business_case(self, Path(path))
 
 
+def lever_label(sc: Scenario, lever: str, services: tuple[str, ...]) -> str:
+    """A lever's name in tables: "DMO/DCO", "All health services", or the services' labels joined by "+"."""
+    if lever == "dmo":
+        return "DMO/DCO"
+    if lever == "health":
+        return f"All health services ({len(services)} scaled together)"
+    return " + ".join(sc.services[s].label for s in services)
+
+
 def _run_id(lever: str, order: int) -> str:
     return f"{lever}#{order}"
 
@@ -206,7 +215,7 @@ def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
     basis = "" if all(sc.services[s].capacity_basis == "absolute" for s in services) else (
         f" (per 70,000, x population {sc.population:,.0f} / 70,000)"
     )
-    name = " + ".join(sc.services[s].label for s in services) if res.lever != "dmo" else "DMO/DCO"
+    name = lever_label(sc, res.lever, services)
     rows = []
 
     def row(bench, pas, gbp, trace, note=""):
@@ -261,7 +270,7 @@ def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
     rows = []
     for r in sols:
         s = r.summary()
-        s["lever_label"] = "DMO/DCO" if r.lever == "dmo" else " + ".join(sc.services[x].label for x in r.services)
+        s["lever_label"] = lever_label(sc, r.lever, r.services)
         s["pas_per_week_needed_by_service"] = "; ".join(f"{k}: {v:g}" for k, v in r.per_service_pas.items())
         s["run_ids"] = f"{r.lever}#1-#{r.levels}"
         rows.append(s)

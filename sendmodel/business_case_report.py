@@ -32,7 +32,9 @@ _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": 
 
 
 def _lever_label(bc, r) -> str:
-    return "DMO/DCO" if r.lever == "dmo" else " + ".join(bc.scenario.services[s].label for s in r.services)
+    from .business_case import lever_label
+
+    return lever_label(bc.scenario, r.lever, r.services)
 
 
 def plot_kpi_against_pas(bc) -> plt.Figure:
