@@ -12,6 +12,7 @@ two runs; later changes cost one. Both are printed.
 Usage: python benchmarks/bench_interactive.py [--scenario baseline] [--reps 10] [--workers 2] [--updates 4]
 """
 
+# ruff: noqa: T201  (a benchmark prints its figures)
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ import time
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="baseline", help="name in scenarios/ or a YAML file")
-    ap.add_argument("--reps", type=int, default=None, help="replications per update (default: the dashboard's)")
+    ap.add_argument(
+        "--reps", type=int, default=None, help="replications per update (default: the dashboard's)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--updates", type=int, default=4, help="warm updates to time after the first change")
     args = ap.parse_args()
@@ -38,9 +41,12 @@ def main() -> None:
     opened = time.perf_counter() - t0
     sc = dash.base
     reps = dash.replications.value
-    print(f"explore dashboard: scenario {sc.name}, {sc.population:,.0f} children, {reps} replications, "
-          f"{args.workers} worker processes, measured {sc.simulation.horizon_days:g} days after "
-          f"{sc.simulation.warm_up_days:g} days' warm-up; debounce {dash.runner.delay:.2f} s; {os.cpu_count()} cores")
+    print(
+        f"explore dashboard: scenario {sc.name}, {sc.population:,.0f} children, {reps} replications, "
+        f"{args.workers} worker processes, measured {sc.simulation.horizon_days:g} days after "
+        f"{sc.simulation.warm_up_days:g} days' warm-up; debounce {dash.runner.delay:.2f} s; "
+        f"{os.cpu_count()} cores"
+    )
     print(f"open (pool start + first run of the file):   {opened:6.2f} s")
 
     # First change: runs the file as it stands as well as the change (two runs).
@@ -48,8 +54,10 @@ def main() -> None:
     dmo.value = dmo.value + 1
     dash.wait(600)
     first = dash.timings[-1]
-    print(f"first change (file + change, {2 * reps} reps):       felt {first['felt_seconds']:6.2f} s, "
-          f"compute {first['compute_seconds']:6.2f} s")
+    print(
+        f"first change (file + change, {2 * reps} reps):       felt {first['felt_seconds']:6.2f} s, "
+        f"compute {first['compute_seconds']:6.2f} s"
+    )
 
     # Later changes: one run each, as a person moving sliders back and forth.
     demand = dash.controls["demand"]
@@ -62,12 +70,16 @@ def main() -> None:
         compute.append(dash.timings[-1]["compute_seconds"])
         if dash.timings[-1]["first_felt_seconds"] is not None:
             first.append(dash.timings[-1]["first_felt_seconds"])
-    print(f"later changes ({reps} reps), median of {args.updates}:   felt {statistics.median(felt):6.2f} s, "
-          f"compute {statistics.median(compute):6.2f} s  (all felt: {', '.join(f'{x:.2f}' for x in felt)})")
+    print(
+        f"later changes ({reps} reps), median of {args.updates}:   felt {statistics.median(felt):6.2f} s, "
+        f"compute {statistics.median(compute):6.2f} s  (all felt: {', '.join(f'{x:.2f}' for x in felt)})"
+    )
     if first:
-        print(f"  first figures (KPI table from the first half of the replications): median "
-              f"{statistics.median(first):.2f} s")
-    # Load-independent check: CPU seconds of one replication here, and what an update would take on idle cores.
+        print(
+            f"  first figures (KPI table from the first half of the replications): median "
+            f"{statistics.median(first):.2f} s"
+        )
+    # Load-independent check: CPU seconds of one replication, and what an update would take on idle cores.
     from sendmodel.widgets._engine import replication_frames
 
     cpu = []
@@ -77,8 +89,10 @@ def main() -> None:
         cpu.append(time.process_time() - c0)
     per_rep = min(cpu)
     ideal = per_rep * -(-reps // args.workers)
-    print(f"CPU per replication: {per_rep:.2f} s -> {reps} replications on {args.workers} idle cores: about "
-          f"{ideal:.2f} s (+ plot and debounce); load average now {os.getloadavg()[0]:.1f}")
+    print(
+        f"CPU per replication: {per_rep:.2f} s -> {reps} replications on {args.workers} idle cores: about "
+        f"{ideal:.2f} s (+ plot and debounce); load average now {os.getloadavg()[0]:.1f}"
+    )
     target = 2.0
     verdict = "meets" if statistics.median(felt) < target else "misses"
     print(f"target: an update within {target:g} s -> {verdict} it on this machine")

@@ -1,4 +1,4 @@
-"""The explore dashboard as a commissioner meets it: served by Voila on localhost, driven in headless Chromium.
+"""The explore dashboard as a commissioner meets it: served by Voila on localhost, driven in headless Chromium
 
 A person moves the demand slider; the KPI table and the turnaround plot must change. Screenshots are saved to
 ``results/browser/`` (before and after). `make test` installs Debian's chromium when it is missing; this test
@@ -23,8 +23,16 @@ import pytest
 from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("SENDMODEL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "results" / "browser"
 
 pytestmark = pytest.mark.slow
@@ -34,14 +42,18 @@ def _requirements():
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("the playwright package is not installed (it is in the dev extra: pip install -e '.[dev]')")
+        pytest.skip(
+            "the playwright package is not installed (it is in the dev extra: pip install -e '.[dev]')"
+        )
     try:
         import voila  # noqa: F401
     except ImportError:
         pytest.skip("voila is not installed (pip install -e .)")
     if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium), which failed "
-                    "or was not run here")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium), which failed "
+            "or was not run here"
+        )
 
 
 def _free_port() -> int:
@@ -52,14 +64,24 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def voila_url(tmp_path):
-    """Serve dashboards/explore.ipynb with Voila on a free localhost port (quick mode), and stop it afterwards."""
+    """Serve dashboards/explore.ipynb with Voila on a free localhost port (quick mode); stop it afterwards."""
     _requirements()
     port = _free_port()
     env = {**os.environ, "SENDMODEL_QUICK": "1"}
     log = open(tmp_path / "voila.log", "w")
-    cmd = [sys.executable, "-m", "voila", str(ROOT / "dashboards" / "explore.ipynb"), "--no-browser",
-           f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.root_dir=" + str(ROOT)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(ROOT / "dashboards" / "explore.ipynb"),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.root_dir=" + str(ROOT),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 90
@@ -97,8 +119,9 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
             page.goto(voila_url, timeout=90_000)
             page.wait_for_selector(".sm-kpi-table table", timeout=120_000)
-            page.wait_for_function("document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
-                                   timeout=120_000)
+            page.wait_for_function(
+                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=120_000
+            )
             assert page.locator(".sm-plot").is_visible(), "the turnaround plot is not shown"
             table0 = page.inner_text(".sm-kpi-table")
             plot0 = page.locator(".sm-plot").screenshot()
@@ -113,19 +136,25 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
             handle.focus()
             for _ in range(12):
                 handle.press("PageUp")
-            page.wait_for_function(f"document.querySelector('.sm-lever-demand .widget-readout').innerText != "
-                                   f"'{before}'", timeout=10_000)
+            page.wait_for_function(
+                f"document.querySelector('.sm-lever-demand .widget-readout').innerText != '{before}'",
+                timeout=10_000,
+            )
             moved = readout.inner_text()
             page.wait_for_function(
                 "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
-                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=120_000)
+                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
+                timeout=120_000,
+            )
             page.wait_for_timeout(500)  # let the new picture paint
             table1 = page.inner_text(".sm-kpi-table")
             plot1 = page.locator(".sm-plot").screenshot()
             page.screenshot(path=str(SHOTS / "explore_after.png"), full_page=True)
         finally:
             browser.close()
-    assert float(moved.replace(",", "")) > float(before.replace(",", "")), f"slider did not move ({before} -> {moved})"
+    assert float(moved.replace(",", "")) > float(before.replace(",", "")), (
+        f"slider did not move ({before} -> {moved})"
+    )
     assert table1 != table0, "the KPI table did not change after moving the demand slider"
     assert "Change" in table1, table1
     assert plot1 != plot0, "the turnaround plot did not change after moving the demand slider"

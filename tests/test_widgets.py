@@ -30,8 +30,9 @@ def tiny_dir(tmp_path_factory):
     base = SCENARIOS / "baseline.yaml"
     sim = "simulation: {warm_up_days: 30, horizon_days: 60}\n"
     (d / "short.yaml").write_text(f"extends: {base}\nname: short\n{sim}")
-    (d / "short_more_dmo.yaml").write_text(f"extends: {base}\nname: short_more_dmo\n{sim}"
-                                           "services: {dmo: {pas_per_week: 3}}\n")
+    (d / "short_more_dmo.yaml").write_text(
+        f"extends: {base}\nname: short_more_dmo\n{sim}services: {{dmo: {{pas_per_week: 3}}}}\n"
+    )
     (d / "broken.yaml").write_text(f"extends: {base}\nname: broken\npopulation: -1\n")
     return d
 
@@ -43,7 +44,7 @@ def _dash(scenario, **kw):
     return d
 
 
-# --- levers -> scenario fields ---------------------------------------------------------------------------------
+# --- levers -> scenario fields ------------------------------------------------------------------------------
 
 
 def test_levers_read_the_file_values(baseline):
@@ -51,20 +52,36 @@ def test_levers_read_the_file_values(baseline):
     assert v["population"] == 70000 and v["demand"] == 901, v
     assert v["dmo_pas"] == 1 and v["admin_support"] is False and v["triage"] is False, v
     assert v["pas.slt"] == 20 and v["known.slt"] == 50 and v["ring_fenced.slt"] == 0, v
-    assert not any(k.endswith(".dmo") or k.endswith(".spa") for k in v), "DMO/DCO and triage have their own levers"
+    assert not any(k.endswith(".dmo") or k.endswith(".spa") for k in v), (
+        "DMO/DCO and triage have their own levers"
+    )
 
 
 def test_each_lever_sets_its_field(baseline):
-    sc = apply_levers(baseline, {"population": 140000, "demand": 1000, "dmo_pas": 2, "admin_support": True,
-                                 "admin_pas": 1.5, "triage": True, "triage_pas": 2, "pas.slt": 30,
-                                 "ring_fenced.slt": 4, "known.ot": 80})
+    sc = apply_levers(
+        baseline,
+        {
+            "population": 140000,
+            "demand": 1000,
+            "dmo_pas": 2,
+            "admin_support": True,
+            "admin_pas": 1.5,
+            "triage": True,
+            "triage_pas": 2,
+            "pas.slt": 30,
+            "ring_fenced.slt": 4,
+            "known.ot": 80,
+        },
+    )
     assert sc.population == 140000
     assert sc.ehc.requests_per_year_per_70k == 1000
     assert sc.services["dmo"].pas_per_week == 2 and sc.services["dmo_admin"].pas_per_week == 1.5
     assert sc.ehc.admin_support is True and sc.ehc.triage.enabled is True
     assert sc.services["spa"].pas_per_week == 2
     assert sc.services["slt"].pas_per_week == 30 and sc.services["slt"].ring_fenced_pas_per_week == 4
-    assert sc.services["ot"].advice.p_known == pytest.approx(0.8), "% known is shown in percent, stored as a share"
+    assert sc.services["ot"].advice.p_known == pytest.approx(0.8), (
+        "% known is shown in percent, stored as a share"
+    )
     assert sc.services["ot"].pas_per_week == baseline.services["ot"].pas_per_week, "untouched levers stay"
 
 
@@ -78,7 +95,10 @@ def test_unchanged_levers_return_the_same_scenario(baseline):
         ({"population": 0}, "Children aged 0-17 in the area: must be at least 1"),
         ({"known.slt": 120}, "% of children already known: must be at most 100"),
         ({"pas.ot": -2}, "Occupational therapy: PAs a week: must be at least 0"),
-        ({"ring_fenced.slt": 25}, "reserved short-notice assessment PAs (25) cannot be more than its PAs a week (20)"),
+        (
+            {"ring_fenced.slt": 25},
+            "reserved short-notice assessment PAs (25) cannot be more than its PAs a week (20)",
+        ),
         ({"dmo_pas": "two"}, "DMO/DCO PAs a week: enter a number"),
     ],
 )
@@ -95,7 +115,7 @@ def test_lever_list_follows_the_scenario(baseline):
     assert "known.la_casework" not in keys, "LA casework gives no advice, so it has no % known"
 
 
-# --- background runs ------------------------------------------------------------------------------------------
+# --- background runs ----------------------------------------------------------------------------------------
 
 
 def test_latest_runner_runs_only_the_newest_of_a_burst():
@@ -163,7 +183,7 @@ def test_first_figures_come_from_the_replications_in_so_far(tiny):
     assert parts[0].kpis.equals(first_two), "first figures must be the finished replications, unchanged"
 
 
-# --- the explore dashboard -------------------------------------------------------------------------------------
+# --- the explore dashboard ----------------------------------------------------------------------------------
 
 
 def test_explore_shows_kpis_plot_and_status(tiny):
@@ -201,7 +221,8 @@ def test_more_dmo_pas_shorten_sign_off(tiny):
     assert d.wait(120)
     t = d.timings[-1]
     assert t["first_felt_seconds"] is not None and t["first_felt_seconds"] < t["felt_seconds"], (
-        f"with 4 replications the table should show first figures before the last one lands: {t}")
+        f"with 4 replications the table should show first figures before the last one lands: {t}"
+    )
     s, ref = d.summary, d.reference_summary
     now = s[s.kpi == "dmo_signoff_median_days"]["mean"].iloc[0]
     before = ref[ref.kpi == "dmo_signoff_median_days"]["mean"].iloc[0]
@@ -255,7 +276,9 @@ def test_scenario_picker_loads_the_file_and_resets_levers(tiny_dir):
     assert d.results.scenario.name == "short_more_dmo"
     d.picker.value = "broken"
     assert d.wait(10)
-    assert "Cannot use this scenario file" in d.message.value and "population" in d.message.value, d.message.value
+    assert "Cannot use this scenario file" in d.message.value and "population" in d.message.value, (
+        d.message.value
+    )
 
 
 def test_explore_defaults_to_the_project_baseline(monkeypatch):
@@ -263,7 +286,8 @@ def test_explore_defaults_to_the_project_baseline(monkeypatch):
     d = sendmodel.widgets.ExploreDashboard(workers=1, run_now=False)
     assert d.picker.value == "baseline" and "baseline" in d.picker.options
     assert not any(o.startswith(("sweeps/", "validation/")) for o in d.picker.options), (
-        f"sweep specs and validation cases are not scenarios to explore: {d.picker.options}")
+        f"sweep specs and validation cases are not scenarios to explore: {d.picker.options}"
+    )
     assert d.quick and d.replications.value == 2
     assert d.base.simulation.horizon_days < 366, "quick mode should shorten the run"
     assert explore.__doc__ and "levers" in explore.__doc__

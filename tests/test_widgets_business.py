@@ -1,4 +1,4 @@
-"""The business case dashboard without a browser: set population and target in Python, check what comes out."""
+"""The business case dashboard without a browser: set population and target in Python, check the output."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from tests.conftest import SCENARIOS  # noqa: E402
 @pytest.fixture(scope="module")
 def short_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("scenarios")
-    (d / "short.yaml").write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\n"
-                                  "simulation: {warm_up_days: 60, horizon_days: 120}\n")
+    (d / "short.yaml").write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\n"
+        "simulation: {warm_up_days: 60, horizon_days: 120}\n"
+    )
     return d
 
 
@@ -31,9 +33,11 @@ def _dash(short_dir):
 def test_bad_inputs_give_messages_and_run_nothing(short_dir):
     d = _dash(short_dir)
     assert d.population.value == 70000, "the population starts at the scenario's"
-    for widget, value, words in [(d.population, 0, "Children aged 0-17: must be more than 0"),
-                                 (d.advice_target, 150, "at most 100"),
-                                 (d.dmo_target, -1, "more than 0 working days")]:
+    for widget, value, words in [
+        (d.population, 0, "Children aged 0-17: must be more than 0"),
+        (d.advice_target, 150, "at most 100"),
+        (d.dmo_target, -1, "more than 0 working days"),
+    ]:
         old = widget.value
         widget.value = value
         assert d.build() is False
@@ -56,7 +60,8 @@ def test_population_and_target_give_pas_costs_and_a_workbook(short_dir):
     assert d.case is not None and d.case.scenario.population == 140000
     text = re.sub("<[^>]+>", " ", d.summary.value)
     assert "BACD/BACCH recommendation" in text and "4.0" in text, (
-        "2 PAs per 70,000 children is 4 PAs a week for 140,000: " + text[:400])
+        "2 PAs per 70,000 children is 4 PAs a week for 140,000: " + text[:400]
+    )
     assert "Needed (model)" in text and "Funded today" in text
     assert "Total" in d.cost.value and "NHS (ICB/CCG)" in d.cost.value
     assert d.plot_pas.value[:4] == b"\x89PNG" and d.plot_cost.value[:4] == b"\x89PNG"
@@ -66,4 +71,6 @@ def test_population_and_target_give_pas_costs_and_a_workbook(short_dir):
     sheets = pd.read_excel(io.BytesIO(base64.b64decode(m.group(1))), sheet_name=None)
     assert {"summary", "targets", "cost by commissioner"} <= set(sheets), sorted(sheets)
     needed = sheets["targets"].iloc[0]["pas_per_week_needed"]
-    assert needed == d.case.targets.iloc[0]["pas_per_week_needed"], "the workbook should hold the shown answer"
+    assert needed == d.case.targets.iloc[0]["pas_per_week_needed"], (
+        "the workbook should hold the shown answer"
+    )

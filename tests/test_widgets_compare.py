@@ -16,21 +16,28 @@ def option_dir(tmp_path_factory):
     """A small scenarios folder: a short baseline and three options that extend it, plus a broken one."""
     d = tmp_path_factory.mktemp("scenarios")
     (d / "options").mkdir()
-    (d / "base.yaml").write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: base\n"
-                                 "simulation: {warm_up_days: 30, horizon_days: 90}\n")
+    (d / "base.yaml").write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: base\n"
+        "simulation: {warm_up_days: 30, horizon_days: 90}\n"
+    )
     (d / "options" / "same.yaml").write_text("extends: ../base.yaml\nname: same\n")
-    (d / "options" / "more_slt.yaml").write_text("extends: ../base.yaml\nname: more_slt\n"
-                                                 "services: {slt: {pas_per_week: 40}}\n")
-    (d / "options" / "less_slt.yaml").write_text("extends: ../base.yaml\nname: less_slt\n"
-                                                 "services: {slt: {pas_per_week: 8}}\n")
-    (d / "options" / "zz_broken.yaml").write_text("extends: ../base.yaml\nname: broken\nservices: {slt: {pas: 1}}\n")
+    (d / "options" / "more_slt.yaml").write_text(
+        "extends: ../base.yaml\nname: more_slt\nservices: {slt: {pas_per_week: 40}}\n"
+    )
+    (d / "options" / "less_slt.yaml").write_text(
+        "extends: ../base.yaml\nname: less_slt\nservices: {slt: {pas_per_week: 8}}\n"
+    )
+    (d / "options" / "zz_broken.yaml").write_text(
+        "extends: ../base.yaml\nname: broken\nservices: {slt: {pas: 1}}\n"
+    )
     return d
 
 
 def _dash(option_dir, **kw):
     kw.setdefault("options", ["options/same", "options/more_slt"])
-    d = CompareDashboard(baseline="base", scenarios_dir=option_dir, replications=3, workers=1, delay=0.05,
-                         quick=False, **kw)
+    d = CompareDashboard(
+        baseline="base", scenarios_dir=option_dir, replications=3, workers=1, delay=0.05, quick=False, **kw
+    )
     assert d.wait(300), "the first comparison did not finish"
     return d
 
@@ -45,9 +52,13 @@ def test_compare_shows_the_paired_table_and_the_value_plot(option_dir):
     d = _dash(option_dir)
     assert set(d.table.option) == {"base", "same", "more_slt"}, set(d.table.option)
     same = _row(d.table, "same", "advice_within_6w_pct")
-    assert same["diff"] == 0 and same["diff_ci_low"] == 0, "an option identical to the baseline differs by zero"
+    assert same["diff"] == 0 and same["diff_ci_low"] == 0, (
+        "an option identical to the baseline differs by zero"
+    )
     slt = _row(d.table, "more_slt", "routine_wait_median_weeks", "slt")
-    assert slt["diff"] < 0, f"doubling SLT PAs should shorten the SLT routine wait (diff {slt['diff']:.2f} weeks)"
+    assert slt["diff"] < 0, (
+        f"doubling SLT PAs should shorten the SLT routine wait (diff {slt['diff']:.2f} weeks)"
+    )
     html = d.comparison.value
     assert "more_slt" in html and "(baseline)" in html and "Health advice within 6 weeks" in html
     assert "NHS (ICB/CCG)" in d.who_pays.value, "who pays should name the funders"
@@ -64,7 +75,9 @@ def test_ticking_an_option_runs_only_that_option(option_dir):
     assert "less_slt" in set(d.table.option)
     assert d.comparison.value != table0 and d.plot.value != plot0, "table and plot should show the new option"
     worse = _row(d.table, "less_slt", "advice_within_6w_pct", "slt")
-    assert worse["diff"] < 0 and worse["verdict"] in ("worse", "no clear difference"), worse[["diff", "verdict"]]
+    assert worse["diff"] < 0 and worse["verdict"] in ("worse", "no clear difference"), worse[
+        ["diff", "verdict"]
+    ]
     d.choices["options/more_slt"].value = False
     assert d.wait(300)
     assert "more_slt" not in set(d.table.option) and d.timings[-1]["options_run"] == 0
@@ -77,14 +90,16 @@ def test_the_table_equals_sendmodel_compare(option_dir):
     base = sendmodel.load_scenario(option_dir / "base.yaml")
     more = sendmodel.load_scenario(option_dir / "options" / "more_slt.yaml")
     same = sendmodel.load_scenario(option_dir / "options" / "same.yaml")
-    want = compare_options({"base": base, "same": same, "more_slt": more}, baseline="base", replications=3,
-                           seed=d.seed)
+    want = compare_options(
+        {"base": base, "same": same, "more_slt": more}, baseline="base", replications=3, seed=d.seed
+    )
     for kpi in ("advice_within_6w_pct", "cost_total_gbp"):
         for opt in ("same", "more_slt"):
             got, exp = _row(d.table, opt, kpi), _row(want, opt, kpi)
             assert got["diff"] == pytest.approx(exp["diff"]) and got["mean"] == pytest.approx(exp["mean"]), (
                 f"{opt}/{kpi}: dashboard {got['mean']:.3f} ({got['diff']:+.3f}) vs compare() "
-                f"{exp['mean']:.3f} ({exp['diff']:+.3f})")
+                f"{exp['mean']:.3f} ({exp['diff']:+.3f})"
+            )
 
 
 def test_a_broken_option_or_no_option_gives_a_message(option_dir):

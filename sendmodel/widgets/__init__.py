@@ -1,4 +1,4 @@
-"""Dashboards for Jupyter (ipywidgets): one line in a notebook, e.g. ``from sendmodel.widgets import explore``.
+"""Dashboards for Jupyter (ipywidgets), one line in a notebook: ``from sendmodel.widgets import explore``.
 
 - :func:`explore`: one scenario, the levers a commissioner controls, KPIs with CIs and the turnaround plot.
 - :func:`compare`: options against a baseline, the paired comparison table and cost against on-time advice.

@@ -14,7 +14,7 @@ QUICK_SIMULATION = {"simulation.warm_up_days": 60, "simulation.horizon_days": 12
 
 
 def default_scenarios_dir() -> Path:
-    """The project's ``scenarios/`` folder (``SENDMODEL_SCENARIOS`` overrides; then beside the package; then cwd)."""
+    """The project's ``scenarios/`` folder (``SENDMODEL_SCENARIOS``, else beside the package, else cwd)."""
     env = os.environ.get("SENDMODEL_SCENARIOS")
     if env:
         return Path(env)

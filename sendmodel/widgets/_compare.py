@@ -1,4 +1,4 @@
-"""The compare dashboard: tick the options, see the paired comparison with the baseline and cost against on-time.
+"""The compare dashboard: tick options, see the paired comparison with the baseline and cost against on-time.
 
 Every option runs the same replications with the same seed (common random numbers), so the table's differences
 and their 95% CIs are paired, as in :func:`sendmodel.compare` (whose table functions build it). Runs happen in
@@ -30,7 +30,7 @@ from ._common import (
     scenario_files,
 )
 from ._engine import LatestRunner, run_frames, warm_pool
-from ._render import CSS, fmt, figure_png, message_html
+from ._render import CSS, figure_png, fmt, message_html
 
 TABLE_KPIS = [
     "advice_within_6w_pct",
@@ -63,7 +63,11 @@ def _diff_text(r) -> str:
     else:
         d = f"{r['diff']:+.1f}"
         ci = f"{r['diff_ci_low']:+.1f} to {r['diff_ci_high']:+.1f}"
-    return d if pd.isna(r["diff_half_width"]) or r["diff_half_width"] == 0 else f"{d} <span class='sm-ci'>({ci})</span>"
+    return (
+        d
+        if pd.isna(r["diff_half_width"]) or r["diff_half_width"] == 0
+        else f"{d} <span class='sm-ci'>({ci})</span>"
+    )
 
 
 def comparison_html(table: pd.DataFrame, baseline: str) -> str:
@@ -76,7 +80,10 @@ def comparison_html(table: pd.DataFrame, baseline: str) -> str:
     head += "<th>Cost per extra advice within 6 weeks</th>" if has_ce else ""
     rows = [head + "</tr>"]
     for opt in opts:
-        cells = [f"<b>{html.escape(opt)}</b>" + (" <span class='sm-ci'>(baseline)</span>" if opt == baseline else "")]
+        cells = [
+            f"<b>{html.escape(opt)}</b>"
+            + (" <span class='sm-ci'>(baseline)</span>" if opt == baseline else "")
+        ]
         for k in kpis:
             m = t[(t["option"] == opt) & (t["kpi"] == k)]
             if m.empty or pd.isna(m.iloc[0]["mean"]):
@@ -107,8 +114,11 @@ def who_pays_html(table: pd.DataFrame, baseline: str) -> str:
         return ""
     funders = list(dict.fromkeys(t["service"]))
     opts = [o for o in dict.fromkeys(table["option"]) if o != baseline]
-    head = "<tr><th>Option: extra cost a year</th>" + "".join(
-        f"<th>{html.escape(COMMISSIONER_LABELS.get(f, f))}</th>" for f in funders) + "</tr>"
+    head = (
+        "<tr><th>Option: extra cost a year</th>"
+        + "".join(f"<th>{html.escape(COMMISSIONER_LABELS.get(f, f))}</th>" for f in funders)
+        + "</tr>"
+    )
     rows = [head]
     for opt in opts:
         cells = [html.escape(opt)]
@@ -154,19 +164,24 @@ class CompareDashboard(Dashboard):
         self.table = None  # the latest comparison table (sendmodel.compare's columns)
         self.timings: list[dict] = []
         self._cache: dict[tuple, pd.DataFrame] = {}  # (content hash, replications, seed) -> KPIs
-        self.runner = LatestRunner(self._work, self._on_start, self._on_progress, self._on_result, self._on_error,
-                                   delay=delay)
+        self.runner = LatestRunner(
+            self._work, self._on_start, self._on_progress, self._on_result, self._on_error, delay=delay
+        )
 
-        self.baseline = W.Dropdown(options=names, value=baseline, description="Baseline",
-                                   layout=W.Layout(width="380px"))
+        self.baseline = W.Dropdown(
+            options=names, value=baseline, description="Baseline", layout=W.Layout(width="380px")
+        )
         self.baseline.add_class("sm-baseline")
-        self.choices = {n: W.Checkbox(value=n in options, description=n, indent=False,
-                                      layout=W.Layout(width="auto")) for n in names}
+        self.choices = {
+            n: W.Checkbox(value=n in options, description=n, indent=False, layout=W.Layout(width="auto"))
+            for n in names
+        }
         for n, c in self.choices.items():
             c.add_class("sm-option-" + n.replace("/", "-").replace("_", "-"))
             c.observe(self._on_change, names="value")
-        self.replications = W.BoundedIntText(value=reps, min=2, max=500, description="Replications",
-                                             layout=W.Layout(width="200px"))
+        self.replications = W.BoundedIntText(
+            value=reps, min=2, max=500, description="Replications", layout=W.Layout(width="200px")
+        )
         self.baseline.observe(self._on_change, names="value")
         self.replications.observe(self._on_change, names="value")
         self.message = W.HTML()
@@ -182,18 +197,35 @@ class CompareDashboard(Dashboard):
         self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
         self.plot.add_class("sm-plot")
 
-        header = W.HTML(CSS + "<h3 style='margin:4px 0'>Compare options</h3>"
-                        "<div>Tick the options to compare with the baseline. Every option sees the same children "
-                        "and requests, so each difference (below each mean, with its 95% CI) is the option's own "
-                        "effect: <span class='sm-better'>green</span> is clearly better, "
-                        "<span class='sm-worse'>red</span> clearly worse, black not clearly different.</div>")
-        left = W.VBox([W.HTML("<b>Options</b>"), *self.choices.values()],
-                      layout=W.Layout(flex="0 0 300px", margin="0 16px 0 0"))
-        right = W.VBox([self.message, W.HBox([self.progress, self.status]), self.comparison,
-                        W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
-                       layout=W.Layout(flex="1 1 600px", min_width="480px"))
-        self.widget = W.VBox([header, W.HBox([self.baseline, self.replications]),
-                              W.HBox([left, right], layout=W.Layout(flex_flow="row wrap"))])
+        header = W.HTML(
+            CSS + "<h3 style='margin:4px 0'>Compare options</h3>"
+            "<div>Tick the options to compare with the baseline. Every option sees the same children "
+            "and requests, so each difference (below each mean, with its 95% CI) is the option's own "
+            "effect: <span class='sm-better'>green</span> is clearly better, "
+            "<span class='sm-worse'>red</span> clearly worse, black not clearly different.</div>"
+        )
+        left = W.VBox(
+            [W.HTML("<b>Options</b>"), *self.choices.values()],
+            layout=W.Layout(flex="0 0 300px", margin="0 16px 0 0"),
+        )
+        right = W.VBox(
+            [
+                self.message,
+                W.HBox([self.progress, self.status]),
+                self.comparison,
+                W.HTML("<b>Who pays</b>"),
+                self.who_pays,
+                self.plot,
+            ],
+            layout=W.Layout(flex="1 1 600px", min_width="480px"),
+        )
+        self.widget = W.VBox(
+            [
+                header,
+                W.HBox([self.baseline, self.replications]),
+                W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
+            ]
+        )
         self.widget.add_class("sendmodel-compare")
         if run_now:
             if workers > 1:
@@ -228,7 +260,9 @@ class CompareDashboard(Dashboard):
         """Load the chosen files (a bad one gives a message) and ask for a run."""
         chosen = self.selected()
         if len(chosen) < 2:
-            self.message.value = message_html("Tick at least one option to compare with the baseline.", "warning")
+            self.message.value = message_html(
+                "Tick at least one option to compare with the baseline.", "warning"
+            )
             return False
         scenarios = {}
         for n in chosen:
@@ -242,8 +276,9 @@ class CompareDashboard(Dashboard):
             scenarios[n] = sc
         self.message.value = ""
         keys = {n: (config_hash(sc), int(self.replications.value), self.seed) for n, sc in scenarios.items()}
-        self.runner.request((chosen, scenarios, keys, int(self.replications.value), time.perf_counter()),
-                            immediate=immediate)
+        self.runner.request(
+            (chosen, scenarios, keys, int(self.replications.value), time.perf_counter()), immediate=immediate
+        )
         return True
 
     def _work(self, payload, progress, is_stale):
@@ -252,8 +287,14 @@ class CompareDashboard(Dashboard):
         todo = [n for n in chosen if keys[n] not in self._cache]
         total, done = max(len(todo) * reps, 1), 0
         for n in todo:
-            res = run_frames(scenarios[n], reps, self.seed, self.workers,
-                             lambda d, _n, base=done: progress(base + d, total), is_stale)
+            res = run_frames(
+                scenarios[n],
+                reps,
+                self.seed,
+                self.workers,
+                lambda d, _n, base=done: progress(base + d, total),
+                is_stale,
+            )
             k = res.kpis.copy()
             self._cache[keys[n]] = k
             done += reps
@@ -287,9 +328,12 @@ class CompareDashboard(Dashboard):
         self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "options_run": ran})
         self.progress.layout.visibility = "hidden"
         n_opts = table["option"].nunique() - 1
-        self.status.value = (f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
-                             f"{reps} replications each, seed {self.seed}"
-                             + (" (quick mode)" if self.quick else "") + f"; ran {ran}, reused the rest")
+        self.status.value = (
+            f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
+            f"{reps} replications each, seed {self.seed}"
+            + (" (quick mode)" if self.quick else "")
+            + f"; ran {ran}, reused the rest"
+        )
 
     def _on_error(self, exc: BaseException) -> None:
         self.progress.layout.visibility = "hidden"
@@ -328,5 +372,12 @@ def compare(
     >>> from sendmodel.widgets import compare
     >>> compare()          # doctest: +SKIP
     """
-    return CompareDashboard(options, baseline, scenarios_dir=scenarios_dir, replications=replications, seed=seed,
-                            workers=workers, quick=quick)
+    return CompareDashboard(
+        options,
+        baseline,
+        scenarios_dir=scenarios_dir,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        quick=quick,
+    )

@@ -31,9 +31,11 @@ def quick_mode() -> bool:
 
 
 def replication_frames(scenario: Scenario, seed: int, rep: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One replication's KPI and advice frames: all a dashboard needs, small enough to send between processes."""
+    """One replication's KPI and advice frames: all a dashboard needs, small to send between processes."""
     rec = run_replication(scenario, seed, rep)
-    return kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep), advice_frame(rec, scenario.name, rep)
+    return kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep), advice_frame(
+        rec, scenario.name, rep
+    )
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -46,7 +48,7 @@ def _noop() -> int:
 
 
 def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the kernel: "Interrupt kernel" (SIGINT to the process group) must not kill them."""
+    """Workers leave Ctrl-C to the kernel: "Interrupt kernel" (SIGINT to the group) must not kill them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -116,6 +118,7 @@ def run_frames(
         if want_partial and len(done) >= partial_at:
             want_partial = False
             partial(_results(scenario, seed, done))
+
     if workers <= 1 or replications == 1:
         for r in range(replications):
             if is_stale():

@@ -1,9 +1,9 @@
 """The explore dashboard: pick a scenario, move the levers a commissioner controls, see the KPIs change.
 
-Every lever maps to a scenario field (see :mod:`sendmodel.widgets.levers`); a change is validated at once (a bad
-value shows a message, never a traceback) and then run in the background, debounced, with the newest change
-winning, so the page never freezes. The first change to a scenario also runs the file as it stands, with the
-same seed (common random numbers), so the table can say what the change did.
+Every lever maps to a scenario field (see :mod:`sendmodel.widgets.levers`); a change is validated at once
+(a bad value shows a message, never a traceback) and then run in the background, debounced, with the newest
+change winning, so the page never freezes. The first change to a scenario also runs the file as it stands,
+with the same seed (common random numbers), so the table can say what the change did.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _css_key(key: str) -> str:
 
 
 class ExploreDashboard(Dashboard):
-    """See :func:`explore`. Attributes are the widgets, so scripts and tests can drive it without a browser."""
+    """See :func:`explore`. Attributes are the widgets: scripts and tests drive it without a browser."""
 
     def __init__(
         self,
@@ -58,7 +58,9 @@ class ExploreDashboard(Dashboard):
         self.seed = seed
         self.workers = workers
         self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
-        self.files: dict[str, Any] = dict(scenario_files(self.scenarios_dir)) if self.scenarios_dir.is_dir() else {}
+        self.files: dict[str, Any] = (
+            dict(scenario_files(self.scenarios_dir)) if self.scenarios_dir.is_dir() else {}
+        )
         first = self._register(scenario)
         reps = replications or (QUICK_REPLICATIONS if self.quick else DEFAULT_REPLICATIONS)
 
@@ -69,18 +71,23 @@ class ExploreDashboard(Dashboard):
         self._references: dict[tuple, Any] = {}
         self._first_felt: float | None = None
         self._suspend = False
-        self.runner = LatestRunner(self._work, self._on_start, self._on_progress, self._on_result, self._on_error,
-                                   delay=delay)
+        self.runner = LatestRunner(
+            self._work, self._on_start, self._on_progress, self._on_result, self._on_error, delay=delay
+        )
 
-        self.picker = W.Dropdown(options=list(self.files), value=first, description="Scenario",
-                                 layout=W.Layout(width="420px"))
+        self.picker = W.Dropdown(
+            options=list(self.files), value=first, description="Scenario", layout=W.Layout(width="420px")
+        )
         self.picker.add_class("sm-scenario")
-        self.replications = W.BoundedIntText(value=reps, min=1, max=500, description="Replications",
-                                             layout=W.Layout(width="200px"))
+        self.replications = W.BoundedIntText(
+            value=reps, min=1, max=500, description="Replications", layout=W.Layout(width="200px")
+        )
         self.replications.add_class("sm-replications")
         self.message = W.HTML()
         self.message.add_class("sm-message")
-        self.progress = W.IntProgress(value=0, min=0, max=reps, description="", layout=W.Layout(width="260px"))
+        self.progress = W.IntProgress(
+            value=0, min=0, max=reps, description="", layout=W.Layout(width="260px")
+        )
         self.progress.add_class("sm-progress")
         self.status = W.HTML("Starting...")
         self.status.add_class("sm-status")
@@ -95,15 +102,30 @@ class ExploreDashboard(Dashboard):
 
         self.picker.observe(self._on_pick, names="value")
         self.replications.observe(self._on_change, names="value")
-        header = W.HTML(CSS + "<h3 style='margin:4px 0'>Explore a scenario</h3>"
-                        "<div>Change a lever and the figures update by themselves (a run takes a few seconds). "
-                        "Numbers are means over replications with 95% confidence intervals.</div>")
-        right = W.VBox([self.message, W.HBox([self.progress, self.status]), self.table, self.plot,
-                        W.HTML("<b>By service</b>"), self.service_table],
-                       layout=W.Layout(flex="1 1 560px", min_width="480px"))
+        header = W.HTML(
+            CSS + "<h3 style='margin:4px 0'>Explore a scenario</h3>"
+            "<div>Change a lever and the figures update by themselves (a run takes a few seconds). "
+            "Numbers are means over replications with 95% confidence intervals.</div>"
+        )
+        right = W.VBox(
+            [
+                self.message,
+                W.HBox([self.progress, self.status]),
+                self.table,
+                self.plot,
+                W.HTML("<b>By service</b>"),
+                self.service_table,
+            ],
+            layout=W.Layout(flex="1 1 560px", min_width="480px"),
+        )
         left = W.VBox([self.controls_box], layout=W.Layout(flex="0 0 500px", margin="0 16px 0 0"))
-        self.widget = W.VBox([header, W.HBox([self.picker, self.replications]),
-                              W.HBox([left, right], layout=W.Layout(flex_flow="row wrap"))])
+        self.widget = W.VBox(
+            [
+                header,
+                W.HBox([self.picker, self.replications]),
+                W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
+            ]
+        )
         self.widget.add_class("sendmodel-explore")
 
         self._load(first)
@@ -112,7 +134,7 @@ class ExploreDashboard(Dashboard):
                 warm_pool(self.workers)
             self.update(immediate=True)
 
-    # --- scenarios and levers ---------------------------------------------------------------------------------
+    # --- scenarios and levers -------------------------------------------------------------------------------
 
     def _register(self, scenario) -> str:
         if isinstance(scenario, Scenario):
@@ -155,22 +177,46 @@ class ExploreDashboard(Dashboard):
     def _make_control(self, lv, value) -> W.ValueWidget:
         tip = f"{lv.label} ({lv.unit}); sets {lv.path}" if lv.unit else f"{lv.label}; sets {lv.path}"
         if lv.kind == "toggle":
-            w = W.Checkbox(value=bool(value), description=lv.label, indent=False, tooltip=tip,
-                           layout=W.Layout(width="auto"))
+            w = W.Checkbox(
+                value=bool(value),
+                description=lv.label,
+                indent=False,
+                tooltip=tip,
+                layout=W.Layout(width="auto"),
+            )
         elif lv.key in _SLIDERS:
             top = lv.high if lv.high is not None else max(3 * value, 10 * lv.step)
-            w = W.FloatSlider(value=value, min=lv.low or 0, max=max(top, value), step=lv.step,
-                              description=_SLIDERS[lv.key], continuous_update=False,
-                              readout_format=".1f" if lv.step < 1 else ".0f", tooltip=tip,
-                              style={"description_width": "220px"}, layout=W.Layout(width="460px"))
+            w = W.FloatSlider(
+                value=value,
+                min=lv.low or 0,
+                max=max(top, value),
+                step=lv.step,
+                description=_SLIDERS[lv.key],
+                continuous_update=False,
+                readout_format=".1f" if lv.step < 1 else ".0f",
+                tooltip=tip,
+                style={"description_width": "220px"},
+                layout=W.Layout(width="460px"),
+            )
         elif lv.group == "services":
-            w = W.FloatText(value=value, step=lv.step, continuous_update=False, tooltip=tip,
-                            layout=W.Layout(width="90px"))
+            w = W.FloatText(
+                value=value, step=lv.step, continuous_update=False, tooltip=tip, layout=W.Layout(width="90px")
+            )
         else:
-            short = {"population": "Children aged 0-17", "admin_pas": "Admin support PAs a week",
-                     "triage_pas": "Triage PAs a week"}.get(lv.key, lv.label)
-            w = W.FloatText(value=value, step=lv.step, description=short, continuous_update=False, tooltip=tip,
-                            style={"description_width": "220px"}, layout=W.Layout(width="340px"))
+            short = {
+                "population": "Children aged 0-17",
+                "admin_pas": "Admin support PAs a week",
+                "triage_pas": "Triage PAs a week",
+            }.get(lv.key, lv.label)
+            w = W.FloatText(
+                value=value,
+                step=lv.step,
+                description=short,
+                continuous_update=False,
+                tooltip=tip,
+                style={"description_width": "220px"},
+                layout=W.Layout(width="340px"),
+            )
         w.add_class(_css_key(lv.key))
         w.observe(self._on_change, names="value")
         return w
@@ -181,25 +227,36 @@ class ExploreDashboard(Dashboard):
         out += [c[k] for k in ("population", "demand") if k in c]
         if "dmo_pas" in c:
             unit = next(lv.unit for lv in self.levers if lv.key == "dmo_pas")
-            out += [W.HTML(f"<b>DMO/DCO</b> <span class='sm-ci'>({unit}; BACD/BACCH recommend 2)</span>"),
-                    c["dmo_pas"], c["admin_support"]]
+            out += [
+                W.HTML(f"<b>DMO/DCO</b> <span class='sm-ci'>({unit}; BACD/BACCH recommend 2)</span>"),
+                c["dmo_pas"],
+                c["admin_support"],
+            ]
             out += [c["admin_pas"]] if "admin_pas" in c else []
         if "triage" in c:
             out += [W.HTML("<b>Front door</b>"), c["triage"], c["triage_pas"]]
         rows = service_rows(sc)
         if rows:
             cell = W.Layout(width="90px")
-            grid = [W.HTML("<b>Service</b>", layout=W.Layout(width="190px")),
-                    W.HTML("PAs a week", layout=cell), W.HTML("reserved PAs", layout=cell),
-                    W.HTML("% known", layout=cell)]
+            grid = [
+                W.HTML("<b>Service</b>", layout=W.Layout(width="190px")),
+                W.HTML("PAs a week", layout=cell),
+                W.HTML("reserved PAs", layout=cell),
+                W.HTML("% known", layout=cell),
+            ]
             for s in rows:
                 grid.append(W.HTML(sc.services[s].label, layout=W.Layout(width="190px")))
                 for key in (f"pas.{s}", f"ring_fenced.{s}", f"known.{s}"):
                     grid.append(c.get(key, W.HTML("", layout=cell)))
-            out += [W.HTML("<b>Services</b> <span class='sm-ci'>(PAs per 70,000 children unless the file says "
-                           "absolute; reserved PAs are short-notice slots for children not known)</span>"),
-                    W.GridBox(grid, layout=W.Layout(grid_template_columns="190px 95px 95px 95px",
-                                                    grid_gap="2px 4px"))]
+            out += [
+                W.HTML(
+                    "<b>Services</b> <span class='sm-ci'>(PAs per 70,000 children unless the file says "
+                    "absolute; reserved PAs are short-notice slots for children not known)</span>"
+                ),
+                W.GridBox(
+                    grid, layout=W.Layout(grid_template_columns="190px 95px 95px 95px", grid_gap="2px 4px")
+                ),
+            ]
         return out
 
     def values(self) -> dict[str, Any]:
@@ -207,7 +264,7 @@ class ExploreDashboard(Dashboard):
         return {k: w.value for k, w in self.controls.items()}
 
     def set(self, **values: Any) -> None:
-        """Set levers by key (``dmo_pas=2``, ``**{"pas.slt": 30}``); one update follows. For scripts and tests."""
+        """Set levers by key (``dmo_pas=2``, ``**{"pas.slt": 30}``); one update follows (scripts, tests)."""
         unknown = set(values) - set(self.controls)
         if unknown:
             raise KeyError(f"unknown lever(s) {sorted(unknown)}; levers: {sorted(self.controls)}")
@@ -219,7 +276,7 @@ class ExploreDashboard(Dashboard):
             self._suspend = False
         self.update()
 
-    # --- running ----------------------------------------------------------------------------------------------
+    # --- running --------------------------------------------------------------------------------------------
 
     def _on_pick(self, change) -> None:
         self._load(change["new"])
@@ -244,8 +301,15 @@ class ExploreDashboard(Dashboard):
         self.message.value = "".join(message_html(w, "warning") for w in warn)
         self.scenario = sc
         unchanged = vals == self.file_values
-        payload = (self.picker.value, self.base, sc, int(self.replications.value), self.seed, unchanged,
-                   time.perf_counter())
+        payload = (
+            self.picker.value,
+            self.base,
+            sc,
+            int(self.replications.value),
+            self.seed,
+            unchanged,
+            time.perf_counter(),
+        )
         self.runner.request(payload, immediate=immediate)
         return True
 
@@ -256,7 +320,9 @@ class ExploreDashboard(Dashboard):
         ref = self._references.get(key)
         total = reps if (unchanged or ref is not None) else 2 * reps
         if not unchanged and ref is None:
-            ref = run_frames(base, reps, seed, self.workers, lambda d, n: progress(d, total), is_stale).summary()
+            ref = run_frames(
+                base, reps, seed, self.workers, lambda d, n: progress(d, total), is_stale
+            ).summary()
             self._references[key] = ref
         offset = total - reps
 
@@ -266,11 +332,20 @@ class ExploreDashboard(Dashboard):
             if not is_stale():
                 self._first_felt = time.perf_counter() - asked
                 self.table.value = kpi_table_html(part.summary(), ref, part.scenario)
-                self.status.value = (f"First figures from {part.replications} of {reps} replications; "
-                                     "the rest are running")
+                self.status.value = (
+                    f"First figures from {part.replications} of {reps} replications; the rest are running"
+                )
 
-        res = run_frames(sc, reps, seed, self.workers, lambda d, n: progress(offset + d, total), is_stale,
-                         partial=first_figures, partial_at=max(2, (reps + 1) // 2) if reps >= 4 else None)
+        res = run_frames(
+            sc,
+            reps,
+            seed,
+            self.workers,
+            lambda d, n: progress(offset + d, total),
+            is_stale,
+            partial=first_figures,
+            partial_at=max(2, (reps + 1) // 2) if reps >= 4 else None,
+        )
         summary = res.summary()
         if unchanged:
             self._references[key] = summary
@@ -295,14 +370,22 @@ class ExploreDashboard(Dashboard):
         self.service_table.value = service_table_html(summary, res.scenario, ref)
         self.plot.value = png
         felt = time.perf_counter() - asked
-        self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "replications": res.replications,
-                             "first_felt_seconds": self._first_felt})
+        self.timings.append(
+            {
+                "compute_seconds": compute,
+                "felt_seconds": felt,
+                "replications": res.replications,
+                "first_felt_seconds": self._first_felt,
+            }
+        )
         sc = res.scenario
         self.progress.value = self.progress.max
         self.progress.layout.visibility = "hidden"
-        self.status.value = (f"Updated in {felt:.1f} s: {res.replications} replications, seed {res.seed}, "
-                             f"{sc.population:,.0f} children, {sc.simulation.horizon_days:g} days measured"
-                             + (" (quick mode)" if self.quick else ""))
+        self.status.value = (
+            f"Updated in {felt:.1f} s: {res.replications} replications, seed {res.seed}, "
+            f"{sc.population:,.0f} children, {sc.simulation.horizon_days:g} days measured"
+            + (" (quick mode)" if self.quick else "")
+        )
 
     def _on_error(self, exc: BaseException) -> None:
         self.progress.layout.visibility = "hidden"
@@ -326,7 +409,7 @@ def explore(
     workers: int = 2,
     quick: bool | None = None,
 ) -> ExploreDashboard:
-    """The explore dashboard: a scenario, the levers a commissioner controls, KPIs with CIs and the turnaround plot.
+    """The explore dashboard: a scenario, the levers a commissioner controls, KPIs with CIs, turnaround plot.
 
     Parameters
     ----------
@@ -348,5 +431,11 @@ def explore(
     >>> from sendmodel.widgets import explore
     >>> explore()          # doctest: +SKIP
     """
-    return ExploreDashboard(scenario, scenarios_dir=scenarios_dir, replications=replications, seed=seed,
-                            workers=workers, quick=quick)
+    return ExploreDashboard(
+        scenario,
+        scenarios_dir=scenarios_dir,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        quick=quick,
+    )

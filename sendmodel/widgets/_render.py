@@ -23,21 +23,35 @@ HEADLINE_KPIS = [
     "decisions_within_6w_pct",
     "requests_open_end",
 ]
-SERVICE_KPIS = ["advice_within_6w_pct", "advice_turnaround_median_days", "routine_wait_median_weeks",
-                "utilisation"]
+SERVICE_KPIS = [
+    "advice_within_6w_pct",
+    "advice_turnaround_median_days",
+    "routine_wait_median_weeks",
+    "utilisation",
+]
 _SHORT = {
     "advice_within_6w_pct": "advice within 6 weeks",
     "advice_turnaround_median_days": "advice turnaround, median",
     "routine_wait_median_weeks": "routine wait, median",
     "utilisation": "utilisation",
 }
-# Which way is better, for colouring changes (+1: higher is better, -1: lower is better); labels.KPI_BETTER wins.
+# Which way is better, for colouring changes (+1 higher, -1 lower is better); labels.KPI_BETTER wins.
 BETTER = {
-    "advice_within_6w_pct": 1, "plans_within_20w_pct": 1, "decisions_within_6w_pct": 1,
-    "routine_seen_within_target_pct": 1, "plans_issued_per_year": 1,
-    "advice_turnaround_median_days": -1, "advice_turnaround_p90_days": -1, "plan_weeks_mean": -1,
-    "dmo_signoff_median_days": -1, "requests_open_end": -1, "requests_open_mean_age_weeks": -1,
-    "routine_wait_median_weeks": -1, "waiting_list_end": -1, "cost_total_gbp": -1, "cost_funded_gbp": -1,
+    "advice_within_6w_pct": 1,
+    "plans_within_20w_pct": 1,
+    "decisions_within_6w_pct": 1,
+    "routine_seen_within_target_pct": 1,
+    "plans_issued_per_year": 1,
+    "advice_turnaround_median_days": -1,
+    "advice_turnaround_p90_days": -1,
+    "plan_weeks_mean": -1,
+    "dmo_signoff_median_days": -1,
+    "requests_open_end": -1,
+    "requests_open_mean_age_weeks": -1,
+    "routine_wait_median_weeks": -1,
+    "waiting_list_end": -1,
+    "cost_total_gbp": -1,
+    "cost_funded_gbp": -1,
     "cost_gbp": -1,
 }
 try:
@@ -133,28 +147,40 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
     if reference is not None:
         head += "<th>As in the file</th><th>Change</th>"
     rows = [head + "</tr>"]
-    wanted = [(k, "all", label(k) + (" (health services)" if k.startswith("advice") else "")) for k in HEADLINE_KPIS]
+    wanted = [
+        (k, "all", label(k) + (" (health services)" if k.startswith("advice") else "")) for k in HEADLINE_KPIS
+    ]
     wanted.append(("cost_total_gbp", "all", "Cost a year, all commissioners"))
     funders = summary.loc[summary["kpi"] == "cost_funded_gbp", "service"].tolist()
-    wanted += [("cost_funded_gbp", f, f"Cost a year, paid by {COMMISSIONER_LABELS.get(f, f)}") for f in funders]
+    wanted += [
+        ("cost_funded_gbp", f, f"Cost a year, paid by {COMMISSIONER_LABELS.get(f, f)}") for f in funders
+    ]
     for kpi, service, name in wanted:
         r = _lookup(summary, kpi, service)
         if r is None:
             continue
-        cells = [html.escape(name), html.escape(fmt(r["mean"], r["unit"])), f'<span class="sm-ci">{_ci(r)}</span>']
+        cells = [
+            html.escape(name),
+            html.escape(fmt(r["mean"], r["unit"])),
+            f'<span class="sm-ci">{_ci(r)}</span>',
+        ]
         if reference is not None:
             b = _lookup(reference, kpi, service)
             before = None if b is None else b["mean"]
-            cells += [html.escape(fmt(before, r["unit"])) if b is not None else "",
-                      _change(kpi, r["unit"], r["mean"], before)]
+            cells += [
+                html.escape(fmt(before, r["unit"])) if b is not None else "",
+                _change(kpi, r["unit"], r["mean"], before),
+            ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="sm-table sm-kpis">{"".join(rows)}</table>'
 
 
 def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame | None = None) -> str:
-    """Per service: advice within 6 weeks, advice turnaround, routine wait, utilisation (change in brackets)."""
+    """Per service: advice within 6 weeks, turnaround, routine wait, utilisation (change in brackets)."""
     services = [s for s in scenario.services if _lookup(summary, "utilisation", s) is not None]
-    head = "<tr><th>Service</th>" + "".join(f"<th>{html.escape(_SHORT[k])}</th>" for k in SERVICE_KPIS) + "</tr>"
+    head = (
+        "<tr><th>Service</th>" + "".join(f"<th>{html.escape(_SHORT[k])}</th>" for k in SERVICE_KPIS) + "</tr>"
+    )
     rows = [head]
     for s in services:
         cells = [html.escape(scenario.services[s].label)]

@@ -1,8 +1,8 @@
 """The levers a commissioner controls, each tied to one scenario field path.
 
 A lever is what a dashboard shows (label, unit, range) and what the model reads (a dotted path for
-``scenario.override``). Keeping the mapping here, apart from any widget, means the mapping is tested on its own
-and the dashboards stay thin: read a scenario's current lever values, change some, get a new validated scenario,
+``scenario.override``). Keeping the mapping here, apart from any widget, means it is tested on its own and
+the dashboards stay thin: read a scenario's current lever values, change some, get a new validated scenario,
 or a message a commissioner can act on.
 """
 
@@ -89,39 +89,130 @@ def service_rows(scenario: Scenario) -> list[str]:
 def levers_for(scenario: Scenario) -> list[Lever]:
     """The levers that make sense for this scenario, in display order."""
     out = [
-        Lever("population", "Children aged 0-17 in the area", "population", "children", low=1, step=1000,
-              group="area"),
+        Lever(
+            "population",
+            "Children aged 0-17 in the area",
+            "population",
+            "children",
+            low=1,
+            step=1000,
+            group="area",
+        ),
     ]
     ehc = scenario.ehc
     if ehc is not None:
-        out.append(Lever("demand", "EHC needs assessment requests a year per 70,000 children",
-                         "ehc.requests_per_year_per_70k", "requests a year", low=0, step=10, group="area"))
+        out.append(
+            Lever(
+                "demand",
+                "EHC needs assessment requests a year per 70,000 children",
+                "ehc.requests_per_year_per_70k",
+                "requests a year",
+                low=0,
+                step=10,
+                group="area",
+            )
+        )
         dmo = ehc.dmo_service
-        out.append(Lever("dmo_pas", "DMO/DCO PAs a week", f"services.{dmo}.pas_per_week", pas_unit(scenario, dmo),
-                         low=0, high=20, step=0.5, group="dmo", service=dmo))
-        out.append(Lever("admin_support", "Admin support for the DMO/DCO", "ehc.admin_support", kind="toggle",
-                         group="dmo"))
+        out.append(
+            Lever(
+                "dmo_pas",
+                "DMO/DCO PAs a week",
+                f"services.{dmo}.pas_per_week",
+                pas_unit(scenario, dmo),
+                low=0,
+                high=20,
+                step=0.5,
+                group="dmo",
+                service=dmo,
+            )
+        )
+        out.append(
+            Lever(
+                "admin_support",
+                "Admin support for the DMO/DCO",
+                "ehc.admin_support",
+                kind="toggle",
+                group="dmo",
+            )
+        )
         if ehc.admin_service is not None:
             a = ehc.admin_service
-            out.append(Lever("admin_pas", "Admin support PAs a week", f"services.{a}.pas_per_week",
-                             pas_unit(scenario, a), low=0, step=0.5, group="dmo", service=a))
+            out.append(
+                Lever(
+                    "admin_pas",
+                    "Admin support PAs a week",
+                    f"services.{a}.pas_per_week",
+                    pas_unit(scenario, a),
+                    low=0,
+                    step=0.5,
+                    group="dmo",
+                    service=a,
+                )
+            )
         if ehc.triage.service is not None:
-            out.append(Lever("triage", "Single point of access (triage) for health advice requests",
-                             "ehc.triage.enabled", kind="toggle", group="triage"))
+            out.append(
+                Lever(
+                    "triage",
+                    "Single point of access (triage) for health advice requests",
+                    "ehc.triage.enabled",
+                    kind="toggle",
+                    group="triage",
+                )
+            )
             t = ehc.triage.service
-            out.append(Lever("triage_pas", "Triage PAs a week", f"services.{t}.pas_per_week", pas_unit(scenario, t),
-                             low=0, step=0.5, group="triage", service=t))
+            out.append(
+                Lever(
+                    "triage_pas",
+                    "Triage PAs a week",
+                    f"services.{t}.pas_per_week",
+                    pas_unit(scenario, t),
+                    low=0,
+                    step=0.5,
+                    group="triage",
+                    service=t,
+                )
+            )
     for name in service_rows(scenario):
         svc = scenario.services[name]
-        out.append(Lever(f"pas.{name}", f"{svc.label}: PAs a week", f"services.{name}.pas_per_week",
-                         pas_unit(scenario, name), low=0, step=0.5, group="services", service=name))
+        out.append(
+            Lever(
+                f"pas.{name}",
+                f"{svc.label}: PAs a week",
+                f"services.{name}.pas_per_week",
+                pas_unit(scenario, name),
+                low=0,
+                step=0.5,
+                group="services",
+                service=name,
+            )
+        )
         if svc.advice is not None and ehc is not None:
-            out.append(Lever(f"ring_fenced.{name}", f"{svc.label}: reserved short-notice assessment PAs",
-                             f"services.{name}.ring_fenced_pas_per_week", pas_unit(scenario, name), low=0, step=0.5,
-                             group="services", service=name))
-            out.append(Lever(f"known.{name}", f"{svc.label}: % of children already known",
-                             f"services.{name}.advice.p_known", "%", low=0, high=100, step=1, scale=0.01,
-                             group="services", service=name))
+            out.append(
+                Lever(
+                    f"ring_fenced.{name}",
+                    f"{svc.label}: reserved short-notice assessment PAs",
+                    f"services.{name}.ring_fenced_pas_per_week",
+                    pas_unit(scenario, name),
+                    low=0,
+                    step=0.5,
+                    group="services",
+                    service=name,
+                )
+            )
+            out.append(
+                Lever(
+                    f"known.{name}",
+                    f"{svc.label}: % of children already known",
+                    f"services.{name}.advice.p_known",
+                    "%",
+                    low=0,
+                    high=100,
+                    step=1,
+                    scale=0.01,
+                    group="services",
+                    service=name,
+                )
+            )
     return out
 
 
@@ -141,7 +232,7 @@ class LeverError(ValueError):
 
 
 def apply_levers(scenario: Scenario, values: dict[str, Any], levers: list[Lever] | None = None) -> Scenario:
-    """A new validated scenario with the levers set to ``values`` (shown units); unchanged levers are left alone.
+    """A new validated scenario with levers set to ``values`` (shown units); unchanged levers are left alone.
 
     Raises
     ------
@@ -162,12 +253,17 @@ def apply_levers(scenario: Scenario, values: dict[str, Any], levers: list[Lever]
         if lv.from_model(lv.to_model(shown)) != current[key]:
             changes[lv.path] = lv.to_model(shown)
     merged = {**current, **values}
-    for lv in levers:  # the commonest cross-field slip, said in lever words before the model says it in field words
+    for lv in (
+        levers
+    ):  # the commonest cross-field slip, said in lever words before the model says it in field words
         if lv.key.startswith("ring_fenced."):
             pas = by_key.get(f"pas.{lv.service}")
             if pas is not None and float(merged[lv.key]) > float(merged[pas.key]):
-                raise LeverError(f"{lv.label} ({float(merged[lv.key]):g}) cannot be more than its PAs a week "
-                                 f"({float(merged[pas.key]):g})", lv.key)
+                raise LeverError(
+                    f"{lv.label} ({float(merged[lv.key]):g}) cannot be more than its PAs a week "
+                    f"({float(merged[pas.key]):g})",
+                    lv.key,
+                )
     if not changes:
         return scenario
     try:
@@ -203,11 +299,15 @@ def warnings_for(scenario: Scenario) -> list[str]:
     if ehc is None:
         return out
     if ehc.admin_support and ehc.admin_service and scenario.service_pas_per_week(ehc.admin_service) <= 0:
-        out.append("Admin support is on but has no PAs a week: DMO/DCO admin will wait for ever. "
-                   "Give admin support some PAs.")
+        out.append(
+            "Admin support is on but has no PAs a week: DMO/DCO admin will wait for ever. "
+            "Give admin support some PAs."
+        )
     if ehc.triage.enabled and ehc.triage.service and scenario.service_pas_per_week(ehc.triage.service) <= 0:
-        out.append("Triage is on but has no PAs a week: health advice requests will wait at the front door. "
-                   "Give triage some PAs.")
+        out.append(
+            "Triage is on but has no PAs a week: health advice requests will wait at the front door. "
+            "Give triage some PAs."
+        )
     if scenario.service_pas_per_week(ehc.dmo_service) <= 0:
         out.append("The DMO/DCO has no PAs a week: exceptional provision is never signed off.")
     return out
