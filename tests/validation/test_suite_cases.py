@@ -4,10 +4,10 @@ minutes in all; the same checks ``sendmodel validate --theory`` prints, with the
 Each case's checks must all pass, and each statistical check must have power: with its replications (40 for
 the always-open queues, 40 more in Ciw where compared; 100 engine and 400 independent replications for the
 weekday calendar) it must detect, with 80% power at its 99.9% level, an error no larger than POWER_BOUND of
-the value checked. With seed 2024 the detectable errors are about 2-8% for the M/M/c, M/D/1, priority and
-split cases, 12-13% for the tandem's DMO/DCO queue, 2.4% for the calendar's utilisation and 35-40% for its
-6-week share and mean wait against the independent simulation (its exact start-time check is the strong one).
-See docs/validation.md for the table.
+the value checked. With seed 2024 the detectable errors are 1.3-8% for the theory checks of the M/M/c,
+M/D/1, priority and split cases, 3-10% for the Ciw comparisons, 4-13% for the tandem (13% for its DMO/DCO
+queue), 2.4% for the calendar's utilisation, and 18% (mean wait) and 39% (6-week share) for the calendar
+against the independent simulation (its exact start-time check is the strong one). Table: docs/validation.md.
 """
 
 from __future__ import annotations
