@@ -587,8 +587,18 @@ def _now() -> str:
 
 
 def _connect(store: Path) -> sqlite3.Connection:
-    # Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, DDL included.
-    return sqlite3.connect(store, timeout=60, isolation_level=None)
+    """The writer's connection.
+
+    Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, DDL included. Write-ahead log
+    with synchronous=NORMAL: a commit costs ~1 ms instead of ~30 ms of fsyncs (the single writer must keep up
+    with every worker), a killed writer loses nothing committed, and a power cut can lose the last few tasks
+    but never leaves a partial one (uncommitted WAL frames are ignored); readers never block the writer. A WAL
+    needs a local disk (not a network share), which is where the store belongs: workers never touch it.
+    """
+    conn = sqlite3.connect(store, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 def _identity(sweep: Sweep) -> list[tuple[int, str, str]]:
@@ -726,8 +736,8 @@ def sweep_meta(store: str | Path) -> dict:
 class _read_only:
     """Open a store for reading, never creating one.
 
-    Read-write if possible: a writer killed mid-transaction leaves a "hot" journal, and only a connection that
-    may write can roll it back (SQLite then serves the last committed state); read-only otherwise.
+    Read-write if possible: a writer killed mid-transaction leaves its log behind, and only a connection that
+    may write can recover it (SQLite then serves the last committed state); read-only otherwise.
     """
 
     def __init__(self, store):

@@ -26,7 +26,7 @@ def _stored_runs(store) -> int:
     try:
         with sqlite3.connect(
             f"file:{store}?mode=rw", uri=True, timeout=5
-        ) as c:  # rw: rolls back a hot journal
+        ) as c:  # rw: recovers a killed writer's log
             return c.execute("SELECT count(*) FROM runs").fetchone()[0]
     except sqlite3.OperationalError:  # not created yet
         return 0
@@ -206,9 +206,8 @@ def test_kill_inside_a_task_transaction_leaves_no_trace(tiny_spec, reference_sto
         [sys.executable, "-c", KILL_MID_TRANSACTION, str(store)], cwd=ROOT, capture_output=True
     )
     assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
-    assert store.with_name(store.name + "-journal").exists(), (
-        "expected the killed writer's journal to be left"
-    )
+    wal = store.with_name(store.name + "-wal")
+    assert wal.exists() and wal.stat().st_size > 0, "expected the killed writer's uncommitted log to be left"
     assert len(sendmodel.load_sweep(store)) == 0, "rows of an uncommitted task are visible"
     assert _stored_runs(store) == 0
     info = sw.run_sweep(tiny_spec, store, workers=1, progress=False)
