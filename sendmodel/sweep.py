@@ -783,7 +783,7 @@ def load_sweep(store: str | Path) -> pd.DataFrame:
     df = df[["point", *names, "replication", "kpi", "service", "value", "unit"]]
     df.attrs.update(
         {
-            k: meta[k]
+            k: meta.get(k)
             for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel", "model_code")
         }
     )
