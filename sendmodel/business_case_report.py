@@ -14,9 +14,12 @@ import io
 import math
 from pathlib import Path
 
+import os
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
