@@ -96,17 +96,36 @@ class Task:
         self.on_start = on_start
 
 
-class ServiceQueue:
-    """The tasks waiting for one service, in its discipline's order, plus the idle clinicians waiting for work."""
+class Sleeper:
+    """An idle clinician with nothing it can take: no events until a ``put`` wakes it (see :class:`ServiceQueue`)."""
 
-    def __init__(self, env: simpy.Environment, discipline: str, release_unused: bool, routine_target_days: float):
+    __slots__ = ("starts", "ends", "rfs", "k", "ev")
+
+    def __init__(self, starts: list, ends: list, rfs: list):
+        self.starts, self.ends, self.rfs = starts, ends, rfs
+        self.k = 0  # the first session not yet over
+        self.ev = None
+
+
+class ServiceQueue:
+    """The tasks waiting for one service, in its discipline's order, plus the idle clinicians asleep until work.
+
+    An idle clinician with nothing it can take sleeps: no events at its session starts. ``put`` leaves the task in
+    the queue (the discipline decides what is served first when someone takes work) and wakes the one sleeping
+    clinician whose next session able to take this task starts earliest (now, if it is in such a session; ties:
+    who fell asleep first). One put wakes at most one clinician.
+    """
+
+    def __init__(self, env: simpy.Environment, discipline: str, release_unused: bool, routine_target_days: float,
+                 horizon: float = math.inf):
         self.env = env
         self.discipline = discipline
         self.release_unused = release_unused
         self.routine_target_days = routine_target_days
+        self.horizon = horizon
         self.nk: list = []  # not-known EHC assessments (the ring-fence can take these first)
         self.rest: list = []
-        self.waiters: deque = deque()
+        self.sleepers: list[Sleeper] = []
         self.log_t: list[float] = [0.0]
         self.log_n: list[int] = [0]
         self.n = 0
@@ -127,14 +146,36 @@ class ServiceQueue:
 
     def put(self, task: Task) -> None:
         task.enqueued = self.env.now
-        for i, (ev, rf) in enumerate(self.waiters):
-            if not rf or self.release_unused or task.nk:
-                del self.waiters[i]
-                ev.succeed(task)
-                return
         heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
         self.n += 1
         self._log()
+        if self.sleepers:
+            self._wake(task.nk or self.release_unused)
+
+    def _wake(self, any_session: bool) -> None:
+        """Wake the sleeper whose next session that can take the new task starts earliest."""
+        now, horizon = self.env.now, self.horizon
+        best, best_t, best_j, best_i = None, math.inf, 0, 0
+        for i, s in enumerate(self.sleepers):
+            starts, ends, rfs = s.starts, s.ends, s.rfs
+            n, k = len(starts), s.k
+            while k < n and ends[k] - now <= EPS:
+                k += 1
+            s.k = k
+            if not any_session:
+                while k < n and rfs[k]:
+                    k += 1
+            if k < n and starts[k] < horizon:
+                t = starts[k] if starts[k] > now else now
+                if t < best_t:
+                    best, best_t, best_j, best_i = s, t, k, i
+        if best is not None:
+            del self.sleepers[best_i]
+            best.ev.succeed(best_j)
+
+    def eligible(self, ring_fenced: bool) -> bool:
+        """Is anything waiting that a (ring-fenced) session could take?"""
+        return bool(self.nk) or (bool(self.rest) and (not ring_fenced or self.release_unused))
 
     def take(self, ring_fenced: bool) -> Task | None:
         nk, rest = self.nk, self.rest
@@ -156,16 +197,14 @@ class ServiceQueue:
         self._log()
         return task
 
-    def wait(self, ring_fenced: bool) -> simpy.Event:
-        ev = self.env.event()
-        self.waiters.append((ev, ring_fenced))
-        return ev
+    def sleep(self, me: Sleeper, k: int) -> simpy.Event:
+        me.k = k
+        me.ev = self.env.event()
+        self.sleepers.append(me)
+        return me.ev
 
-    def cancel(self, ev: simpy.Event) -> None:
-        for i, (w, _) in enumerate(self.waiters):
-            if w is ev:
-                del self.waiters[i]
-                return
+    def unsleep(self, me: Sleeper) -> None:
+        self.sleepers.remove(me)
 
 
 class ServiceState:
@@ -196,7 +235,7 @@ class SendModel:
         queues = {}
         for name, svc in scenario.services.items():
             queues[name] = ServiceQueue(
-                self.env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7
+                self.env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7, self.end
             )
         for pool in scenario.pools.values():  # an integrated team: one queue served by all its clinicians
             for name in pool.services[1:]:
@@ -239,14 +278,42 @@ class SendModel:
         return ev
 
     def clinician(self, st: ServiceState, sessions: Sessions):
-        """A clinician working through their sessions, carrying unfinished work to the next one."""
-        env, q, busy = self.env, st.queue, st.busy_hours
+        """A clinician working through their sessions, carrying unfinished work to the next one.
+
+        A clinician with nothing to do sleeps (no events at its session starts) until a ``put`` wakes it, or until
+        the first of its sessions that can take work already waiting (a ring-fenced session cannot take routine
+        work unless released, so a clinician in one waits for its next ordinary session).
+        """
+        env, q, busy, horizon = self.env, st.queue, st.busy_hours, self.end
+        starts, ends, rfs = sessions.start.tolist(), sessions.end.tolist(), sessions.ring_fenced.tolist()
+        n = len(starts)
+        me = Sleeper(starts, ends, rfs)
         current: Task | None = None
-        for start, end, rf in zip(sessions.start.tolist(), sessions.end.tolist(), sessions.ring_fenced.tolist()):
-            if start >= self.end:
-                return
+        k = 0  # the first session not yet over
+        while k < n and starts[k] < horizon:
+            if current is None and not q.eligible(rfs[k]):
+                # Nothing session k can take. Sleep until a put wakes me, or until my first session that can take
+                # work already waiting (only routine work waiting and ring-fenced sessions before it).
+                j = k + 1
+                if q.rest:
+                    while j < n and rfs[j] and not q.release_unused:
+                        j += 1
+                else:
+                    j = n
+                ev = q.sleep(me, k)
+                if j < n and starts[j] < horizon:
+                    yield ev | env.timeout(starts[j] - env.now)
+                    if not ev.triggered:
+                        q.unsleep(me)
+                        k = j
+                        continue
+                else:
+                    yield ev
+                k = ev.value
+            start, end, rf = starts[k], ends[k], rfs[k]
             if env.now < start:
                 yield env.timeout(start - env.now)
+            idle = False
             while True:
                 left = end - env.now
                 if left <= EPS:
@@ -254,22 +321,12 @@ class SendModel:
                 if current is None:
                     current = q.take(rf)
                     if current is None:
-                        ev = q.wait(rf)
-                        if math.isinf(end):
-                            yield ev
-                        else:
-                            yield ev | env.timeout(left)
-                        if not ev.triggered:
-                            q.cancel(ev)
-                            break
-                        current = ev.value
+                        idle = True
+                        break
                     if current.started != current.started:  # NaN: first time anyone works on it
                         current.started = env.now
                         if current.on_start is not None:
                             current.on_start(env.now)
-                    left = end - env.now
-                    if left <= EPS:
-                        break
                 step = min(current.remaining / 24.0, left)
                 yield env.timeout(step)
                 current.remaining -= step * 24.0
@@ -279,6 +336,8 @@ class SendModel:
                     if current.on_done is not None:
                         current.on_done(current)
                     current = None
+            if not idle:
+                k += 1
 
     # --- pathways -----------------------------------------------------------------------------------------------
 
