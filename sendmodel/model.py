@@ -17,10 +17,11 @@ import itertools
 import math
 import threading
 from contextlib import contextmanager
-from collections import deque
+from operator import attrgetter
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
 from .capacity import Sessions, available_hours_by_day, build_sessions
 from .config import ADVICE_DUE_DAYS, Scenario
@@ -44,7 +45,6 @@ TASK_KINDS = (
     "triage",
 )
 EPS = 1e-12
-
 
 _gc_lock = threading.Lock()
 _gc_depth = 0
@@ -96,15 +96,84 @@ class Task:
         self.on_start = on_start
 
 
-class Sleeper:
-    """An idle clinician with nothing it can take: no events until a ``put`` wakes it (see :class:`ServiceQueue`)."""
+class _Call:
+    """The least a SimPy event needs to be processed (``Environment.step`` reads ``callbacks`` and ``_ok``).
 
-    __slots__ = ("starts", "ends", "rfs", "k", "ev")
+    The model's own alarms and delays, which nothing else waits on, use this instead of a ``Timeout``: about
+    half the cost to create. Scheduled with ``env.schedule(_Call(fn), NORMAL, delay)``; ``fn(event)`` runs then.
+    """
 
-    def __init__(self, starts: list, ends: list, rfs: list):
-        self.starts, self.ends, self.rfs = starts, ends, rfs
-        self.k = 0  # the first session not yet over
-        self.ev = None
+    __slots__ = ("callbacks",)
+    _ok = True
+
+    def __init__(self, fn):
+        self.callbacks = [fn]
+
+
+class Signal:
+    """Something several pathways wait for, such as one triage of a request for advice from several services."""
+
+    __slots__ = ("fired", "waiters")
+
+    def __init__(self):
+        self.fired = False
+        self.waiters: list = []
+
+    def fire(self, _=None) -> None:
+        self.fired = True
+        waiters, self.waiters = self.waiters, []
+        for w in waiters:
+            w()
+
+
+class Pathway:
+    """A pathway generator driven by callbacks on SimPy events rather than by a SimPy process (much lighter).
+
+    The generator yields what it waits for: a :class:`Task` (queued now; resumes when the task is finished,
+    inside the clinician's callback, so the next step is queued at the same instant without an event of its
+    own), a delay in days (a float; one event), a :class:`Signal` (resumes once it has fired) or a list of
+    pathways (runs them all; resumes when the last has ended).
+    """
+
+    __slots__ = ("env", "gen", "then", "left")
+
+    def __init__(self, env: simpy.Environment, gen, then=None):
+        self.env, self.gen, self.then = env, gen, then
+        self.left = 0
+
+    def resume(self, _=None) -> None:
+        gen = self.gen
+        while True:
+            try:
+                w = gen.send(None)
+            except StopIteration:
+                self.gen = None
+                if self.then is not None:
+                    self.then()
+                return
+            kind = type(w)
+            if kind is Task:  # already queued (SendModel.work)
+                w.on_done = self.resume
+            elif kind is float:
+                self.env.schedule(_Call(self.resume), NORMAL, w)
+            elif kind is Signal:
+                if w.fired:
+                    continue
+                w.waiters.append(self.resume)
+            elif kind is list:
+                if not w:
+                    continue
+                self.left = len(w)
+                for child in w:
+                    Pathway(self.env, child, self._joined).resume()
+            else:
+                raise TypeError(f"a pathway yielded {w!r}")
+            return
+
+    def _joined(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.resume()
 
 
 class ServiceQueue:
@@ -125,7 +194,7 @@ class ServiceQueue:
         self.horizon = horizon
         self.nk: list = []  # not-known EHC assessments (the ring-fence can take these first)
         self.rest: list = []
-        self.sleepers: list[Sleeper] = []
+        self.sleepers: list[Clinician] = []
         self.log_t: list[float] = [0.0]
         self.log_n: list[int] = [0]
         self.n = 0
@@ -140,44 +209,46 @@ class ServiceQueue:
         due = clock_start + (ADVICE_DUE_DAYS if ehc else self.routine_target_days)
         return (due, seq)
 
-    def _log(self):
-        self.log_t.append(self.env.now)
-        self.log_n.append(self.n)
-
     def put(self, task: Task) -> None:
-        task.enqueued = self.env.now
+        task.enqueued = now = self.env.now
         heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
         self.n += 1
-        self._log()
+        self.log_t.append(now)
+        self.log_n.append(self.n)
         if self.sleepers:
             self._wake(task.nk or self.release_unused)
 
     def _wake(self, any_session: bool) -> None:
         """Wake the sleeper whose next session that can take the new task starts earliest."""
         now, horizon = self.env.now, self.horizon
-        best, best_t, best_j, best_i = None, math.inf, 0, 0
-        for i, s in enumerate(self.sleepers):
-            starts, ends, rfs = s.starts, s.ends, s.rfs
-            n, k = len(starts), s.k
+        best, best_t, best_i = None, math.inf, 0
+        for i, c in enumerate(self.sleepers):
+            starts, ends, rfs = c.starts, c.ends, c.rfs
+            n, k = c.n, c.k
             while k < n and ends[k] - now <= EPS:
                 k += 1
-            s.k = k
+            c.k = k
             if not any_session:
                 while k < n and rfs[k]:
                     k += 1
             if k < n and starts[k] < horizon:
                 t = starts[k] if starts[k] > now else now
                 if t < best_t:
-                    best, best_t, best_j, best_i = s, t, k, i
+                    best, best_t, best_i = c, t, i
+                    if t == now:
+                        break  # nobody can start earlier than now; the first asleep wins ties
         if best is not None:
             del self.sleepers[best_i]
-            best.ev.succeed(best_j)
+            best.wake(best_t, now)
 
     def eligible(self, ring_fenced: bool) -> bool:
         """Is anything waiting that a (ring-fenced) session could take?"""
         return bool(self.nk) or (bool(self.rest) and (not ring_fenced or self.release_unused))
 
-    def take(self, ring_fenced: bool) -> Task | None:
+    def take(self, ring_fenced: bool, now: float | None = None) -> Task | None:
+        """The next task a (ring-fenced) session takes at ``now`` (default: the clock), or None."""
+        if now is None:
+            now = self.env.now
         nk, rest = self.nk, self.rest
         if ring_fenced:
             if nk:
@@ -194,17 +265,117 @@ class ServiceQueue:
             return None
         task = heapq.heappop(heap)[1]
         self.n -= 1
-        self._log()
+        self.log_t.append(now)
+        self.log_n.append(self.n)
         return task
 
-    def sleep(self, me: Sleeper, k: int) -> simpy.Event:
-        me.k = k
-        me.ev = self.env.event()
-        self.sleepers.append(me)
-        return me.ev
 
-    def unsleep(self, me: Sleeper) -> None:
-        self.sleepers.remove(me)
+class Clinician:
+    """One clinician working through their sessions: a small state machine driven by event callbacks.
+
+    In hand a task, it knows when the task will finish (unfinished work carries to its next sessions, so the
+    finish time follows from the session list) and sets one alarm for then. Free, it takes the next task if it
+    is in a session, sets an alarm for its next session if work it can take is waiting, and otherwise sleeps
+    until a ``put`` wakes it. A clinician in a ring-fenced session with only routine work waiting also sets an
+    alarm for its next ordinary session.
+    """
+
+    __slots__ = ("env", "q", "busy", "starts", "ends", "rfs", "n", "k", "task", "horizon", "alarm", "asleep")
+
+    def __init__(self, env: simpy.Environment, q: ServiceQueue, busy: list[float], sessions: Sessions,
+                 horizon: float):
+        self.env, self.q, self.busy, self.horizon = env, q, busy, horizon
+        self.starts, self.ends = sessions.start.tolist(), sessions.end.tolist()
+        self.rfs = sessions.ring_fenced.tolist()
+        self.n = len(self.starts)
+        self.k = 0  # the session in hand, or the next one
+        self.task: Task | None = None
+        self.alarm = None
+        self.asleep = False
+
+    def _set_alarm(self, t: float, now: float) -> None:
+        self.alarm = ev = _Call(self._ring)
+        self.env.schedule(ev, NORMAL, t - now)
+
+    def _ring(self, ev) -> None:
+        if ev is not self.alarm:
+            return  # superseded: a put woke this clinician earlier
+        self.alarm = None
+        now = self.env.now
+        task = self.task
+        if task is not None:
+            self.task = None
+            task.finished = now
+            if task.on_done is not None:
+                task.on_done(task)
+        elif self.asleep:
+            self.asleep = False
+            self.q.sleepers.remove(self)
+        self.free(now)
+
+    def wake(self, t: float, now: float) -> None:
+        """Called by the queue (which has dropped this clinician from its sleepers): work at ``t``."""
+        self.asleep = False
+        if t > now:
+            self._set_alarm(t, now)
+        else:
+            self.alarm = None
+            self.free(now)
+
+    def free(self, now: float) -> None:
+        """Nothing in hand: take work, or set an alarm for the session that can take work waiting, or sleep."""
+        q = self.q
+        starts, ends, rfs, n, k = self.starts, self.ends, self.rfs, self.n, self.k
+        while k < n and ends[k] - now <= EPS:
+            k += 1
+        self.k = k
+        if k >= n or starts[k] >= self.horizon:
+            return  # no more sessions in the run
+        rf = rfs[k]
+        if starts[k] <= now:
+            task = q.take(rf, now)
+            if task is not None:
+                self.work(task, now)
+                return
+        elif q.eligible(rf):
+            self._set_alarm(starts[k], now)
+            return
+        if q.rest and rf and not q.release_unused:  # routine work waits for my next ordinary session
+            j = k + 1
+            while j < n and rfs[j]:
+                j += 1
+            if j < n and starts[j] < self.horizon:
+                self._set_alarm(starts[j], now)
+        self.asleep = True
+        q.sleepers.append(self)
+
+    def work(self, task: Task, now: float) -> None:
+        """Start a task now, in session ``k``; book busy hours and set the alarm for its finish."""
+        if task.started != task.started:  # NaN: first time anyone works on it
+            task.started = now
+            if task.on_start is not None:
+                task.on_start(now)
+        self.task = task
+        starts, ends, n, busy, horizon = self.starts, self.ends, self.n, self.busy, self.horizon
+        k, t, rem = self.k, now, task.remaining
+        while True:
+            step = min(rem / 24.0, ends[k] - t)
+            done = t + step
+            if done >= horizon:
+                task.remaining = rem  # still at work when the run ends: this piece is not done
+                return
+            busy[int(t)] += step * 24.0
+            rem -= step * 24.0
+            if rem <= 1e-9:
+                break
+            k += 1
+            if k >= n or starts[k] >= horizon:
+                task.remaining = rem
+                return
+            t = starts[k]
+        task.remaining = rem
+        self.k = k
+        self._set_alarm(done, now)
 
 
 class ServiceState:
@@ -215,7 +386,7 @@ class ServiceState:
         self.queue = queue
         self.sessions = sessions
         self.tasks: list[Task] = []
-        self.busy_hours = np.zeros(n_days + 1)
+        self.busy_hours: np.ndarray | list[float] = [0.0] * (n_days + 1)  # a list while running; then an array
         self.available_hours = available_hours_by_day(sessions, n_days + 1)
 
     def submit(self, task: Task) -> None:
@@ -266,98 +437,46 @@ class SendModel:
         self.routine_rec = {
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
+        # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
+        self.ehc = {} if e is None else {
+            f: getattr(e, f).tolist() for f in e.__dataclass_fields__ if f != "advice"
+        }
+        self.advice = {} if e is None else {
+            s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__} for s, a in e.advice.items()
+        }
 
     # --- the work a service does -------------------------------------------------------------------------------
 
-    def work(self, service: str, hours: float, kind: int, clock_start: float, ehc: bool, nk: bool = False):
-        """Queue a task; returns an event that fires when it is finished."""
+    def work(self, service: str, hours: float, kind: int, clock_start: float, ehc: bool, nk: bool = False) -> Task:
+        """Queue a task for ``service`` now; a pathway yields it to resume when it is finished (it cannot finish
+        before then: a finish is always an event)."""
         st = self.services[service]
-        ev = self.env.event()
-        task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk, on_done=ev.succeed)
+        task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk)
         st.submit(task)
-        return ev
+        return task
 
-    def clinician(self, st: ServiceState, sessions: Sessions):
-        """A clinician working through their sessions, carrying unfinished work to the next one.
-
-        A clinician with nothing to do sleeps (no events at its session starts) until a ``put`` wakes it, or until
-        the first of its sessions that can take work already waiting (a ring-fenced session cannot take routine
-        work unless released, so a clinician in one waits for its next ordinary session).
-        """
-        env, q, busy, horizon = self.env, st.queue, st.busy_hours, self.end
-        starts, ends, rfs = sessions.start.tolist(), sessions.end.tolist(), sessions.ring_fenced.tolist()
-        n = len(starts)
-        me = Sleeper(starts, ends, rfs)
-        current: Task | None = None
-        k = 0  # the first session not yet over
-        while k < n and starts[k] < horizon:
-            if current is None and not q.eligible(rfs[k]):
-                # Nothing session k can take. Sleep until a put wakes me, or until my first session that can take
-                # work already waiting (only routine work waiting and ring-fenced sessions before it).
-                j = k + 1
-                if q.rest:
-                    while j < n and rfs[j] and not q.release_unused:
-                        j += 1
-                else:
-                    j = n
-                ev = q.sleep(me, k)
-                if j < n and starts[j] < horizon:
-                    yield ev | env.timeout(starts[j] - env.now)
-                    if not ev.triggered:
-                        q.unsleep(me)
-                        k = j
-                        continue
-                else:
-                    yield ev
-                k = ev.value
-            start, end, rf = starts[k], ends[k], rfs[k]
-            if env.now < start:
-                yield env.timeout(start - env.now)
-            idle = False
-            while True:
-                left = end - env.now
-                if left <= EPS:
-                    break
-                if current is None:
-                    current = q.take(rf)
-                    if current is None:
-                        idle = True
-                        break
-                    if current.started != current.started:  # NaN: first time anyone works on it
-                        current.started = env.now
-                        if current.on_start is not None:
-                            current.on_start(env.now)
-                step = min(current.remaining / 24.0, left)
-                yield env.timeout(step)
-                current.remaining -= step * 24.0
-                busy[int(env.now - step)] += step * 24.0
-                if current.remaining <= 1e-9:
-                    current.finished = env.now
-                    if current.on_done is not None:
-                        current.on_done(current)
-                    current = None
-            if not idle:
-                k += 1
+    def start(self, pathway, then=None) -> None:
+        """Run a pathway (a generator; see :class:`Pathway`) from now; ``then()`` is called when it ends."""
+        Pathway(self.env, pathway, then).resume()
 
     # --- pathways -----------------------------------------------------------------------------------------------
 
     def ehc_arrivals(self):
-        e = self.demand.ehc
         env = self.env
-        for i, t in enumerate(e.arrival_day.tolist()):
+        for i, t in enumerate(self.demand.ehc.arrival_day.tolist()):
             if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(self.ehc_pathway(i))
+                yield t - env.now
+            self.start(self.ehc_pathway(i))
 
     def ehc_pathway(self, i: int):
         """One request for an EHC needs assessment, from request to final plan (or an earlier end)."""
-        env, e, cfg, rec = self.env, self.demand.ehc, self.sc.ehc, self.ehc_rec
-        arrival = float(e.arrival_day[i])
-        if e.decision_lag_days[i] > 0:
-            yield env.timeout(float(e.decision_lag_days[i]))
-        yield self.work(cfg.la_service, e.decision_hours[i], DECISION, arrival, True)
+        env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
+        arrival = e["arrival_day"][i]
+        if e["decision_lag_days"][i] > 0:
+            yield e["decision_lag_days"][i]
+        yield self.work(cfg.la_service, e["decision_hours"][i], DECISION, arrival, True)
         rec["decision_day"][i] = env.now
-        if e.outcome[i] != 0:
+        if e["outcome"][i] != 0:
             rec["closed_day"][i] = env.now
             return
         asked = env.now
@@ -366,108 +485,109 @@ class SendModel:
         # services (educational psychology, social care) are asked directly and do not wait for it.
         triage = None
         if cfg.triage.enabled:
-            triage = self.work(cfg.triage.service, e.triage_hours[i], TRIAGE, asked, True)
-        asked_of = [s for s, a in e.advice.items() if a.requested[i]]
+            triage = Signal()
+            self.work(cfg.triage.service, e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
+        asked_of = [s for s, a in self.advice.items() if a["requested"][i]]
         advice, joint = [], self.joint_assessments(i, asked_of)
         for s in asked_of:
             if s in joint and joint[s][0] != s:
-                continue  # served by the trusted assessor's joint assessment, started below
-            hours = joint[s][1] if s in joint else None
-            via = triage if self.sc.services[s].kind == "health" else None
-            advice.append(env.process(self.advice_pathway(i, s, asked, via, hours)))
+                continue  # served by the trusted assessor's joint assessment (the lead's pathway records it)
+            hours, covered = None, ()
             if s in joint:
-                lead = advice[-1]
-                advice += [env.process(self.follow_joint(i, f, asked, lead)) for f, (ld, _) in joint.items()
-                           if ld == s and f != s]
+                hours = joint[s][1]
+                covered = [f for f, (lead, _) in joint.items() if lead == s and f != s]
+            via = triage if self.sc.services[s].kind == "health" else None
+            advice.append(self.advice_pathway(i, s, asked, via, hours, covered))
         if advice:
-            yield env.all_of(advice)
+            yield advice
         rec["advice_returned_day"][i] = env.now
-        if e.exceptional[i]:
+        if e["exceptional"][i]:
             rec["dmo_requested_day"][i] = env.now
-            yield self.work(cfg.dmo_service, e.dmo_review_hours[i], DMO_REVIEW, arrival, True)
+            yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
             admin = cfg.admin_service if cfg.admin_support else cfg.dmo_service
-            yield self.work(admin, e.dmo_admin_hours[i], ADMIN, arrival, True)
+            yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
             rec["dmo_signoff_day"][i] = env.now
-        if not e.plan[i]:
+        if not e["plan"][i]:
             rec["closed_day"][i] = env.now
             return
-        yield self.work(cfg.la_service, e.draft_hours[i], DRAFT, arrival, True)
+        yield self.work(cfg.la_service, e["draft_hours"][i], DRAFT, arrival, True)
         rec["draft_day"][i] = env.now
-        yield env.timeout(cfg.family_consultation_days)
-        yield self.work(cfg.la_service, e.finalise_hours[i], FINALISE, arrival, True)
+        yield float(cfg.family_consultation_days)
+        yield self.work(cfg.la_service, e["finalise_hours"][i], FINALISE, arrival, True)
         rec["final_day"][i] = env.now
         rec["closed_day"][i] = env.now
 
     def joint_assessments(self, i: int, asked_of: list[str]) -> dict[str, tuple[str, float]]:
         """Trusted assessor: for each pool, the not-known services a joint assessment serves -> (lead, hours)."""
         out: dict[str, tuple[str, float]] = {}
-        e = self.demand.ehc
         for pool in self.trusted_pools:
-            members = [s for s in pool.services if s in asked_of and not e.advice[s].known[i]]
+            members = [s for s in pool.services if s in asked_of and not self.advice[s]["known"][i]]
             if len(members) < 2:
                 continue
-            hours = [float(e.advice[s].assessment_hours[i]) for s in members]
+            hours = [self.advice[s]["assessment_hours"][i] for s in members]
             lead = members[int(np.argmax(hours))]
             joint = max(hours) + pool.trusted_assessor_extra_share * (sum(hours) - max(hours))
             for s in members:
                 out[s] = (lead, joint)
         return out
 
-    def follow_joint(self, i: int, s: str, asked: float, lead):
-        """Advice from a pooled service that the lead's joint assessment covers."""
-        self.advice_rec[s]["requested_day"][i] = asked
-        yield lead
-        self.advice_rec[s]["returned_day"][i] = self.env.now
+    def advice_pathway(self, i: int, s: str, asked: float, triage: Signal | None,
+                       joint_hours: float | None = None, covered=()):
+        """Advice from one service: triage or misrouting, records, an assessment if the child is not known.
 
-    def advice_pathway(self, i: int, s: str, asked: float, triage: simpy.Event | None,
-                       joint_hours: float | None = None):
-        """Advice from one service: triage or misrouting, records, an assessment if the child is not known."""
-        env, a, rec = self.env, self.demand.ehc.advice[s], self.advice_rec[s]
-        assess_hours = a.assessment_hours[i] if joint_hours is None else joint_hours
+        ``covered``: pooled services whose advice this (trusted assessor's joint) assessment also gives.
+        """
+        env, a, rec = self.env, self.advice[s], self.advice_rec[s]
+        assess_hours = a["assessment_hours"][i] if joint_hours is None else joint_hours
         rec["requested_day"][i] = asked
+        for f in covered:
+            self.advice_rec[f]["requested_day"][i] = asked
         triaged = triage is not None
         if triaged:
             yield triage
-        if a.misrouted[i] and not triaged:
-            yield env.timeout(float(a.misroute_delay_days[i]))
-        if a.admin_lag_days[i] > 0:
-            yield env.timeout(float(a.admin_lag_days[i]))
-        if a.known[i]:
-            yield self.work(s, a.records_advice_hours[i], ADVICE_RECORDS, asked, True)
+        if a["misrouted"][i] and not triaged:
+            yield a["misroute_delay_days"][i]
+        if a["admin_lag_days"][i] > 0:
+            yield a["admin_lag_days"][i]
+        if a["known"][i]:
+            yield self.work(s, a["records_advice_hours"][i], ADVICE_RECORDS, asked, True)
         else:
             if not triaged:  # without a single point of access, finding out the child is not known takes a look
-                yield self.work(s, a.records_check_hours[i], RECORDS_CHECK, asked, True)
+                yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
             # An ordinary appointment is booked with notice; reserved short-notice slots (seed 004, 6.2.2) skip it.
-            if a.booking_lead_days[i] > 0 and not self.short_notice[s]:
-                yield env.timeout(float(a.booking_lead_days[i]))
+            if a["booking_lead_days"][i] > 0 and not self.short_notice[s]:
+                yield a["booking_lead_days"][i]
             rec["assessment_started_day"][i] = env.now
-            for _ in range(int(a.n_missed[i])):
+            for _ in range(a["n_missed"][i]):
                 yield self.work(s, assess_hours, MISSED, asked, True, nk=True)
-                yield env.timeout(float(a.rebook_delay_days[i]))
+                yield a["rebook_delay_days"][i]
             yield self.work(s, assess_hours, ASSESSMENT, asked, True, nk=True)
         rec["returned_day"][i] = env.now
+        for f in covered:
+            self.advice_rec[f]["returned_day"][i] = env.now
 
     def routine_arrivals(self, s: str):
         env, r = self.env, self.demand.routine[s]
         st = self.services[s]
         q = st.queue
         seen = self.routine_rec[s]["seen_day"]
+        hours, missed = r.appointment_hours.tolist(), r.n_missed.tolist()
         for i, t in enumerate(r.arrival_day.tolist()):
             if t > env.now:
-                yield env.timeout(t - env.now)
-            if r.n_missed[i]:
-                env.process(self.routine_with_missed(s, i, t))
+                yield t - env.now
+            if missed[i]:
+                self.start(self.routine_with_missed(s, i, t))
             else:
-                st.submit(Task(q.key(t, False), float(r.appointment_hours[i]), ROUTINE, False, False,
-                               on_start=_setter(seen, i)))
+                st.submit(Task(q.key(t, False), hours[i], ROUTINE, False, False, on_start=_setter(seen, i)))
 
     def routine_with_missed(self, s: str, i: int, referred: float):
-        env, r = self.env, self.demand.routine[s]
+        r = self.demand.routine[s]
+        hours = float(r.appointment_hours[i])
         for _ in range(int(r.n_missed[i])):
-            yield self.work(s, r.appointment_hours[i], MISSED, referred, False)
-            yield env.timeout(float(r.rebook_delay_days[i]))
+            yield self.work(s, hours, MISSED, referred, False)
+            yield float(r.rebook_delay_days[i])
         st = self.services[s]
-        st.submit(Task(st.queue.key(referred, False), float(r.appointment_hours[i]), ROUTINE, False, False,
+        st.submit(Task(st.queue.key(referred, False), hours, ROUTINE, False, False,
                        on_start=_setter(self.routine_rec[s]["seen_day"], i)))
 
     # --- run ----------------------------------------------------------------------------------------------------
@@ -481,26 +601,28 @@ class SendModel:
         for st in self.services.values():
             for sess in st.sessions:
                 if sess.start.size:
-                    env.process(self.clinician(st, sess))
+                    Clinician(env, st.queue, st.busy_hours, sess, self.end).free(0.0)
         if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
-            env.process(self.ehc_arrivals())
+            self.start(self.ehc_arrivals())
         for s in self.demand.routine:
-            env.process(self.routine_arrivals(s))
+            self.start(self.routine_arrivals(s))
         env.run(until=self.end)
+        for st in self.services.values():
+            st.busy_hours = np.asarray(st.busy_hours, dtype=float)
         return self.records()
 
     def records(self) -> dict:
         """Plain records of the run: requests, advice, routine referrals, tasks, queue lengths, capacity."""
         services = {}
         for name, st in self.services.items():
-            tasks = st.tasks
+            tasks, n = st.tasks, len(st.tasks)
             services[name] = {
-                "task_enqueued": np.fromiter((t.enqueued for t in tasks), float, len(tasks)),
-                "task_started": np.fromiter((t.started for t in tasks), float, len(tasks)),
-                "task_finished": np.fromiter((t.finished for t in tasks), float, len(tasks)),
-                "task_hours": np.fromiter((t.hours for t in tasks), float, len(tasks)),
-                "task_kind": np.fromiter((t.kind for t in tasks), np.int64, len(tasks)),
-                "task_ehc": np.fromiter((t.ehc for t in tasks), bool, len(tasks)),
+                "task_enqueued": np.fromiter(map(attrgetter("enqueued"), tasks), float, n),
+                "task_started": np.fromiter(map(attrgetter("started"), tasks), float, n),
+                "task_finished": np.fromiter(map(attrgetter("finished"), tasks), float, n),
+                "task_hours": np.fromiter(map(attrgetter("hours"), tasks), float, n),
+                "task_kind": np.fromiter(map(attrgetter("kind"), tasks), np.int64, n),
+                "task_ehc": np.fromiter(map(attrgetter("ehc"), tasks), bool, n),
                 "queue_t": np.asarray(st.queue.log_t),
                 "queue_n": np.asarray(st.queue.log_n),
                 "busy_hours_by_day": st.busy_hours,
