@@ -199,6 +199,13 @@ class ServiceQueue:
         self.log_n: list[int] = [0]
         self.n = 0
         self._seq = itertools.count()
+        # Routine referrals are queued lazily: ``catch_up`` queues those due (each at its own time) just before
+        # anyone looks at or changes the queue, so a referral needs no event unless a clinician sleeps.
+        self.feed_t: list[float] = [math.inf]  # referral times not yet queued, then an infinite sentinel
+        self.feed_pos = 0
+        self.feed_next = math.inf
+        self.arrive = None  # arrive(pos, t): queue feed entry pos, referred at t (negative: a backlog)
+        self.feed_alarm = None
 
     def key(self, clock_start: float, ehc: bool) -> tuple:
         seq = next(self._seq)
@@ -210,13 +217,68 @@ class ServiceQueue:
         return (due, seq)
 
     def put(self, task: Task) -> None:
-        task.enqueued = now = self.env.now
-        heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
-        self.n += 1
-        self.log_t.append(now)
-        self.log_n.append(self.n)
+        now = self.env.now
+        if self.feed_next <= now:
+            self.catch_up(now)
+        self.put_at(task, now)
         if self.sleepers:
             self._wake(task.nk or self.release_unused)
+
+    def put_at(self, task: Task, t: float) -> None:
+        """Queue a task as from ``t`` (no later than the clock) and log the queue length; wakes nobody."""
+        task.enqueued = t
+        heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
+        self.n += 1
+        self.log_t.append(t)
+        self.log_n.append(self.n)
+
+    def set_feed(self, times: list[float], arrive) -> None:
+        """Routine referrals (ascending times) to queue lazily; ``arrive(pos, t)`` queues entry ``pos``."""
+        self.feed_t = [*times, math.inf]
+        self.feed_pos = 0
+        self.feed_next = self.feed_t[0]
+        self.arrive = arrive
+
+    def catch_up(self, now: float, wake: bool = True) -> None:
+        """Queue the routine referrals made by ``now``, each as from its own time, then wake sleepers for them.
+
+        Nobody took work from the queue since the last catch-up, so queueing them now changes nothing but the
+        order of the log's appends (its times stay ascending). While a clinician sleeps, a feed alarm at each
+        referral time makes this happen on time.
+        """
+        ft, pos, arrive = self.feed_t, self.feed_pos, self.arrive
+        first = pos
+        while ft[pos] <= now:
+            t = ft[pos]
+            pos += 1
+            self.feed_pos, self.feed_next = pos, ft[pos]
+            arrive(pos - 1, t)
+        if wake:
+            for _ in range(pos - first):
+                if not self.sleepers:
+                    break
+                self._wake(self.release_unused)
+
+    def sleep(self, c: Clinician, now: float) -> None:
+        """A clinician with nothing it can take: no events until a put (or a referral) wakes it."""
+        c.asleep = True
+        self.sleepers.append(c)
+        if self.feed_alarm is None and self.feed_next < self.horizon:
+            self._set_feed_alarm(now)
+
+    def _set_feed_alarm(self, now: float) -> None:
+        self.feed_alarm = ev = _Call(self._feed_ring)
+        self.env.schedule(ev, NORMAL, self.feed_next - now)
+
+    def _feed_ring(self, ev) -> None:
+        if ev is not self.feed_alarm:
+            return
+        self.feed_alarm = None
+        now = self.env.now
+        if self.feed_next <= now:
+            self.catch_up(now)
+        if self.sleepers and self.feed_next < self.horizon:
+            self._set_feed_alarm(now)
 
     def _wake(self, any_session: bool) -> None:
         """Wake the sleeper whose next session that can take the new task starts earliest."""
@@ -325,6 +387,8 @@ class Clinician:
     def free(self, now: float) -> None:
         """Nothing in hand: take work, or set an alarm for the session that can take work waiting, or sleep."""
         q = self.q
+        if q.feed_next <= now:
+            q.catch_up(now)
         starts, ends, rfs, n, k = self.starts, self.ends, self.rfs, self.n, self.k
         while k < n and ends[k] - now <= EPS:
             k += 1
@@ -346,8 +410,7 @@ class Clinician:
                 j += 1
             if j < n and starts[j] < self.horizon:
                 self._set_alarm(starts[j], now)
-        self.asleep = True
-        q.sleepers.append(self)
+        q.sleep(self, now)
 
     def work(self, task: Task, now: float) -> None:
         """Start a task now, in session ``k``; book busy hours and set the alarm for its finish."""
@@ -415,6 +478,7 @@ class SendModel:
             name: ServiceState(name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days)
             for name in scenario.services
         }
+        self.queues = list({id(q): q for q in queues.values()}.values())
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
         self.short_notice = {name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()}
         e = demand.ehc
@@ -566,26 +630,44 @@ class SendModel:
         for f in covered:
             self.advice_rec[f]["returned_day"][i] = env.now
 
-    def routine_arrivals(self, s: str):
-        env, r = self.env, self.demand.routine[s]
-        st = self.services[s]
-        q = st.queue
-        seen = self.routine_rec[s]["seen_day"]
-        hours, missed = r.appointment_hours.tolist(), r.n_missed.tolist()
-        for i, t in enumerate(r.arrival_day.tolist()):
-            if t > env.now:
-                yield t - env.now
-            if missed[i]:
-                self.start(self.routine_with_missed(s, i, t))
-            else:
-                st.submit(Task(q.key(t, False), hours[i], ROUTINE, False, False, on_start=_setter(seen, i)))
+    def routine_feed(self, q: ServiceQueue, names: list[str]) -> None:
+        """Give a queue its services' routine referrals (merged in time order when a pool shares the queue)."""
+        parts = [(s, self.demand.routine[s]) for s in names if s in self.demand.routine]
+        if not parts:
+            return
+        t = np.concatenate([r.arrival_day for _, r in parts])
+        src = np.concatenate([np.full(r.arrival_day.size, j) for j, (_, r) in enumerate(parts)])
+        idx = np.concatenate([np.arange(r.arrival_day.size) for _, r in parts])
+        order = np.argsort(t, kind="stable")
+        src, idx = src[order].tolist(), idx[order].tolist()
+        services = [self.services[s] for s, _ in parts]
+        seen = [self.routine_rec[s]["seen_day"] for s, _ in parts]
+        hours = [r.appointment_hours.tolist() for _, r in parts]
+        missed = [r.n_missed.tolist() for _, r in parts]
+        names_ = [s for s, _ in parts]
 
-    def routine_with_missed(self, s: str, i: int, referred: float):
+        def arrive(pos: int, t: float) -> None:
+            j, i = src[pos], idx[pos]
+            st = services[j]
+            if missed[j][i]:  # the first appointment is missed: the rest of the referral is a pathway
+                s = names_[j]
+                task = Task(q.key(t, False), hours[j][i], MISSED, False, False)
+                task.on_done = lambda _task: self.start(self.routine_after_missed(s, i, t))
+            else:
+                task = Task(q.key(t, False), hours[j][i], ROUTINE, False, False, on_start=_setter(seen[j], i))
+            st.tasks.append(task)
+            q.put_at(task, t if t > 0.0 else 0.0)  # a backlog is queued at the start of the run
+
+        q.set_feed(t[order].tolist(), arrive)
+
+    def routine_after_missed(self, s: str, i: int, referred: float):
+        """A routine referral after its first missed appointment: rebook, maybe miss again, then be seen."""
         r = self.demand.routine[s]
-        hours = float(r.appointment_hours[i])
-        for _ in range(int(r.n_missed[i])):
+        hours, rebook = float(r.appointment_hours[i]), float(r.rebook_delay_days[i])
+        yield rebook
+        for _ in range(int(r.n_missed[i]) - 1):
             yield self.work(s, hours, MISSED, referred, False)
-            yield float(r.rebook_delay_days[i])
+            yield rebook
         st = self.services[s]
         st.submit(Task(st.queue.key(referred, False), hours, ROUTINE, False, False,
                        on_start=_setter(self.routine_rec[s]["seen_day"], i)))
@@ -598,15 +680,19 @@ class SendModel:
 
     def _run(self) -> dict:
         env = self.env
+        for q in self.queues:
+            self.routine_feed(q, [s for s, st in self.services.items() if st.queue is q])
         for st in self.services.values():
             for sess in st.sessions:
                 if sess.start.size:
                     Clinician(env, st.queue, st.busy_hours, sess, self.end).free(0.0)
         if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
             self.start(self.ehc_arrivals())
-        for s in self.demand.routine:
-            self.start(self.routine_arrivals(s))
         env.run(until=self.end)
+        last = math.nextafter(self.end, -math.inf)  # referrals before the end that nobody looked for yet
+        for q in self.queues:
+            if q.feed_next <= last:
+                q.catch_up(last, wake=False)
         for st in self.services.values():
             st.busy_hours = np.asarray(st.busy_hours, dtype=float)
         return self.records()
