@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-fast validate lab dashboard browser env clean
+.PHONY: demo test test-fast validate bench lab dashboard browser env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test-fast: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/sendmodel validate --theory --workers 2
+
+# Speed and memory: four benchmarks, each printing its table (README "Performance"). Ten minutes or more;
+# figures are only comparable on an idle machine (each benchmark compares within its own run).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_model.py --memory-reps 100
+	$(BIN)/python benchmarks/bench_interactive.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
