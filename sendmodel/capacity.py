@@ -52,9 +52,27 @@ def weekly_layout(pas_per_week: float, ring_fenced_pas: float) -> tuple[tuple[tu
     return tuple(tuple(s) for s in slots)
 
 
-def bank_holidays(start: dt.date, n_days: int) -> set[dt.date]:
+@lru_cache(maxsize=32)
+def bank_holidays(start: dt.date, n_days: int) -> frozenset[dt.date]:
     years = range(start.year, (start + dt.timedelta(days=n_days)).year + 1)
-    return set(holidays.country_holidays("GB", subdiv="ENG", years=years).keys())
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=years).keys())
+
+
+@lru_cache(maxsize=32)
+def working_days(start: dt.date, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """The working days in [0, n_days) (days from ``start``; no weekends or bank holidays) and their weekdays."""
+    hols = bank_holidays(start, n_days)
+    days, weekdays = [], []
+    for d in range(n_days):
+        date = start + dt.timedelta(days=d)
+        wd = date.weekday()
+        if wd < 5 and date not in hols:
+            days.append(d)
+            weekdays.append(wd)
+    out = np.array(days, dtype=np.int64), np.array(weekdays, dtype=np.int64)
+    for a in out:
+        a.setflags(write=False)  # shared by every call (cached)
+    return out
 
 
 def _pas_on(day: dt.date, base: float, changes, scale: float) -> float:
@@ -80,7 +98,6 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
 
     start = sc.simulation.start_date
     n_days = int(math.ceil(end_day))
-    hols = bank_holidays(start, n_days)
     # Which clinician indices ever exist: enough for the largest weekly PAs in the run.
     peak = max([base] + [_pas_on(c.start, base, svc.capacity_changes, scale) for c in svc.capacity_changes])
     n_clin = int(math.floor(peak / 10 + 1e-9)) + 1
@@ -96,28 +113,39 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
                 weeks = rng.choice(52, size=min(k, 52), replace=False) + 52 * y
                 on_leave[j, weeks[weeks < n_weeks]] = True
 
-    starts: list[list[float]] = [[] for _ in range(n_clin)]
-    ends: list[list[float]] = [[] for _ in range(n_clin)]
-    rfs: list[list[bool]] = [[] for _ in range(n_clin)]
-    offset = start.weekday()  # weeks counted from the Monday on or before the start date
+    # Every working day's sessions, one weekly slot at a time (NumPy over days; a few slots and clinicians).
+    days, weekdays = working_days(start, n_days)
+    weeks = (days + start.weekday()) // 7  # weeks counted from the Monday on or before the start date
     changes = svc.capacity_changes
-    for d in range(n_days):
-        date = start + dt.timedelta(days=d)
-        wd = date.weekday()
-        if wd >= 5 or date in hols:
+    if changes:
+        pas = np.array([_pas_on(start + dt.timedelta(days=int(d)), base, changes, scale) for d in days.tolist()])
+    else:
+        pas = np.full(days.size, base)
+    parts: list[list[tuple[np.ndarray, float, bool]]] = [[] for _ in range(n_clin)]
+    for value in np.unique(pas).tolist():
+        layout = weekly_layout(value, rf_pas)
+        same = pas == value
+        for slot in range(10):
+            if not layout[slot]:
+                continue
+            wd, half = divmod(slot, 2)
+            on = same & (weekdays == wd)
+            t0 = days[on] + SLOT_START_HOUR[half] / 24.0
+            wk = weeks[on]
+            for j, hours, rf in layout[slot]:
+                if j < n_clin:
+                    parts[j].append((t0[~on_leave[j, wk]], hours, rf))
+    out = []
+    for j in range(n_clin):
+        if not parts[j]:
+            out.append(Sessions(np.empty(0), np.empty(0), np.empty(0, dtype=bool)))
             continue
-        week = (d + offset) // 7
-        layout = weekly_layout(_pas_on(date, base, changes, scale) if changes else base, rf_pas)
-        for half in (0, 1):
-            t0 = d + SLOT_START_HOUR[half] / 24.0
-            for j, hours, rf in layout[2 * wd + half]:
-                if j < n_clin and not on_leave[j, week]:
-                    starts[j].append(t0)
-                    ends[j].append(t0 + hours / 24.0)
-                    rfs[j].append(rf)
-    return [
-        Sessions(np.asarray(starts[j]), np.asarray(ends[j]), np.asarray(rfs[j], dtype=bool)) for j in range(n_clin)
-    ]
+        st = np.concatenate([t for t, _, _ in parts[j]])
+        en = np.concatenate([t + hours / 24.0 for t, hours, _ in parts[j]])
+        rfs = np.concatenate([np.full(t.size, rf, dtype=bool) for t, _, rf in parts[j]])
+        order = np.argsort(st, kind="stable")
+        out.append(Sessions(st[order], en[order], rfs[order]))
+    return out
 
 
 def available_hours_by_day(sessions: list[Sessions], n_days: int) -> np.ndarray:
