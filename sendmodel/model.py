@@ -342,11 +342,13 @@ class Clinician:
     alarm for its next ordinary session.
     """
 
-    __slots__ = ("env", "q", "busy", "starts", "ends", "rfs", "n", "k", "task", "horizon", "alarm", "asleep")
+    __slots__ = ("env", "schedule", "q", "busy", "starts", "ends", "rfs", "n", "k", "task", "horizon", "alarm",
+                 "asleep")
 
     def __init__(self, env: simpy.Environment, q: ServiceQueue, busy: list[float], sessions: Sessions,
                  horizon: float):
         self.env, self.q, self.busy, self.horizon = env, q, busy, horizon
+        self.schedule = env.schedule
         self.starts, self.ends = sessions.start.tolist(), sessions.end.tolist()
         self.rfs = sessions.ring_fenced.tolist()
         self.n = len(self.starts)
@@ -357,7 +359,7 @@ class Clinician:
 
     def _set_alarm(self, t: float, now: float) -> None:
         self.alarm = ev = _Call(self._ring)
-        self.env.schedule(ev, NORMAL, t - now)
+        self.schedule(ev, NORMAL, t - now)
 
     def _ring(self, ev) -> None:
         if ev is not self.alarm:
@@ -422,7 +424,9 @@ class Clinician:
         starts, ends, n, busy, horizon = self.starts, self.ends, self.n, self.busy, self.horizon
         k, t, rem = self.k, now, task.remaining
         while True:
-            step = min(rem / 24.0, ends[k] - t)
+            step = rem / 24.0
+            if step > ends[k] - t:
+                step = ends[k] - t
             done = t + step
             if done >= horizon:
                 task.remaining = rem  # still at work when the run ends: this piece is not done
@@ -438,7 +442,8 @@ class Clinician:
             t = starts[k]
         task.remaining = rem
         self.k = k
-        self._set_alarm(done, now)
+        self.alarm = ev = _Call(self._ring)
+        self.schedule(ev, NORMAL, done - now)
 
 
 class ServiceState:
