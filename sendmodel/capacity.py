@@ -35,7 +35,9 @@ class Sessions:
 
 
 @lru_cache(maxsize=256)
-def weekly_layout(pas_per_week: float, ring_fenced_pas: float) -> tuple[tuple[tuple[int, float, bool], ...], ...]:
+def weekly_layout(
+    pas_per_week: float, ring_fenced_pas: float
+) -> tuple[tuple[tuple[int, float, bool], ...], ...]:
     """For each of the 10 weekly slots, the (clinician index, hours, ring-fenced) sessions held in it."""
     slots: list[list[tuple[int, float, bool]]] = [[] for _ in range(10)]
     whole = int(math.floor(pas_per_week + 1e-9))
@@ -60,7 +62,8 @@ def bank_holidays(start: dt.date, n_days: int) -> frozenset[dt.date]:
 
 @lru_cache(maxsize=32)
 def working_days(start: dt.date, n_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """The working days in [0, n_days) (days from ``start``; no weekends or bank holidays) and their weekdays."""
+    """The working days in [0, n_days) (days from ``start``; no weekends or bank holidays), and their
+    weekdays."""
     hols = bank_holidays(start, n_days)
     days, weekdays = [], []
     for d in range(n_days):
@@ -92,9 +95,7 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
     if sc.simulation.calendar == "always_open":
         c = int(round(base * HOURS_PER_PA / 168.0))
         n_rf = int(round(rf_pas * HOURS_PER_PA / 168.0))
-        return [
-            Sessions(np.array([0.0]), np.array([math.inf]), np.array([j >= c - n_rf])) for j in range(c)
-        ]
+        return [Sessions(np.array([0.0]), np.array([math.inf]), np.array([j >= c - n_rf])) for j in range(c)]
 
     start = sc.simulation.start_date
     n_days = int(math.ceil(end_day))
@@ -118,7 +119,9 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
     weeks = (days + start.weekday()) // 7  # weeks counted from the Monday on or before the start date
     changes = svc.capacity_changes
     if changes:
-        pas = np.array([_pas_on(start + dt.timedelta(days=int(d)), base, changes, scale) for d in days.tolist()])
+        pas = np.array(
+            [_pas_on(start + dt.timedelta(days=int(d)), base, changes, scale) for d in days.tolist()]
+        )
     else:
         pas = np.full(days.size, base)
     parts: list[list[tuple[np.ndarray, float, bool]]] = [[] for _ in range(n_clin)]

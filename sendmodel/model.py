@@ -4,7 +4,15 @@ A service is a pool of clinician sessions (see :mod:`sendmodel.capacity`). While
 takes the next task in the service's order (first come first served by clock start, EHC work first, or nearest
 due date first; ring-fenced sessions take not-known EHC assessments first) and works on it; a task longer than
 what is left of the session carries its remaining hours to that clinician's next session, so work is
-conserved. Events happen only when something changes (a session starts or ends, a task arrives or finishes).
+conserved.
+
+Events happen only where something changes, and cost little Python (README, "Performance"). A clinician is a
+small state machine driven by event callbacks: a task in hand has one event, at its finish (worked out across
+the clinician's sessions); a free clinician with work waiting has one, at its next session start; one with
+nothing it can take sleeps until new work wakes it. Pathways are generators driven by callbacks rather than
+SimPy processes, so a finished task resumes its pathway without an event of its own; routine referrals join
+their queue lazily, each at its own time, when anyone next looks at the queue. Python's cyclic garbage
+collector is paused during a run.
 
 The model emits plain records (NumPy arrays and lists); it knows nothing about pandas, KPIs or plots.
 """
@@ -28,9 +36,19 @@ from .config import ADVICE_DUE_DAYS, Scenario
 from .demand import Demand, end_day
 
 # Task kinds (codes in the task log)
-ROUTINE, ADVICE_RECORDS, RECORDS_CHECK, ASSESSMENT, MISSED, DECISION, DRAFT, FINALISE, DMO_REVIEW, ADMIN, TRIAGE = (
-    range(11)
-)
+(
+    ROUTINE,
+    ADVICE_RECORDS,
+    RECORDS_CHECK,
+    ASSESSMENT,
+    MISSED,
+    DECISION,
+    DRAFT,
+    FINALISE,
+    DMO_REVIEW,
+    ADMIN,
+    TRIAGE,
+) = range(11)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -79,8 +97,19 @@ def gc_paused():
 class Task:
     """A piece of clinician work waiting in, or being served by, one service."""
 
-    __slots__ = ("key", "hours", "remaining", "kind", "ehc", "nk", "enqueued", "started", "finished", "on_done",
-                 "on_start")
+    __slots__ = (
+        "key",
+        "hours",
+        "remaining",
+        "kind",
+        "ehc",
+        "nk",
+        "enqueued",
+        "started",
+        "finished",
+        "on_done",
+        "on_start",
+    )
 
     def __init__(self, key, hours, kind, ehc, nk, on_done=None, on_start=None):
         self.key = key
@@ -100,7 +129,8 @@ class _Call:
     """The least a SimPy event needs to be processed (``Environment.step`` reads ``callbacks`` and ``_ok``).
 
     The model's own alarms and delays, which nothing else waits on, use this instead of a ``Timeout``: about
-    half the cost to create. Scheduled with ``env.schedule(_Call(fn), NORMAL, delay)``; ``fn(event)`` runs then.
+    half the cost to create. Scheduled with ``env.schedule(_Call(fn), NORMAL, delay)``; then ``fn(event)``
+    runs.
     """
 
     __slots__ = ("callbacks",)
@@ -111,7 +141,8 @@ class _Call:
 
 
 class Signal:
-    """Something several pathways wait for, such as one triage of a request for advice from several services."""
+    """Something several pathways wait for, such as the one triage of a request for advice from several
+    services."""
 
     __slots__ = ("fired", "waiters")
 
@@ -177,16 +208,23 @@ class Pathway:
 
 
 class ServiceQueue:
-    """The tasks waiting for one service, in its discipline's order, plus the idle clinicians asleep until work.
+    """The tasks waiting for one service, in its discipline's order, plus the idle clinicians asleep until
+    work comes.
 
-    An idle clinician with nothing it can take sleeps: no events at its session starts. ``put`` leaves the task in
-    the queue (the discipline decides what is served first when someone takes work) and wakes the one sleeping
-    clinician whose next session able to take this task starts earliest (now, if it is in such a session; ties:
-    who fell asleep first). One put wakes at most one clinician.
+    An idle clinician with nothing it can take sleeps: no events at its session starts. ``put`` leaves the
+    task in the queue (the discipline decides what is served first when someone takes work) and wakes the one
+    sleeping clinician whose next session able to take this task starts earliest (now, if it is in such a
+    session; ties: who fell asleep first). One put wakes at most one clinician.
     """
 
-    def __init__(self, env: simpy.Environment, discipline: str, release_unused: bool, routine_target_days: float,
-                 horizon: float = math.inf):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        discipline: str,
+        release_unused: bool,
+        routine_target_days: float,
+        horizon: float = math.inf,
+    ):
         self.env = env
         self.discipline = discipline
         self.release_unused = release_unused
@@ -199,8 +237,8 @@ class ServiceQueue:
         self.log_n: list[int] = [0]
         self.n = 0
         self._seq = itertools.count()
-        # Routine referrals are queued lazily: ``catch_up`` queues those due (each at its own time) just before
-        # anyone looks at or changes the queue, so a referral needs no event unless a clinician sleeps.
+        # Routine referrals are queued lazily: ``catch_up`` queues those due (each at its own time) just
+        # before anyone looks at or changes the queue, so a referral needs no event unless a clinician sleeps.
         self.feed_t: list[float] = [math.inf]  # referral times not yet queued, then an infinite sentinel
         self.feed_pos = 0
         self.feed_next = math.inf
@@ -240,7 +278,7 @@ class ServiceQueue:
         self.arrive = arrive
 
     def catch_up(self, now: float, wake: bool = True) -> None:
-        """Queue the routine referrals made by ``now``, each as from its own time, then wake sleepers for them.
+        """Queue the routine referrals made by ``now``, each as from its own time; then wake sleepers.
 
         Nobody took work from the queue since the last catch-up, so queueing them now changes nothing but the
         order of the log's appends (its times stay ascending). While a clinician sleeps, a feed alarm at each
@@ -342,11 +380,25 @@ class Clinician:
     alarm for its next ordinary session.
     """
 
-    __slots__ = ("env", "schedule", "q", "busy", "starts", "ends", "rfs", "n", "k", "task", "horizon", "alarm",
-                 "asleep")
+    __slots__ = (
+        "env",
+        "schedule",
+        "q",
+        "busy",
+        "starts",
+        "ends",
+        "rfs",
+        "n",
+        "k",
+        "task",
+        "horizon",
+        "alarm",
+        "asleep",
+    )
 
-    def __init__(self, env: simpy.Environment, q: ServiceQueue, busy: list[float], sessions: Sessions,
-                 horizon: float):
+    def __init__(
+        self, env: simpy.Environment, q: ServiceQueue, busy: list[float], sessions: Sessions, horizon: float
+    ):
         self.env, self.q, self.busy, self.horizon = env, q, busy, horizon
         self.schedule = env.schedule
         self.starts, self.ends = sessions.start.tolist(), sessions.end.tolist()
@@ -387,7 +439,8 @@ class Clinician:
             self.free(now)
 
     def free(self, now: float) -> None:
-        """Nothing in hand: take work, or set an alarm for the session that can take work waiting, or sleep."""
+        """Nothing in hand: take work, or set an alarm for the session that can take work waiting, or
+        sleep."""
         q = self.q
         if q.feed_next <= now:
             q.catch_up(now)
@@ -454,7 +507,9 @@ class ServiceState:
         self.queue = queue
         self.sessions = sessions
         self.tasks: list[Task] = []
-        self.busy_hours: np.ndarray | list[float] = [0.0] * (n_days + 1)  # a list while running; then an array
+        self.busy_hours: np.ndarray | list[float] = [0.0] * (
+            n_days + 1
+        )  # a list while running; then an array
         self.available_hours = available_hours_by_day(sessions, n_days + 1)
 
     def submit(self, task: Task) -> None:
@@ -474,18 +529,26 @@ class SendModel:
         queues = {}
         for name, svc in scenario.services.items():
             queues[name] = ServiceQueue(
-                self.env, svc.discipline, svc.ring_fence_release_unused, svc.routine_target_weeks * 7, self.end
+                self.env,
+                svc.discipline,
+                svc.ring_fence_release_unused,
+                svc.routine_target_weeks * 7,
+                self.end,
             )
         for pool in scenario.pools.values():  # an integrated team: one queue served by all its clinicians
             for name in pool.services[1:]:
                 queues[name] = queues[pool.services[0]]
         self.services = {
-            name: ServiceState(name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days)
+            name: ServiceState(
+                name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days
+            )
             for name in scenario.services
         }
         self.queues = list({id(q): q for q in queues.values()}.values())
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
-        self.short_notice = {name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()}
+        self.short_notice = {
+            name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()
+        }
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
         nan = lambda: np.full(n, np.nan)  # noqa: E731
@@ -507,18 +570,22 @@ class SendModel:
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
-        self.ehc = {} if e is None else {
-            f: getattr(e, f).tolist() for f in e.__dataclass_fields__ if f != "advice"
-        }
-        self.advice = {} if e is None else {
-            s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__} for s, a in e.advice.items()
-        }
+        self.ehc = (
+            {} if e is None else {f: getattr(e, f).tolist() for f in e.__dataclass_fields__ if f != "advice"}
+        )
+        self.advice = (
+            {}
+            if e is None
+            else {s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__} for s, a in e.advice.items()}
+        )
 
-    # --- the work a service does -------------------------------------------------------------------------------
+    # --- the work a service does ----------------------------------------------------------------------------
 
-    def work(self, service: str, hours: float, kind: int, clock_start: float, ehc: bool, nk: bool = False) -> Task:
-        """Queue a task for ``service`` now; a pathway yields it to resume when it is finished (it cannot finish
-        before then: a finish is always an event)."""
+    def work(
+        self, service: str, hours: float, kind: int, clock_start: float, ehc: bool, nk: bool = False
+    ) -> Task:
+        """Queue a task for ``service`` now; a pathway yields it to resume when it is finished (which is
+        always a later event, never during this call)."""
         st = self.services[service]
         task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk)
         st.submit(task)
@@ -528,7 +595,7 @@ class SendModel:
         """Run a pathway (a generator; see :class:`Pathway`) from now; ``then()`` is called when it ends."""
         Pathway(self.env, pathway, then).resume()
 
-    # --- pathways -----------------------------------------------------------------------------------------------
+    # --- pathways -------------------------------------------------------------------------------------------
 
     def ehc_arrivals(self):
         env = self.env
@@ -587,7 +654,8 @@ class SendModel:
         rec["closed_day"][i] = env.now
 
     def joint_assessments(self, i: int, asked_of: list[str]) -> dict[str, tuple[str, float]]:
-        """Trusted assessor: for each pool, the not-known services a joint assessment serves -> (lead, hours)."""
+        """Trusted assessor: for each pool, the not-known services one joint assessment serves ->
+        (lead, hours)."""
         out: dict[str, tuple[str, float]] = {}
         for pool in self.trusted_pools:
             members = [s for s in pool.services if s in asked_of and not self.advice[s]["known"][i]]
@@ -600,8 +668,15 @@ class SendModel:
                 out[s] = (lead, joint)
         return out
 
-    def advice_pathway(self, i: int, s: str, asked: float, triage: Signal | None,
-                       joint_hours: float | None = None, covered=()):
+    def advice_pathway(
+        self,
+        i: int,
+        s: str,
+        asked: float,
+        triage: Signal | None,
+        joint_hours: float | None = None,
+        covered=(),
+    ):
         """Advice from one service: triage or misrouting, records, an assessment if the child is not known.
 
         ``covered``: pooled services whose advice this (trusted assessor's joint) assessment also gives.
@@ -621,9 +696,12 @@ class SendModel:
         if a["known"][i]:
             yield self.work(s, a["records_advice_hours"][i], ADVICE_RECORDS, asked, True)
         else:
-            if not triaged:  # without a single point of access, finding out the child is not known takes a look
+            if (
+                not triaged
+            ):  # without a single point of access, finding out the child is not known takes a look
                 yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
-            # An ordinary appointment is booked with notice; reserved short-notice slots (seed 004, 6.2.2) skip it.
+            # An ordinary appointment is booked with notice; reserved short-notice slots (seed 004, 6.2.2)
+            # skip it.
             if a["booking_lead_days"][i] > 0 and not self.short_notice[s]:
                 yield a["booking_lead_days"][i]
             rec["assessment_started_day"][i] = env.now
@@ -636,7 +714,8 @@ class SendModel:
             self.advice_rec[f]["returned_day"][i] = env.now
 
     def routine_feed(self, q: ServiceQueue, names: list[str]) -> None:
-        """Give a queue its services' routine referrals (merged in time order when a pool shares the queue)."""
+        """Give a queue its services' routine referrals (merged in time order when a pool shares the
+        queue)."""
         parts = [(s, self.demand.routine[s]) for s in names if s in self.demand.routine]
         if not parts:
             return
@@ -674,10 +753,18 @@ class SendModel:
             yield self.work(s, hours, MISSED, referred, False)
             yield rebook
         st = self.services[s]
-        st.submit(Task(st.queue.key(referred, False), hours, ROUTINE, False, False,
-                       on_start=_setter(self.routine_rec[s]["seen_day"], i)))
+        st.submit(
+            Task(
+                st.queue.key(referred, False),
+                hours,
+                ROUTINE,
+                False,
+                False,
+                on_start=_setter(self.routine_rec[s]["seen_day"], i),
+            )
+        )
 
-    # --- run ----------------------------------------------------------------------------------------------------
+    # --- run ------------------------------------------------------------------------------------------------
 
     def run(self) -> dict:
         with gc_paused():
