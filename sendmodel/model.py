@@ -163,14 +163,17 @@ class Pathway:
     The generator yields what it waits for: a :class:`Task` (queued now; resumes when the task is finished,
     inside the clinician's callback, so the next step is queued at the same instant without an event of its
     own), a delay in days (a float; one event), a :class:`Signal` (resumes once it has fired) or a list of
-    pathways (runs them all; resumes when the last has ended).
+    pathways (runs them all; resumes when the last has ended). ``live`` is the set of unfinished pathways, so
+    that the model can let go of them when the run ends.
     """
 
-    __slots__ = ("env", "gen", "then", "left")
+    __slots__ = ("env", "gen", "then", "left", "live")
 
-    def __init__(self, env: simpy.Environment, gen, then=None):
+    def __init__(self, env: simpy.Environment, gen, then=None, live: set | None = None):
         self.env, self.gen, self.then = env, gen, then
         self.left = 0
+        self.live = set() if live is None else live
+        self.live.add(self)
 
     def resume(self, _=None) -> None:
         gen = self.gen
@@ -179,6 +182,7 @@ class Pathway:
                 w = gen.send(None)
             except StopIteration:
                 self.gen = None
+                self.live.discard(self)
                 if self.then is not None:
                     self.then()
                 return
@@ -196,7 +200,7 @@ class Pathway:
                     continue
                 self.left = len(w)
                 for child in w:
-                    Pathway(self.env, child, self._joined).resume()
+                    Pathway(self.env, child, self._joined, self.live).resume()
             else:
                 raise TypeError(f"a pathway yielded {w!r}")
             return
@@ -545,6 +549,7 @@ class SendModel:
             for name in scenario.services
         }
         self.queues = list({id(q): q for q in queues.values()}.values())
+        self.pathways: set[Pathway] = set()  # unfinished
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
         self.short_notice = {
             name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()
@@ -593,7 +598,7 @@ class SendModel:
 
     def start(self, pathway, then=None) -> None:
         """Run a pathway (a generator; see :class:`Pathway`) from now; ``then()`` is called when it ends."""
-        Pathway(self.env, pathway, then).resume()
+        Pathway(self.env, pathway, then, self.pathways).resume()
 
     # --- pathways -------------------------------------------------------------------------------------------
 
@@ -787,7 +792,31 @@ class SendModel:
                 q.catch_up(last, wake=False)
         for st in self.services.values():
             st.busy_hours = np.asarray(st.busy_hours, dtype=float)
-        return self.records()
+        rec = self.records()
+        self._release()
+        return rec
+
+    def _release(self) -> None:
+        """Break the run's reference cycles, so the model is freed as soon as its caller drops it.
+
+        The garbage collector is paused during a run (:func:`gc_paused`), and a model is a web of objects that
+        refer to each other (clinicians and queues, pending events and the environment, pathways and their
+        tasks); left as it is, every finished replication would wait for a full collection, and a long series
+        of replications would keep growing the process. What remains (tasks, sessions, queues) can still be
+        read; the run cannot be continued.
+        """
+        pending = getattr(self.env, "_queue", None)  # SimPy's event heap: events after the end of the run
+        if isinstance(pending, list):
+            pending.clear()
+        for p in self.pathways:  # unfinished pathways: drop their suspended generators (which refer to self)
+            p.gen = None
+        self.pathways.clear()
+        for q in self.queues:
+            q.sleepers.clear()
+            q.arrive = q.feed_alarm = None
+        for st in self.services.values():
+            for t in st.tasks:
+                t.on_done = t.on_start = None
 
     def records(self) -> dict:
         """Plain records of the run: requests, advice, routine referrals, tasks, queue lengths, capacity."""
