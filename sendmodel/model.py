@@ -269,7 +269,7 @@ class ServiceQueue:
     def put_at(self, task: Task, t: float) -> None:
         """Queue a task as from ``t`` (no later than the clock) and log the queue length; wakes nobody."""
         task.enqueued = t
-        heapq.heappush(self.nk if task.nk else self.rest, (task.key, task))
+        heapq.heappush(self.nk if task.nk else self.rest, (*task.key, task))  # flat: cheaper to compare
         self.n += 1
         self.log_t.append(t)
         self.log_n.append(self.n)
@@ -361,13 +361,13 @@ class ServiceQueue:
                 heap = rest
             else:
                 return None
-        elif nk and (not rest or nk[0][0] < rest[0][0]):
+        elif nk and (not rest or nk[0] < rest[0]):  # keys end with a unique number: tasks never compared
             heap = nk
         elif rest:
             heap = rest
         else:
             return None
-        task = heapq.heappop(heap)[1]
+        task = heapq.heappop(heap)[-1]
         self.n -= 1
         self.log_t.append(now)
         self.log_n.append(self.n)
