@@ -10,7 +10,7 @@ Two sweeps, each run by every backend into a fresh store:
   per-task overhead, ``(workers x wall time - simulation time) / tasks``, in milliseconds.
 
 The Dask cluster is started once, before the timings (its start-up is printed apart).
-Usage: python benchmarks/bench_sweep.py [--reps 4] [--points 4] [--tiny-tasks 200] [--workers 2]
+Usage: python benchmarks/bench_sweep.py [--reps 8] [--points 6] [--tiny-tasks 200] [--workers 2]
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def timed(spec: Path, folder: Path, label: str, **kw):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--points", type=int, default=4, help="SLT capacities in the work sweep (default 4)")
-    ap.add_argument("--reps", type=int, default=4, help="replications a point in the work sweep (default 4)")
+    ap.add_argument("--points", type=int, default=6, help="SLT capacities in the work sweep (default 6)")
+    ap.add_argument("--reps", type=int, default=8, help="replications a point in the work sweep (default 8)")
     ap.add_argument("--tiny-tasks", type=int, default=200, help="tasks in the overhead sweep (default 200)")
     ap.add_argument("--workers", type=int, default=2, help="workers for the parallel runs (default 2)")
     args = ap.parse_args()
