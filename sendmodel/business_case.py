@@ -26,6 +26,7 @@ from .capacity_solver import (
     SolveResult,
     Target,
     funded_pas,
+    higher_is_better,
     lever_services,
     run_kpis,
     solve_capacity,
@@ -422,6 +423,11 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
     derived = table["kpi"].isin(list(DERIVED_KPIS))
     table.loc[derived, "label"] = table.loc[derived, "kpi"].map(kpi_label)
     table.loc[derived, "unit"] = table.loc[derived, "kpi"].map(kpi_unit)
+    # compare's verdicts know the direction of its own KPIs only; more capacity improves the derived ones as
+    # capacity_solver.higher_is_better says
+    moved = derived & table["ci_excludes_zero"] & (table["option"] != "today")
+    up = table.loc[moved, "kpi"].map(higher_is_better).astype(bool)
+    table.loc[moved, "verdict"] = np.where((table.loc[moved, "diff"] > 0) == up, "better", "worse")
     table["trace"] = "run compare:" + table["option"] + np.where(
         table["kpi"] == CE_KPI, " vs compare:today (Fieller interval)", "")
     kpi_order = {k: i for i, k in enumerate(dict.fromkeys([*(x for x, _ in kpis), CE_KPI]))}

@@ -149,6 +149,7 @@ def test_options_compared_on_common_random_numbers(bc):
     assert (today["diff"].dropna() == 0).all(), "today against itself must differ by exactly zero"
     sign = o[(o["option"] == "admin_support") & (o["kpi"] == "dmo_signoff_median_working_days")].iloc[0]
     assert sign["diff"] <= 0, f"admin support should not slow DMO/DCO sign-off (diff {sign['diff']})"
+    assert sign["verdict"] in ("better", "no clear difference"), f"shorter sign-off is better: {sign['verdict']}"
     assert (o["kpi"] == "cost_total_gbp").any()
 
 
