@@ -202,6 +202,6 @@ def test_committed_sweeps_load_and_answer_the_question():
         f"demand growth 0-40% expected, got {growth}"
     )
     assert {"services.slt.pas_per_week", "services.community_paediatrics.pas_per_week"} <= set(grid)
-    assert s.n_runs <= 300, (
+    assert s.n_runs <= 450, (
         f"the committed sweep must run in a few minutes on 2 cores; it has {s.n_runs} runs"
     )
