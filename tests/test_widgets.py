@@ -51,7 +51,9 @@ def test_levers_read_the_file_values(baseline):
     v = read_levers(baseline)
     assert v["population"] == 70000 and v["demand"] == 901, v
     assert v["dmo_pas"] == 1 and v["admin_support"] is False and v["triage"] is False, v
-    assert v["pas.slt"] == 20 and v["known.slt"] == 50 and v["ring_fenced.slt"] == 0, v
+    slt = baseline.services["slt"]
+    assert v["pas.slt"] == slt.pas_per_week and v["ring_fenced.slt"] == 0, v
+    assert v["known.slt"] == 100 * slt.advice.p_known, v
     assert not any(k.endswith(".dmo") or k.endswith(".spa") for k in v), (
         "DMO/DCO and triage have their own levers"
     )
@@ -96,7 +98,7 @@ def test_unchanged_levers_return_the_same_scenario(baseline):
         ({"known.slt": 120}, "% of children already known: must be at most 100"),
         ({"pas.ot": -2}, "Occupational therapy: PAs a week: must be at least 0"),
         (
-            {"ring_fenced.slt": 25},
+            {"ring_fenced.slt": 25, "pas.slt": 20},
             "reserved short-notice assessment PAs (25) cannot be more than its PAs a week (20)",
         ),
         ({"dmo_pas": "two"}, "DMO/DCO PAs a week: enter a number"),

@@ -28,8 +28,8 @@ def request_outcomes_for(year: int) -> dict[str, float]:
     decided = b["assessed"] + b["refused"] + b["withdrawn"]
     withdrawn = b["withdrawn"] / decided
     refused = published(year)["refused"] / published(year)["requests"] / (decided / b["requests"])
-    return {"assessed": round(1.0 - refused - withdrawn, 4), "refused": round(refused, 4),
-            "withdrawn": round(withdrawn, 4)}
+    refused, withdrawn = round(refused, 4), round(withdrawn, 4)
+    return {"assessed": round(1.0 - refused - withdrawn, 4), "refused": refused, "withdrawn": withdrawn}
 
 
 def p_plan_for(year: int) -> float:

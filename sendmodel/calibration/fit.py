@@ -1,20 +1,30 @@
 """Fit the parameters nobody publishes so that the baseline reproduces the 2024 SEN2 and NHS figures.
 
-Method (``docs/calibration.md`` has the reasoning):
+Method (``docs/calibration.md`` has the reasoning and the results):
 
 1. **Routine demand** (closed form, Little's law on the published waiting lists): community paediatrics
    referrals = list / mean wait; speech and language therapy referrals = list x share waiting <= 18 weeks / 18
    (first come first served, a steady list's waits are spread evenly up to list / referrals).
-2. **Routine capacity** (closed form, conservation of work): each health service with routine referrals gets the
-   PAs that exactly match its expected routine plus EHC work, so its waiting list neither grows nor shrinks
+2. **Health-service capacity** (closed form, conservation of work): each health service with routine referrals
+   gets the PAs that exactly match its expected routine plus EHC work, so its list neither grows nor shrinks
    (a list that is never empty keeps its clinicians busy, so throughput = available hours / hours per task).
-3. **The EHC pathway** (simulation): bounded nonlinear least squares (``scipy.optimize.least_squares``, trust
+3. **LA-side capacity** (closed form): LA SEND casework, educational psychology and social care get the PAs at
+   which their expected EHC work fills 85% of their time: busy, with stable queues. The national figures cannot
+   tell a long queue from a long allocation delay, and a fit left free drives these services to saturation,
+   where queues grow through the run and results turn on chance (see docs/calibration.md).
+4. **The EHC pathway** (simulation): bounded nonlinear least squares (``scipy.optimize.least_squares``, trust
    region reflective, finite differences with 5% steps) on residuals (model - target) / tolerance, the model
    side being the mean over the same replications and seed at every evaluation (common random numbers, so a
-   parameter change moves the KPIs smoothly rather than reshuffling the demand). First the LA decision stage
-   (information-gathering lag -> decisions within 6 weeks, requests undecided at year end), then the advice and
-   plan stage (LA casework and educational psychology PAs, the EP allocation-and-booking delay -> plans within
-   20 weeks, 20-52 and over 52 weeks, mean weeks, 'not to issue' decisions within 16 weeks).
+   parameter change moves the KPIs smoothly rather than reshuffling the demand). (a) The LA decision stage: the
+   information-gathering lag (log-normal mean and cv) -> decisions within 6 weeks and requests undecided at
+   year end. (b) The plan stage: the educational psychology allocation-and-booking delay (log-normal mean and cv) ->
+   plans within 20 weeks, 20-52 and over 52 weeks and mean weeks ('not to issue' decisions within 16 weeks are
+   only a check: too few a year to fit to).
+   (c) The decision stage once more (the stages interact a little through the LA casework queue). Of the
+   points evaluated, a stage keeps the one whose worst residual is smallest.
+5. **Initial lists** (simulation): the run starts with no EHC work in progress, so for its first weeks the
+   EHC-first services see more routine patients and their lists drop; the starting lists of the two services
+   with a published list are raised by the shortfall so that the 2024 lists match.
 
 Everything is fitted to 2024 only; other years are back-tests (:mod:`.backtest`).
 """
@@ -30,7 +40,7 @@ from scipy import optimize
 from ..capacity import build_sessions
 from ..config import HOURS_PER_PA, Scenario
 from ..demand import end_day
-from .compare import BASE_YEAR, comparison_table, scenario_for_year
+from .compare import BASE_YEAR, scenario_for_year
 from .targets import routine_figures, targets
 
 SOURCE = "calibrated to SEN2 2024"
@@ -59,13 +69,11 @@ DECISION_KNOBS = (
 DECISION_TARGETS = ("decisions_made_within_6w_pct", "requests_undecided_pct")
 
 PLAN_KNOBS = (
-    Knob("services.la_casework.pas_per_week", 25.0, 120.0),
-    Knob("services.educational_psychology.pas_per_week", 25.0, 120.0),
-    Knob("services.educational_psychology.advice.booking_lead_days", 5.0, 150.0, "mean", "gamma"),
-    Knob("services.educational_psychology.advice.booking_lead_days", 0.3, 3.5, "cv", "gamma"),
+    Knob("services.educational_psychology.advice.booking_lead_days", 5.0, 250.0, "mean", "lognormal"),
+    Knob("services.educational_psychology.advice.booking_lead_days", 0.2, 2.0, "cv", "lognormal"),
 )
 PLAN_TARGETS = ("plans_issued_within_20w_pct", "plans_issued_20_to_52w_pct", "plans_issued_over_52w_pct",
-                "plan_weeks_mean", "not_to_issue_within_16w_pct")
+                "plan_weeks_mean")
 
 
 def knob_values(knobs, scenario: Scenario) -> np.ndarray:
@@ -161,6 +169,31 @@ def steady_capacity(sc: Scenario) -> dict:
     return out
 
 
+#: Services with no routine list whose capacity is set for a stable queue rather than fitted (see docs).
+LA_SIDE = ("la_casework", "educational_psychology", "social_care")
+#: Their utilisation: busy, but below the ~85-90% above which queues grow fast and results turn on chance.
+LA_SIDE_UTILISATION = 0.85
+
+
+def la_casework_hours_per_week(sc: Scenario) -> float:
+    """Expected LA SEND casework hours a week: decisions on every request, drafting and finalising plans."""
+    e = sc.ehc
+    per_week = e.requests_per_year_per_70k / (365.25 / 7)
+    plans = per_week * e.request_outcomes["assessed"] * e.p_plan_after_assessment
+    return per_week * e.decision_hours.mean_value + plans * (e.draft_hours.mean_value + e.finalise_hours.mean_value)
+
+
+def stable_capacity(sc: Scenario, services=LA_SIDE, utilisation: float = LA_SIDE_UTILISATION) -> dict:
+    """PAs a week so that each service's expected work fills ``utilisation`` of the time its PAs give."""
+    out = {}
+    for s in services:
+        if s not in sc.services:
+            continue
+        need = la_casework_hours_per_week(sc) if s == sc.ehc.la_service else ehc_hours_per_week(sc, s)
+        out[f"services.{s}.pas_per_week"] = round(float(need / utilisation / hours_per_pa_week(sc, s)), 2)
+    return out
+
+
 # --- simulation-based least squares -------------------------------------------------------------------------
 
 
@@ -173,6 +206,7 @@ class Objective:
         t = targets(BASE_YEAR).set_index("kpi")
         self.target = np.array([t.loc[k, "target"] for k in self.kpis])
         self.tol = np.array([t.loc[k, "tolerance"] for k in self.kpis])
+        self.good_enough = 0.25 * len(self.kpis)  # mean squared residual of a quarter tolerance
         self.cache: dict[tuple, np.ndarray] = {}
         self.history: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -194,8 +228,14 @@ class Objective:
         return self.cache[key]
 
     def residuals(self, x) -> np.ndarray:
-        r = (self.model(x) - self.target) / self.tol
-        return np.nan_to_num(r, nan=10.0)
+        r = np.nan_to_num((self.model(x) - self.target) / self.tol, nan=10.0)
+        if float(np.sum(r**2)) <= self.good_enough:
+            raise _GoodEnough
+        return r
+
+
+class _GoodEnough(Exception):
+    """Every target is well inside its tolerance: further steps would only chase simulation noise."""
 
 
 def _fmt(knobs, x) -> str:
@@ -204,44 +244,49 @@ def _fmt(knobs, x) -> str:
 
 
 def fit_stage(sc: Scenario, knobs, kpis, replications: int, seed: int, workers: int, max_evals: int, log=print):
-    """Least squares over ``knobs`` for ``kpis``; returns (scenario with the fit, fitted changes, result)."""
+    """Least squares over ``knobs`` for ``kpis``; returns (scenario with the fit, fitted changes, how it ended)."""
     obj = Objective(sc, knobs, kpis, replications, seed, workers, log)
     x0 = knob_values(knobs, sc)
     lo, hi = np.array([k.lo for k in knobs]), np.array([k.hi for k in knobs])
-    res = optimize.least_squares(obj.residuals, x0, bounds=(lo, hi), method="trf", diff_step=0.05,
-                                 x_scale=np.maximum(np.abs(x0), 1e-3), max_nfev=max_evals, xtol=1e-3, ftol=1e-3)
-    best = min(obj.history, key=lambda h: float(np.sum(h[1] ** 2)))[0]  # the best point evaluated
+    try:
+        res = optimize.least_squares(obj.residuals, x0, bounds=(lo, hi), method="trf", diff_step=0.05,
+                                     x_scale=np.maximum(np.abs(x0), 1e-3), max_nfev=max_evals, xtol=1e-3, ftol=1e-3)
+        message = res.message
+    except _GoodEnough:
+        message = f"every target within a quarter of its tolerance on average (sum z^2 <= {obj.good_enough:g})"
+    # The point evaluated whose worst target is closest (in tolerances): the model cannot match every target at
+    # once (its spread of weeks to issue is narrower than the national one), so keep each inside with the most
+    # margin rather than trade one far outside for several near zero.
+    best = min(obj.history, key=lambda h: (float(np.max(np.abs(h[1]))), float(np.sum(h[1] ** 2))))[0]
     changes = knob_changes(knobs, best)
-    return sc.override(changes), changes, res
+    return sc.override(changes), changes, message
 
 
-def calibrate(scenario: Scenario, replications: int = 8, seed: int = 7, workers: int = 1, max_evals: int = 40,
+def calibrate(scenario: Scenario, replications: int = 16, seed: int = 7, workers: int = 1, max_evals: int = 24,
               log=print) -> tuple[Scenario, dict]:
-    """Run the whole calibration (steps 1-3) from ``scenario``; returns (calibrated scenario, changes by path)."""
+    """Run the whole calibration from ``scenario``; returns (calibrated scenario, changes by dotted path)."""
     sc = scenario_for_year(scenario, BASE_YEAR)
     changes: dict = {}
-    step = routine_referral_rates()
-    log(f"1. routine referrals from published lists: {step}")
-    changes.update(step)
-    sc = sc.override(step)
-    step = steady_capacity(sc)
-    log(f"2. PAs for steady routine lists: {step}")
-    changes.update(step)
-    sc = sc.override(step)
-    for i, (knobs, kpis) in enumerate(((DECISION_KNOBS, DECISION_TARGETS), (PLAN_KNOBS, PLAN_TARGETS))):
-        log(f"3{'ab'[i]}. least squares on {[k.name for k in knobs]} for {list(kpis)}")
-        sc, step, res = fit_stage(sc, knobs, kpis, replications, seed, workers, max_evals, log)
-        log(f"    -> {step} ({res.nfev} evaluations, {res.message})")
+
+    def apply(step: dict, what: str):
+        nonlocal sc
+        log(f"{what}: {step}")
         changes.update(step)
-    # Capacity for steady lists again: the EHC work a health service gets does not depend on the EHC knobs, but
-    # recomputing keeps the two steps consistent if it ever does.
-    step = steady_capacity(sc)
-    changes.update(step)
-    sc = sc.override(step)
-    step = initial_lists(sc, replications, seed, workers)
-    log(f"4. initial waiting lists so the 2024 lists match the published sizes: {step}")
-    changes.update(step)
-    return sc.override(step), changes
+        sc = sc.override(step)
+
+    apply(routine_referral_rates(), "1. routine referrals from the published lists (Little's law)")
+    apply(steady_capacity(sc), "2. health-service PAs for steady routine lists (work in = work out)")
+    apply(stable_capacity(sc), f"3. LA-side PAs at {LA_SIDE_UTILISATION:.0%} utilisation")
+    stages = (("4a", DECISION_KNOBS, DECISION_TARGETS, max_evals), ("4b", PLAN_KNOBS, PLAN_TARGETS, max_evals),
+              ("4c", DECISION_KNOBS, DECISION_TARGETS, max(6, max_evals // 3)))
+    for tag, knobs, kpis, n in stages:
+        log(f"{tag}. least squares on {[k.name for k in knobs]} for {list(kpis)}")
+        sc, step, message = fit_stage(sc, knobs, kpis, replications, seed, workers, n, log)
+        log(f"    -> {step} ({message})")
+        changes.update(step)
+    # a list's level is a random walk at steady capacity: estimate the shortfall on more replications
+    apply(initial_lists(sc, 3 * replications, seed, workers), "5. initial waiting lists so the 2024 lists match")
+    return sc, changes
 
 
 def initial_lists(sc: Scenario, replications: int, seed: int, workers: int) -> dict:
@@ -261,20 +306,11 @@ def initial_lists(sc: Scenario, replications: int, seed: int, workers: int) -> d
             continue
         bands = sc.services[s].backlog
         total = sum(b.n_per_70k for b in bands)
-        factor = max(0.0, (total + target - float(got[s])) / total)
-        out[f"services.{s}.backlog"] = [{"n_per_70k": round(b.n_per_70k * factor, 1), "age_weeks": list(b.age_weeks)}
+        factor = max(0.0, (total + float(target) - float(got[s])) / total)
+        out[f"services.{s}.backlog"] = [{"n_per_70k": round(float(b.n_per_70k * factor), 1), "age_weeks": list(b.age_weeks)}
                                         for b in bands]
     return out
 
 
-def check(scenario: Scenario, replications: int = 20, seed: int = 2024, workers: int = 1):
-    """The comparison table for the calibration year (fresh seed: not the one fitted on)."""
-    from ..runner import run
-
-    sc = scenario_for_year(scenario, BASE_YEAR)
-    res = run(sc, replications, seed, workers=workers, keep_events=False)
-    return comparison_table(res.summary(), sc, BASE_YEAR)
-
-
-__all__ = ["Knob", "calibrate", "check", "initial_lists", "routine_referral_rates", "steady_capacity", "SOURCE",
-           "SOURCE_NHS"]
+__all__ = ["Knob", "calibrate", "initial_lists", "routine_referral_rates", "stable_capacity", "steady_capacity",
+           "SOURCE", "SOURCE_NHS"]

@@ -21,7 +21,7 @@ def comparison(table: pd.DataFrame, title: str = "") -> plt.Figure:
     z = (t["model_mean"] - t["target"]) / t["tolerance"]
     half = (t["half_width"] / t["tolerance"]).fillna(0)
     y = np.arange(len(t))
-    fig, ax = plt.subplots(figsize=(10, 0.38 * len(t) + 1.6))
+    fig, ax = plt.subplots(figsize=(13, 0.38 * len(t) + 1.8))
     ax.axvspan(-1, 1, color="tab:green", alpha=0.12, label="within tolerance")
     ax.axvline(0, color="k", lw=0.8)
     colors = np.where(t["within_tolerance"].fillna(False).astype(bool), "tab:blue", "tab:red")
@@ -32,8 +32,8 @@ def comparison(table: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_yticks(y, labels, fontsize=8)
     lim = max(3.0, float(np.nanmax(np.abs(z) + half)) + 0.3) if len(t) else 3.0
     ax.set_xlim(-lim, lim)
-    ax.set_xlabel("(model mean - target) / tolerance   [labels: target vs model mean]")
-    ax.set_title(title or "Model against published targets (95% CI)")
+    ax.set_xlabel("(model mean - target) / tolerance; labels: [published vs model]")
+    ax.set_title(title or "Model against published targets (95% CI)", loc="left", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
