@@ -4,7 +4,7 @@ Prints, per replication (best of ``--reps``): CPU seconds (what an idle core wou
 shown too but depend on what else the machine runs), SimPy events scheduled, events a CPU second, CPU seconds
 per 70,000 children (flat = time linear in population), and peak memory. Each population runs in a fresh
 subprocess so its peak memory (max RSS) is its own. A replication here is what ``run_replication`` does:
-sample the demand, lay out the sessions, simulate, build the records (no KPIs). The first row also splits
+sample the demand, lay out the sessions, simulate, build the records (no KPIs), free the model. The first row also splits
 that time. Targets: < 0.1 s a replication at 70,000 children; peak memory of 100 replications (KPIs only,
 ``sendmodel.run(..., keep_events=False)``) < 1 GB.
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _child(population: float, reps: int, memory_reps: int) -> dict:
     import sendmodel
     from sendmodel.demand import sample_demand
-    from sendmodel.model import SendModel
+    from sendmodel.model import SendModel, gc_paused
 
     sc = sendmodel.load_scenario(ROOT / "scenarios" / "baseline.yaml").override(
         {"population": population, "simulation.warm_up_days": 0, "simulation.horizon_days": 365}
@@ -37,17 +37,19 @@ def _child(population: float, reps: int, memory_reps: int) -> dict:
     cpu, wall, parts, events = [], [], [], 0
     for r in range(reps + 1):  # the first is a warm-up (imports, caches) and is not counted
         w0, c0 = time.perf_counter(), time.process_time()
-        demand = sample_demand(sc, 1, r)
-        c1 = time.process_time()
-        m = SendModel(sc, demand, 1, r)
-        c2 = time.process_time()
-        m.run()
+        with gc_paused():  # as run_replication: the collector comes back once the model is freed
+            demand = sample_demand(sc, 1, r)
+            c1 = time.process_time()
+            m = SendModel(sc, demand, 1, r)
+            c2 = time.process_time()
+            m.run()
+            events = next(m.env._eid)  # SimPy's event counter: events scheduled in this run
+            del m, demand
         c3 = time.process_time()
         if r:
             cpu.append(c3 - c0)
             wall.append(time.perf_counter() - w0)
             parts.append((c1 - c0, c2 - c1, c3 - c2))
-        events = next(m.env._eid)  # SimPy's event counter: events scheduled in this run
     best = min(range(reps), key=lambda i: cpu[i])
     out = {"population": population, "cpu": cpu[best], "wall": min(wall), "events": events,
            "parts": parts[best]}

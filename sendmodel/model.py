@@ -24,8 +24,9 @@ import heapq
 import itertools
 import math
 import threading
+from typing import Any
 from contextlib import contextmanager
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 import numpy as np
 import simpy
@@ -108,10 +109,9 @@ class Task:
         "started",
         "finished",
         "on_done",
-        "on_start",
     )
 
-    def __init__(self, key, hours, kind, ehc, nk, on_done=None, on_start=None):
+    def __init__(self, key, hours, kind, ehc, nk, on_done=None):
         self.key = key
         self.hours = hours
         self.remaining = hours
@@ -122,7 +122,6 @@ class Task:
         self.started = math.nan
         self.finished = math.nan
         self.on_done = on_done
-        self.on_start = on_start
 
 
 class _Call:
@@ -136,8 +135,8 @@ class _Call:
     __slots__ = ("callbacks",)
     _ok = True
 
-    def __init__(self, fn):
-        self.callbacks = [fn]
+    def __init__(self, fn: Any) -> None:
+        self.callbacks: list[Any] | None = [fn]  # None once processed (SimPy's convention)
 
 
 class Signal:
@@ -146,7 +145,7 @@ class Signal:
 
     __slots__ = ("fired", "waiters")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.fired = False
         self.waiters: list = []
 
@@ -190,7 +189,7 @@ class Pathway:
             if kind is Task:  # already queued (SendModel.work)
                 w.on_done = self.resume
             elif kind is float:
-                self.env.schedule(_Call(self.resume), NORMAL, w)
+                self.env.schedule(_Call(self.resume), NORMAL, w)  # type: ignore[arg-type]
             elif kind is Signal:
                 if w.fired:
                     continue
@@ -246,8 +245,8 @@ class ServiceQueue:
         self.feed_t: list[float] = [math.inf]  # referral times not yet queued, then an infinite sentinel
         self.feed_pos = 0
         self.feed_next = math.inf
-        self.arrive = None  # arrive(pos, t): queue feed entry pos, referred at t (negative: a backlog)
-        self.feed_alarm = None
+        self.arrive: Any = None  # arrive(pos, t): queue feed entry pos, referred at t (negative: a backlog)
+        self.feed_alarm: _Call | None = None
 
     def key(self, clock_start: float, ehc: bool) -> tuple:
         seq = next(self._seq)
@@ -310,7 +309,7 @@ class ServiceQueue:
 
     def _set_feed_alarm(self, now: float) -> None:
         self.feed_alarm = ev = _Call(self._feed_ring)
-        self.env.schedule(ev, NORMAL, self.feed_next - now)
+        self.env.schedule(ev, NORMAL, self.feed_next - now)  # type: ignore[arg-type]
 
     def _feed_ring(self, ev) -> None:
         if ev is not self.feed_alarm:
@@ -386,7 +385,8 @@ class Clinician:
 
     __slots__ = (
         "env",
-        "schedule",
+        "cal",
+        "eid",
         "q",
         "busy",
         "starts",
@@ -404,18 +404,19 @@ class Clinician:
         self, env: simpy.Environment, q: ServiceQueue, busy: list[float], sessions: Sessions, horizon: float
     ):
         self.env, self.q, self.busy, self.horizon = env, q, busy, horizon
-        self.schedule = env.schedule
+        self.cal: list[Any] = env._queue
+        self.eid: Any = env._eid  # SimPy's calendar and event counter (see schedule below)
         self.starts, self.ends = sessions.start.tolist(), sessions.end.tolist()
         self.rfs = sessions.ring_fenced.tolist()
         self.n = len(self.starts)
         self.k = 0  # the session in hand, or the next one
         self.task: Task | None = None
-        self.alarm = None
+        self.alarm: _Call | None = None
         self.asleep = False
 
     def _set_alarm(self, t: float, now: float) -> None:
         self.alarm = ev = _Call(self._ring)
-        self.schedule(ev, NORMAL, t - now)
+        heapq.heappush(self.cal, (self.env._now + (t - now), NORMAL, next(self.eid), ev))  # env.schedule inlined
 
     def _ring(self, ev) -> None:
         if ev is not self.alarm:
@@ -475,11 +476,18 @@ class Clinician:
         """Start a task now, in session ``k``; book busy hours and set the alarm for its finish."""
         if task.started != task.started:  # NaN: first time anyone works on it
             task.started = now
-            if task.on_start is not None:
-                task.on_start(now)
         self.task = task
+        rem = task.remaining
+        step = rem / 24.0
+        done = now + step
+        if step <= self.ends[self.k] - now and done < self.horizon:  # the usual case: it fits this session
+            self.busy[int(now)] += step * 24.0
+            task.remaining = rem - step * 24.0  # the same arithmetic as the loop below
+            self.alarm = ev = _Call(self._ring)
+            heapq.heappush(self.cal, (self.env._now + (done - now), NORMAL, next(self.eid), ev))
+            return
         starts, ends, n, busy, horizon = self.starts, self.ends, self.n, self.busy, self.horizon
-        k, t, rem = self.k, now, task.remaining
+        k, t = self.k, now
         while True:
             step = rem / 24.0
             if step > ends[k] - t:
@@ -500,7 +508,7 @@ class Clinician:
         task.remaining = rem
         self.k = k
         self.alarm = ev = _Call(self._ring)
-        self.schedule(ev, NORMAL, done - now)
+        heapq.heappush(self.cal, (self.env._now + (done - now), NORMAL, next(self.eid), ev))
 
 
 class ServiceState:
@@ -511,9 +519,7 @@ class ServiceState:
         self.queue = queue
         self.sessions = sessions
         self.tasks: list[Task] = []
-        self.busy_hours: np.ndarray | list[float] = [0.0] * (
-            n_days + 1
-        )  # a list while running; then an array
+        self.busy_hours: Any = [0.0] * (n_days + 1)  # a list while running; then an array
         self.available_hours = available_hours_by_day(sessions, n_days + 1)
 
     def submit(self, task: Task) -> None:
@@ -574,6 +580,8 @@ class SendModel:
         self.routine_rec = {
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
+        # (referral, its appointment task): seen_day is filled from the tasks' start times after the run
+        self.routine_seen: dict[str, list[tuple[int, Task]]] = {s: [] for s in demand.routine}
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
         self.ehc = (
             {} if e is None else {f: getattr(e, f).tolist() for f in e.__dataclass_fields__ if f != "advice"}
@@ -604,6 +612,7 @@ class SendModel:
 
     def ehc_arrivals(self):
         env = self.env
+        assert self.demand.ehc is not None  # started only when there is EHC demand
         for i, t in enumerate(self.demand.ehc.arrival_day.tolist()):
             if t > env.now:
                 yield t - env.now
@@ -612,6 +621,7 @@ class SendModel:
     def ehc_pathway(self, i: int):
         """One request for an EHC needs assessment, from request to final plan (or an earlier end)."""
         env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
+        assert cfg is not None  # a pathway runs only for a scenario with EHC demand
         arrival = e["arrival_day"][i]
         if e["decision_lag_days"][i] > 0:
             yield e["decision_lag_days"][i]
@@ -627,13 +637,14 @@ class SendModel:
         triage = None
         if cfg.triage.enabled:
             triage = Signal()
-            self.work(cfg.triage.service, e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
+            self.work(str(cfg.triage.service), e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
         asked_of = [s for s, a in self.advice.items() if a["requested"][i]]
         advice, joint = [], self.joint_assessments(i, asked_of)
         for s in asked_of:
             if s in joint and joint[s][0] != s:
                 continue  # served by the trusted assessor's joint assessment (the lead's pathway records it)
-            hours, covered = None, ()
+            hours: float | None = None
+            covered: list[str] = []
             if s in joint:
                 hours = joint[s][1]
                 covered = [f for f, (lead, _) in joint.items() if lead == s and f != s]
@@ -645,7 +656,7 @@ class SendModel:
         if e["exceptional"][i]:
             rec["dmo_requested_day"][i] = env.now
             yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
-            admin = cfg.admin_service if cfg.admin_support else cfg.dmo_service
+            admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
             yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
             rec["dmo_signoff_day"][i] = env.now
         if not e["plan"][i]:
@@ -730,7 +741,7 @@ class SendModel:
         order = np.argsort(t, kind="stable")
         src, idx = src[order].tolist(), idx[order].tolist()
         services = [self.services[s] for s, _ in parts]
-        seen = [self.routine_rec[s]["seen_day"] for s, _ in parts]
+        seen = [self.routine_seen[s] for s, _ in parts]
         hours = [r.appointment_hours.tolist() for _, r in parts]
         missed = [r.n_missed.tolist() for _, r in parts]
         names_ = [s for s, _ in parts]
@@ -743,7 +754,8 @@ class SendModel:
                 task = Task(q.key(t, False), hours[j][i], MISSED, False, False)
                 task.on_done = lambda _task: self.start(self.routine_after_missed(s, i, t))
             else:
-                task = Task(q.key(t, False), hours[j][i], ROUTINE, False, False, on_start=_setter(seen[j], i))
+                task = Task(q.key(t, False), hours[j][i], ROUTINE, False, False)
+                seen[j].append((i, task))
             st.tasks.append(task)
             q.put_at(task, t if t > 0.0 else 0.0)  # a backlog is queued at the start of the run
 
@@ -758,16 +770,9 @@ class SendModel:
             yield self.work(s, hours, MISSED, referred, False)
             yield rebook
         st = self.services[s]
-        st.submit(
-            Task(
-                st.queue.key(referred, False),
-                hours,
-                ROUTINE,
-                False,
-                False,
-                on_start=_setter(self.routine_rec[s]["seen_day"], i),
-            )
-        )
+        task = Task(st.queue.key(referred, False), hours, ROUTINE, False, False)
+        self.routine_seen[s].append((i, task))
+        st.submit(task)
 
     # --- run ------------------------------------------------------------------------------------------------
 
@@ -785,13 +790,19 @@ class SendModel:
                     Clinician(env, st.queue, st.busy_hours, sess, self.end).free(0.0)
         if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
             self.start(self.ehc_arrivals())
-        env.run(until=self.end)
+        simulate(env, self.end)
         last = math.nextafter(self.end, -math.inf)  # referrals before the end that nobody looked for yet
         for q in self.queues:
             if q.feed_next <= last:
                 q.catch_up(last, wake=False)
         for st in self.services.values():
             st.busy_hours = np.asarray(st.busy_hours, dtype=float)
+        for s, pairs in self.routine_seen.items():  # a referral is seen when its appointment task starts
+            if pairs:
+                n = len(pairs)
+                i = np.fromiter(map(itemgetter(0), pairs), np.int64, n)
+                started = np.fromiter((task.started for _, task in pairs), float, n)
+                self.routine_rec[s]["seen_day"][i] = started
         rec = self.records()
         self._release()
         return rec
@@ -816,7 +827,7 @@ class SendModel:
             q.arrive = q.feed_alarm = None
         for st in self.services.values():
             for t in st.tasks:
-                t.on_done = t.on_start = None
+                t.on_done = None
 
     def records(self) -> dict:
         """Plain records of the run: requests, advice, routine referrals, tasks, queue lengths, capacity."""
@@ -853,8 +864,16 @@ class SendModel:
         }
 
 
-def _setter(arr: np.ndarray, i: int):
-    def _set(now: float) -> None:
-        arr[i] = now
-
-    return _set
+def simulate(env: simpy.Environment, until: float) -> None:
+    """``env.run(until=until)`` with SimPy's ``step`` inlined: the same order (time, priority, insertion) and
+    the same clock, without a method call, a ``try`` and a failure check per event. Valid because every event
+    the model schedules is a :class:`_Call`, which cannot fail; events at ``until`` itself do not run, as in
+    SimPy (its stop event is URGENT)."""
+    cal: list[Any] = env._queue
+    pop = heapq.heappop
+    while cal and cal[0][0] < until:
+        env._now, _, _, ev = pop(cal)
+        callbacks, ev.callbacks = ev.callbacks, None
+        for cb in callbacks:
+            cb(ev)
+    env._now = until
