@@ -189,7 +189,8 @@ class Pathway:
             if kind is Task:  # already queued (SendModel.work)
                 w.on_done = self.resume
             elif kind is float:
-                self.env.schedule(_Call(self.resume), NORMAL, w)  # type: ignore[arg-type]
+                env = self.env  # env.schedule(_Call(self.resume), NORMAL, w), inlined
+                heapq.heappush(env._queue, (env._now + w, NORMAL, next(env._eid), _Call(self.resume)))
             elif kind is Signal:
                 if w.fired:
                     continue
@@ -258,7 +259,7 @@ class ServiceQueue:
         return (due, seq)
 
     def put(self, task: Task) -> None:
-        now = self.env.now
+        now = self.env._now
         if self.feed_next <= now:
             self.catch_up(now)
         self.put_at(task, now)
@@ -315,7 +316,7 @@ class ServiceQueue:
         if ev is not self.feed_alarm:
             return
         self.feed_alarm = None
-        now = self.env.now
+        now = self.env._now
         if self.feed_next <= now:
             self.catch_up(now)
         if self.sleepers and self.feed_next < self.horizon:
@@ -323,7 +324,7 @@ class ServiceQueue:
 
     def _wake(self, any_session: bool) -> None:
         """Wake the sleeper whose next session that can take the new task starts earliest."""
-        now, horizon = self.env.now, self.horizon
+        now, horizon = self.env._now, self.horizon
         best, best_t, best_i = None, math.inf, 0
         for i, c in enumerate(self.sleepers):
             starts, ends, rfs = c.starts, c.ends, c.rfs
@@ -351,7 +352,7 @@ class ServiceQueue:
     def take(self, ring_fenced: bool, now: float | None = None) -> Task | None:
         """The next task a (ring-fenced) session takes at ``now`` (default: the clock), or None."""
         if now is None:
-            now = self.env.now
+            now = self.env._now
         nk, rest = self.nk, self.rest
         if ring_fenced:
             if nk:
@@ -422,7 +423,7 @@ class Clinician:
         if ev is not self.alarm:
             return  # superseded: a put woke this clinician earlier
         self.alarm = None
-        now = self.env.now
+        now = self.env._now
         task = self.task
         if task is not None:
             self.task = None
@@ -600,8 +601,10 @@ class SendModel:
         """Queue a task for ``service`` now; a pathway yields it to resume when it is finished (which is
         always a later event, never during this call)."""
         st = self.services[service]
-        task = Task(st.queue.key(clock_start, ehc), float(hours), kind, ehc, nk)
-        st.submit(task)
+        q = st.queue
+        task = Task(q.key(clock_start, ehc), float(hours), kind, ehc, nk)
+        st.tasks.append(task)  # ServiceState.submit, inlined
+        q.put(task)
         return task
 
     def start(self, pathway, then=None) -> None:
@@ -614,8 +617,8 @@ class SendModel:
         env = self.env
         assert self.demand.ehc is not None  # started only when there is EHC demand
         for i, t in enumerate(self.demand.ehc.arrival_day.tolist()):
-            if t > env.now:
-                yield t - env.now
+            if t > env._now:
+                yield t - env._now
             self.start(self.ehc_pathway(i))
 
     def ehc_pathway(self, i: int):
@@ -626,11 +629,11 @@ class SendModel:
         if e["decision_lag_days"][i] > 0:
             yield e["decision_lag_days"][i]
         yield self.work(cfg.la_service, e["decision_hours"][i], DECISION, arrival, True)
-        rec["decision_day"][i] = env.now
+        rec["decision_day"][i] = env._now
         if e["outcome"][i] != 0:
-            rec["closed_day"][i] = env.now
+            rec["closed_day"][i] = env._now
             return
-        asked = env.now
+        asked = env._now
         rec["advice_requested_day"][i] = asked
         # A single point of access triages requests for *health* advice (seed 004, 6.2.1); the LA's own advice
         # services (educational psychology, social care) are asked directly and do not wait for it.
@@ -652,22 +655,22 @@ class SendModel:
             advice.append(self.advice_pathway(i, s, asked, via, hours, covered))
         if advice:
             yield advice
-        rec["advice_returned_day"][i] = env.now
+        rec["advice_returned_day"][i] = env._now
         if e["exceptional"][i]:
-            rec["dmo_requested_day"][i] = env.now
+            rec["dmo_requested_day"][i] = env._now
             yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
             admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
             yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
-            rec["dmo_signoff_day"][i] = env.now
+            rec["dmo_signoff_day"][i] = env._now
         if not e["plan"][i]:
-            rec["closed_day"][i] = env.now
+            rec["closed_day"][i] = env._now
             return
         yield self.work(cfg.la_service, e["draft_hours"][i], DRAFT, arrival, True)
-        rec["draft_day"][i] = env.now
+        rec["draft_day"][i] = env._now
         yield float(cfg.family_consultation_days)
         yield self.work(cfg.la_service, e["finalise_hours"][i], FINALISE, arrival, True)
-        rec["final_day"][i] = env.now
-        rec["closed_day"][i] = env.now
+        rec["final_day"][i] = env._now
+        rec["closed_day"][i] = env._now
 
     def joint_assessments(self, i: int, asked_of: list[str]) -> dict[str, tuple[str, float]]:
         """Trusted assessor: for each pool, the not-known services one joint assessment serves ->
@@ -720,14 +723,14 @@ class SendModel:
             # skip it.
             if a["booking_lead_days"][i] > 0 and not self.short_notice[s]:
                 yield a["booking_lead_days"][i]
-            rec["assessment_started_day"][i] = env.now
+            rec["assessment_started_day"][i] = env._now
             for _ in range(a["n_missed"][i]):
                 yield self.work(s, assess_hours, MISSED, asked, True, nk=True)
                 yield a["rebook_delay_days"][i]
             yield self.work(s, assess_hours, ASSESSMENT, asked, True, nk=True)
-        rec["returned_day"][i] = env.now
+        rec["returned_day"][i] = env._now
         for f in covered:
-            self.advice_rec[f]["returned_day"][i] = env.now
+            self.advice_rec[f]["returned_day"][i] = env._now
 
     def routine_feed(self, q: ServiceQueue, names: list[str]) -> None:
         """Give a queue its services' routine referrals (merged in time order when a pool shares the

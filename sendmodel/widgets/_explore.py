@@ -50,7 +50,7 @@ class ExploreDashboard(Dashboard):
         replications: int | None = None,
         seed: int = DEFAULT_SEED,
         workers: int = 2,
-        delay: float = 0.25,
+        delay: float = 0.1,  # sliders fire on release (continuous_update=False): only typing needs more
         quick: bool | None = None,
         run_now: bool = True,
     ):
