@@ -67,23 +67,6 @@ def main() -> None:
         max(1, args.tiny_tasks // tiny_pts),
     )
 
-    t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    client.run(lambda: __import__("sendmodel.sweep"))  # workers import the model before the clock starts
-    startup = time.perf_counter() - t0
-    addr = cluster.scheduler_address
-
-    backends = [
-        ("1 local worker", dict(workers=1)),
-        (f"{w} local workers", dict(workers=w)),
-        (f"Dask LocalCluster, {w} workers", dict(scheduler=addr)),
-    ]
-    print(
-        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (figures are only comparable on an "
-        "idle machine)"
-    )
-    print(f"Dask LocalCluster start-up ({w} workers, imports included): {startup:.1f} s\n")
     sweeps = (
         ("work sweep", work, {}, f"baseline x {args.points} SLT capacities x {args.reps} replications"),
         (
@@ -93,16 +76,40 @@ def main() -> None:
             f"7 days, 5,000 children x {tiny_pts} points, 1 replication a task",
         ),
     )
-    for title, spec, extra, what in sweeps:
+    print(
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (figures are only comparable on an "
+        "idle machine)"
+    )
+    # The local backends run before the Dask cluster exists: a LocalCluster's scheduler lives in this process
+    # and its idle workers beside it, which would slow the 1-worker baseline and flatter every ratio.
+    local = [("1 local worker", dict(workers=1)), (f"{w} local workers", dict(workers=w))]
+    infos: dict[tuple[int, str], object] = {}
+    for j, (_, spec, extra, _) in enumerate(sweeps):
+        for label, kw in local:
+            infos[j, label] = timed(spec, folder, f"{j}{label[:1]}", **kw, **extra)
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    client.run(lambda: __import__("sendmodel.sweep"))  # workers import the model before the clock starts
+    startup = time.perf_counter() - t0
+    dask_label = f"Dask LocalCluster, {w} workers"
+    for j, (_, spec, extra, _) in enumerate(sweeps):
+        infos[j, dask_label] = timed(spec, folder, f"{j}d", scheduler=cluster.scheduler_address, **extra)
+    client.close()
+    cluster.close()
+    print(f"Dask LocalCluster start-up ({w} workers, imports included): {startup:.1f} s (not in the timings)\n")
+
+    for j, (title, _, _, what) in enumerate(sweeps):
         print(f"{title}: {what}")
         base_rate = None
         print(
             f"  {'backend':<30} {'runs':>5} {'tasks':>6} {'wall s':>7} {'runs/s':>7} {'vs 1 worker':>11} "
             f"{'sim s/run':>9} {'overhead ms/task':>16}"
         )
-        for i, (label, kw) in enumerate(backends):
-            info = timed(spec, folder, f"b{i}", **kw, **extra)
-            slots = 1 if kw.get("workers") == 1 else w
+        for label in [lb for lb, _ in local] + [dask_label]:
+            info = infos[j, label]
+            slots = 1 if label.startswith("1 ") else w
             overhead = (slots * info.seconds - info.compute_seconds) / info.tasks
             base_rate = base_rate or info.runs_per_second
             print(
@@ -112,8 +119,6 @@ def main() -> None:
                 f"{1000 * overhead:>16.1f}"
             )
         print()
-    client.close()
-    cluster.close()
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(
         "Overhead = (workers x wall - simulation time) / tasks: everything a task costs besides simulating "

@@ -30,6 +30,7 @@ import sqlite3
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -487,30 +488,38 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
 
     bar.set_postfix_str(points_done(), refresh=False)
     t0 = time.perf_counter()
+    def size_batches(firsts: list[dict], slots: int) -> int:
+        """Runs a task, from the timed first runs (real runs, stored like any other): about
+        TARGET_TASK_SECONDS of work, and at least two tasks a worker so that the last ones balance."""
+        per_run = max(sum(r["runs"][0][2] for r in firsts) / len(firsts), 1e-3)
+        left = len(missing) - len(firsts)
+        return max(1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(left / (2 * slots))))
+
+    def singles(n: int) -> list[list]:
+        return [_tasks([m], 1, sweep.scenarios)[0] for m in missing[:n]]
+
     try:
-        if missing and batch is None:
-            # One run here, timed, sets the batch size; it is a real run and is stored like any other.
-            (first,) = _tasks(missing[:1], 1, sweep.scenarios)
-            result = _run_task(first, sweep.seed)
-            save(result)
-            missing = missing[1:]
-            per_run = max(result["runs"][0][2], 1e-3)
-            n_slots = max(workers, 1)
-            batch = max(
-                1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(len(missing) / (2 * n_slots)))
-            )
-        info.batch = batch or 1
-        tasks = _tasks(missing, info.batch, sweep.scenarios)
         if backend == "serial":
-            for t in tasks:
+            if missing and batch is None:  # one run, timed, sets the batch size
+                firsts = [_run_task(t, sweep.seed) for t in singles(1)]
+                save(firsts[0])
+                batch = size_batches(firsts, 1)
+                missing = missing[1:]
+            info.batch = batch or 1
+            for t in _tasks(missing, info.batch, sweep.scenarios):
                 save(_run_task(t, sweep.seed))
-        elif backend == "processes":
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                _drain(
-                    tasks, lambda t: pool.submit(_run_task, t, sweep.seed), wait_futures, 2 * workers, save
-                )
         else:
-            _run_dask(tasks, sweep.seed, scheduler, workers, save)
+            with _executor(backend, workers, scheduler) as (submit, wait, slots):
+                if missing and batch is None:  # one timed run on every worker at once: none sits idle
+                    futures = [submit(t, sweep.seed) for t in singles(min(slots, len(missing)))]
+                    firsts = [f.result() for f in futures]
+                    for r in firsts:
+                        save(r)
+                    batch = size_batches(firsts, slots)
+                    missing = missing[len(firsts) :]
+                info.batch = batch or 1
+                tasks = _tasks(missing, info.batch, sweep.scenarios)
+                _drain(tasks, lambda t: submit(t, sweep.seed), wait, 2 * slots, save)
     finally:
         info.seconds = time.perf_counter() - t0
         bar.close()
@@ -538,7 +547,14 @@ def _drain(tasks, submit, wait, window: int, save) -> None:
         raise
 
 
-def _run_dask(tasks, seed: int, scheduler: str | None, workers: int, save) -> None:
+@contextmanager
+def _executor(backend: str, workers: int, scheduler: str | None):
+    """``(submit(task, seed) -> future, wait, slots)`` for a local process pool or a Dask cluster (the one at
+    ``scheduler``, or a LocalCluster of ``workers`` processes started here and closed afterwards)."""
+    if backend == "processes":
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield (lambda t, seed: pool.submit(_run_task, t, seed)), wait_futures, workers
+        return
     try:
         from distributed import Client, LocalCluster
         from distributed import wait as dask_wait
@@ -554,7 +570,7 @@ def _run_dask(tasks, seed: int, scheduler: str | None, workers: int, save) -> No
         client = Client(scheduler, timeout="30s")
     try:
         slots = sum(client.nthreads().values()) or 1
-        _drain(tasks, lambda t: client.submit(_run_task, t, seed, pure=False), dask_wait, 2 * slots, save)
+        yield (lambda t, seed: client.submit(_run_task, t, seed, pure=False)), dask_wait, slots
     finally:
         client.close()
         if cluster is not None:
