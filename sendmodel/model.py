@@ -190,7 +190,8 @@ class Pathway:
                 w.on_done = self.resume
             elif kind is float:
                 env = self.env  # env.schedule(_Call(self.resume), NORMAL, w), inlined
-                heapq.heappush(env._queue, (env._now + w, NORMAL, next(env._eid), _Call(self.resume)))
+                cal: list[Any] = env._queue
+                heapq.heappush(cal, (env._now + w, NORMAL, next(env._eid), _Call(self.resume)))
             elif kind is Signal:
                 if w.fired:
                     continue
