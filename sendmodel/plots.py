@@ -54,7 +54,7 @@ def advice_turnaround(results) -> plt.Figure:
     ax.set_ylabel("Advice requests (all replications)")
     ax.set_title(f"{sc.name}: health advice turnaround")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)  # fixed margins: tight_layout costs a draw
     return fig
 
 
