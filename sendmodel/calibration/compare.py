@@ -41,6 +41,20 @@ def p_plan_for(year: int) -> float:
     return round(p["assessments_plan"] / done, 4)
 
 
+def comparable_years() -> list[int]:
+    """Years whose SEN2 release has every figure a comparison needs (requests are published from 2016)."""
+    from .targets import available_years
+
+    out = []
+    for year in available_years():
+        try:
+            year_overrides(year)
+        except KeyError:
+            continue
+        out.append(year)
+    return out
+
+
 def year_overrides(year: int) -> dict:
     """Scenario changes that give the model ``year``'s published demand, measured over calendar ``year``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -40,14 +41,19 @@ def cmd_calibrate(args) -> int:
 
     from ..calibration import backtest as bt_mod
     from ..calibration import plots
-    from ..calibration.compare import compare
+    from ..calibration.compare import comparable_years, compare
     from ..calibration.fit import calibrate
     from ..plots import waiting_lists
     from ..scenarios import load_scenario
 
+    years = comparable_years()
+    if args.year not in years:
+        print(f"error: --year {args.year}: the SEN2 files in data/ have no complete figures for that year; "
+              f"allowed: {years[0]}-{years[-1]}", file=sys.stderr)
+        return 2
+    sc = load_scenario(args.scenario)  # a bad file stops here, before anything is written
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sc = load_scenario(args.scenario)
 
     if args.fit:
         print(f"Fitting {args.scenario} to SEN2 {args.year} ({args.fit_reps} replications a point, seed "

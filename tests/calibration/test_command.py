@@ -59,3 +59,19 @@ def test_knobs_round_trip_through_scenario_overrides(baseline):
     assert sc.ehc.decision_lag_days.dist == "lognormal"
     k = Knob("services.slt.pas_per_week", 1, 100)
     assert knob_changes([k], [12.3456]) == {"services.slt.pas_per_week": 12.346}
+
+
+@pytest.mark.parametrize("year", [2015, 2030])
+def test_a_year_without_published_figures_is_a_clear_error_and_writes_nothing(year, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["calibrate", "--year", str(year), "--reps", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--year {year}" in err and "allowed: 2016-2025" in err, err
+    assert not out.exists(), "a refused run must not create its output folder"
+
+
+def test_a_missing_scenario_file_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["calibrate", str(tmp_path / "nope.yaml"), "--reps", "1", "--out", str(out)]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+    assert not out.exists()
