@@ -24,9 +24,9 @@ import heapq
 import itertools
 import math
 import threading
-from typing import Any
 from contextlib import contextmanager
 from operator import attrgetter, itemgetter
+from typing import Any
 
 import numpy as np
 import simpy

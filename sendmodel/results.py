@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,32 @@ ADVICE_COLUMNS = [
     "returned_day", "turnaround_days", "within_6w", "status",
 ]
 KPI_COLUMNS = ["scenario", "replication", "kpi", "service", "value", "unit"]
+
+
+@contextmanager
+def atomic_dir(path: str | Path):
+    """Yield an empty folder beside ``path`` to write into; on success it replaces ``path`` whole.
+
+    All or nothing: if anything fails, the half-written folder is removed and an earlier ``path`` (the last
+    good results) is left exactly as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def events_frame(rec: dict, scenario: str, replication: int) -> pd.DataFrame:
@@ -151,10 +178,7 @@ class Results:
 
     def to_dir(self, path: str | Path, plots: bool = True) -> Path:
         """Write frames (CSV), summary, manifest and plots to ``path`` atomically (all or nothing)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_dir(path) as tmp:
             self.kpis.to_csv(tmp / "kpis.csv", index=False)
             self.summary().to_csv(tmp / "summary.csv", index=False)
             if not self.events.empty:
@@ -166,19 +190,7 @@ class Results:
 
                 save_standard_plots(self, tmp)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
-            if path.exists():
-                old = path.with_name(f".{path.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(path, old)
-                os.replace(tmp, path)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return Path(path)
 
     def manifest(self) -> dict:
         import simpy

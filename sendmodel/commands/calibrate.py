@@ -44,6 +44,7 @@ def cmd_calibrate(args) -> int:
     from ..calibration.compare import comparable_years, compare
     from ..calibration.fit import calibrate
     from ..plots import waiting_lists
+    from ..results import atomic_dir
     from ..scenarios import load_scenario
 
     years = comparable_years()
@@ -52,50 +53,49 @@ def cmd_calibrate(args) -> int:
               f"allowed: {years[0]}-{years[-1]}", file=sys.stderr)
         return 2
     sc = load_scenario(args.scenario)  # a bad file stops here, before anything is written
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(args.out)
+    with atomic_dir(final) as out:  # all or nothing: a failed run leaves the last good folder as it was
+        if args.fit:
+            print(f"Fitting {args.scenario} to SEN2 {args.year} ({args.fit_reps} replications a point, seed "
+                  f"{args.fit_seed}, at most {args.max_evals} evaluations a stage) ...")
+            sc, changes = calibrate(sc, replications=args.fit_reps, seed=args.fit_seed, workers=args.workers,
+                                    max_evals=args.max_evals)
+            (out / "fitted_parameters.yaml").write_text(yaml.safe_dump(changes, sort_keys=False))
+            doc = {"extends": str(Path(args.scenario).resolve()), **_nested(changes)}
+            (out / "calibrated.yaml").write_text(
+                "# The fitted values from `sendmodel calibrate --fit`; copy them into the baseline with the source\n"
+                "# 'calibrated to SEN2 2024'.\n" + yaml.safe_dump(doc, sort_keys=False))
+            print(f"Fitted values: {final}/fitted_parameters.yaml and {final}/calibrated.yaml (written at the end)")
 
-    if args.fit:
-        print(f"Fitting {args.scenario} to SEN2 {args.year} ({args.fit_reps} replications a point, seed "
-              f"{args.fit_seed}, at most {args.max_evals} evaluations a stage) ...")
-        sc, changes = calibrate(sc, replications=args.fit_reps, seed=args.fit_seed, workers=args.workers,
-                                max_evals=args.max_evals)
-        (out / "fitted_parameters.yaml").write_text(yaml.safe_dump(changes, sort_keys=False))
-        doc = {"extends": str(Path(args.scenario).resolve()), **_nested(changes)}
-        (out / "calibrated.yaml").write_text(
-            "# The fitted values from `sendmodel calibrate --fit`; copy them into the baseline with the source\n"
-            "# 'calibrated to SEN2 2024'.\n" + yaml.safe_dump(doc, sort_keys=False))
-        print(f"Wrote {out}/fitted_parameters.yaml and {out}/calibrated.yaml")
-
-    table, res = compare(sc, args.year, replications=args.reps, seed=args.seed, workers=args.workers,
-                         keep_events=not args.no_plots)
-    table.to_csv(out / f"calibration_{args.year}.csv", index=False)
-    n_ok = int(table["within_tolerance"].fillna(False).astype(bool).sum())
-    n = int(table["within_tolerance"].notna().sum())
-    print(f"{sc.name} against published figures for {args.year} ({args.reps} replications, seed {args.seed}): "
-          f"{n_ok} of {n} within tolerance")
-    print(format_table(table))
-    if not args.no_plots:
-        for name, fig in ((f"calibration_{args.year}.png", plots.comparison(
-                table, f"{sc.name} against published figures for {args.year} (95% CI)")),
-                          (f"issue_time_{args.year}.png", plots.issue_time(table, args.year)),
-                          (f"waiting_lists_{args.year}.png", waiting_lists(res))):
-            fig.savefig(out / name, dpi=110)
-            plt.close(fig)
-    if args.backtest:
-        print(f"\nBack-test: published demand of {list(bt_mod.BACKTEST_YEARS)} through the 2024 calibration "
-              f"({args.backtest_reps} replications a year) ...")
-        bt = bt_mod.backtest(sc, replications=args.backtest_reps, seed=args.seed, workers=args.workers)
-        bt.to_csv(out / "backtest.csv", index=False)
-        head = bt_mod.headline_table(bt)
-        head.to_csv(out / "backtest_headline.csv", index=False)
-        with pd.option_context("display.width", 250, "display.max_columns", 30):
-            print(head.round(1).to_string(index=False))
+        table, res = compare(sc, args.year, replications=args.reps, seed=args.seed, workers=args.workers,
+                             keep_events=not args.no_plots)
+        table.to_csv(out / f"calibration_{args.year}.csv", index=False)
+        n_ok = int(table["within_tolerance"].fillna(False).astype(bool).sum())
+        n = int(table["within_tolerance"].notna().sum())
+        print(f"{sc.name} against published figures for {args.year} ({args.reps} replications, seed {args.seed}): "
+              f"{n_ok} of {n} within tolerance")
+        print(format_table(table))
         if not args.no_plots:
-            fig = plots.backtest(bt)
-            fig.savefig(out / "backtest.png", dpi=110)
-            plt.close(fig)
-    print(f"\nWrote tables and plots to {out}/")
+            for name, fig in ((f"calibration_{args.year}.png", plots.comparison(
+                    table, f"{sc.name} against published figures for {args.year} (95% CI)")),
+                              (f"issue_time_{args.year}.png", plots.issue_time(table, args.year)),
+                              (f"waiting_lists_{args.year}.png", waiting_lists(res))):
+                fig.savefig(out / name, dpi=110)
+                plt.close(fig)
+        if args.backtest:
+            print(f"\nBack-test: published demand of {list(bt_mod.BACKTEST_YEARS)} through the 2024 calibration "
+                  f"({args.backtest_reps} replications a year) ...")
+            bt = bt_mod.backtest(sc, replications=args.backtest_reps, seed=args.seed, workers=args.workers)
+            bt.to_csv(out / "backtest.csv", index=False)
+            head = bt_mod.headline_table(bt)
+            head.to_csv(out / "backtest_headline.csv", index=False)
+            with pd.option_context("display.width", 250, "display.max_columns", 30):
+                print(head.round(1).to_string(index=False))
+            if not args.no_plots:
+                fig = plots.backtest(bt)
+                fig.savefig(out / "backtest.png", dpi=110)
+                plt.close(fig)
+    print(f"\nWrote tables and plots to {final}/")
     return 0
 
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -190,11 +187,9 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
     """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots, atomically."""
     from .. import __version__
     from ..plots import save_comparison_plots
+    from ..results import atomic_dir
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         c.table.to_csv(tmp / "comparison.csv", index=False)
         vfm = value_for_money(c)
         if not vfm.empty:
@@ -218,19 +213,7 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+    return Path(path)
 
 
 def cmd_compare(args) -> int:

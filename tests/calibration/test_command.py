@@ -75,3 +75,18 @@ def test_a_missing_scenario_file_writes_nothing(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path / "nope.yaml"), "--reps", "1", "--out", str(out)]) == 2
     assert "nope.yaml" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_run_that_fails_leaves_the_earlier_results_as_they_were(short_file, tmp_path, monkeypatch):
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "calibration_2024.csv").write_text("the last good table\n")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure part-way")
+
+    monkeypatch.setattr("sendmodel.calibration.compare.compare", broken)
+    with pytest.raises(RuntimeError, match="part-way"):
+        main(["calibrate", str(short_file), "--reps", "1", "--out", str(out), "--no-plots"])
+    assert (out / "calibration_2024.csv").read_text() == "the last good table\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cal")] == [], "half-written folder left"
