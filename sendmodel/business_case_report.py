@@ -453,18 +453,20 @@ workbook's "options compared" sheet has every interval.</p>
 
 
 def write_business_case(bc, out: Path) -> dict[str, Path]:
-    """Workbook, HTML report and PNG plots into ``out``; returns their paths by name."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Workbook, HTML report and PNG plots into ``out``, all or nothing; returns their paths by name."""
+    from .results import atomic_dir
+
     figs = {"kpi_against_pas": _png(plot_kpi_against_pas(bc)),
             "cost_by_commissioner": _png(plot_cost_by_commissioner(bc))}
     f = plot_options(bc)
     if f is not None:
         figs["options"] = _png(f)
-    paths = {}
-    for key, data in figs.items():
-        p = out / f"{key}.png"
-        p.write_bytes(data)
-        paths[key] = p
-    paths["workbook"] = write_workbook(bc, out / "business_case.xlsx")
-    paths["html"] = write_html(bc, out / "business_case.html", figs)
+    with atomic_dir(out) as tmp:
+        for key, data in figs.items():
+            (tmp / f"{key}.png").write_bytes(data)
+        write_workbook(bc, tmp / "business_case.xlsx")
+        write_html(bc, tmp / "business_case.html", figs)
+    paths = {key: out / f"{key}.png" for key in figs}
+    paths["workbook"] = out / "business_case.xlsx"
+    paths["html"] = out / "business_case.html"
     return paths
