@@ -150,8 +150,8 @@ class Advice(_Strict):
     )
     booking_lead_days: Distribution | None = Field(
         None,
-        description="days of notice to book an assessment appointment for a child not known (skipped when the "
-        "service has ring-fenced short-notice PAs)",
+        description="days of notice to book an assessment appointment for a child not known (a ring-fenced "
+        "short-notice session may see the child sooner; an ordinary session only after it)",
     )
 
 

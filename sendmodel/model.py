@@ -229,9 +229,15 @@ class ServiceQueue:
         release_unused: bool,
         routine_target_days: float,
         horizon: float = math.inf,
+        short_notice: bool = False,
     ):
         self.env = env
         self.discipline = discipline
+        # Reserved short-notice slots (seed 004, 6.2.2): a not-known assessment can be seen at once in a
+        # ring-fenced session, but an ordinary session can see it only once the usual booking notice has run
+        # (``open_to_all``), when the task joins ``rest`` as well. A task in both heaps is taken once; its
+        # other entry is dropped when it reaches the top (a taken task has a start time).
+        self.short_notice = short_notice
         self.release_unused = release_unused
         self.routine_target_days = routine_target_days
         self.horizon = horizon
@@ -265,7 +271,27 @@ class ServiceQueue:
             self.catch_up(now)
         self.put_at(task, now)
         if self.sleepers:
-            self._wake(task.nk or self.release_unused)
+            if task.nk and self.short_notice:
+                self._wake(True, reserved_only=True)
+            else:
+                self._wake(task.nk or self.release_unused)
+
+    def open_to_all(self, task: Task) -> None:
+        """The booking notice of a not-known assessment in a short-notice queue has run: ordinary sessions may
+        take it too (unless a reserved session already has). It is already counted in the queue length."""
+        if task.started == task.started:
+            return
+        heapq.heappush(self.rest, (*task.key, task))
+        if self.sleepers:
+            self._wake(True)
+
+    def _drop_taken(self) -> None:
+        """Short-notice queues: drop top entries whose task was taken from the other heap."""
+        nk, rest = self.nk, self.rest
+        while nk and nk[0][-1].started == nk[0][-1].started:
+            heapq.heappop(nk)
+        while rest and rest[0][-1].started == rest[0][-1].started:
+            heapq.heappop(rest)
 
     def put_at(self, task: Task, t: float) -> None:
         """Queue a task as from ``t`` (no later than the clock) and log the queue length; wakes nobody."""
@@ -323,8 +349,9 @@ class ServiceQueue:
         if self.sleepers and self.feed_next < self.horizon:
             self._set_feed_alarm(now)
 
-    def _wake(self, any_session: bool) -> None:
-        """Wake the sleeper whose next session that can take the new task starts earliest."""
+    def _wake(self, any_session: bool, reserved_only: bool = False) -> None:
+        """Wake the sleeper whose next session that can take the new task starts earliest (any session, only
+        ordinary ones, or with ``reserved_only`` only ring-fenced ones)."""
         now, horizon = self.env._now, self.horizon
         best, best_t, best_i = None, math.inf, 0
         for i, c in enumerate(self.sleepers):
@@ -333,7 +360,10 @@ class ServiceQueue:
             while k < n and ends[k] - now <= EPS:
                 k += 1
             c.k = k
-            if not any_session:
+            if reserved_only:
+                while k < n and not rfs[k]:
+                    k += 1
+            elif not any_session:
                 while k < n and rfs[k]:
                     k += 1
             if k < n and starts[k] < horizon:
@@ -348,13 +378,27 @@ class ServiceQueue:
 
     def eligible(self, ring_fenced: bool) -> bool:
         """Is anything waiting that a (ring-fenced) session could take?"""
+        if self.short_notice:
+            self._drop_taken()
+            if not ring_fenced:
+                return bool(self.rest)
         return bool(self.nk) or (bool(self.rest) and (not ring_fenced or self.release_unused))
+
+    def rest_waiting(self) -> bool:
+        """Is anything other than a not-yet-bookable assessment waiting (work for ordinary sessions)?"""
+        if self.short_notice:
+            self._drop_taken()
+        return bool(self.rest)
 
     def take(self, ring_fenced: bool, now: float | None = None) -> Task | None:
         """The next task a (ring-fenced) session takes at ``now`` (default: the clock), or None."""
         if now is None:
             now = self.env._now
         nk, rest = self.nk, self.rest
+        if self.short_notice:
+            self._drop_taken()
+            if not ring_fenced:  # ordinary sessions see assessments only once their notice has run
+                nk = []
         if ring_fenced:
             if nk:
                 heap = nk
@@ -466,7 +510,7 @@ class Clinician:
         elif q.eligible(rf):
             self._set_alarm(starts[k], now)
             return
-        if q.rest and rf and not q.release_unused:  # routine work waits for my next ordinary session
+        if rf and not q.release_unused and q.rest_waiting():  # other work waits for my next ordinary session
             j = k + 1
             while j < n and rfs[j]:
                 j += 1
@@ -550,6 +594,9 @@ class SendModel:
         for pool in scenario.pools.values():  # an integrated team: one queue served by all its clinicians
             for name in pool.services[1:]:
                 queues[name] = queues[pool.services[0]]
+        for name, svc in scenario.services.items():  # a queue with reserved sessions books at short notice
+            if svc.ring_fenced_pas_per_week > 0:
+                queues[name].short_notice = True
         self.services = {
             name: ServiceState(
                 name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days
@@ -559,9 +606,7 @@ class SendModel:
         self.queues = list({id(q): q for q in queues.values()}.values())
         self.pathways: set[Pathway] = set()  # unfinished
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
-        self.short_notice = {
-            name: svc.ring_fenced_pas_per_week > 0 for name, svc in scenario.services.items()
-        }
+        self.short_notice = {name: queues[name].short_notice for name in scenario.services}
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
         nan = lambda: np.full(n, np.nan)  # noqa: E731
@@ -606,6 +651,21 @@ class SendModel:
         task = Task(q.key(clock_start, ehc), float(hours), kind, ehc, nk)
         st.tasks.append(task)  # ServiceState.submit, inlined
         q.put(task)
+        return task
+
+    def assessment(self, service: str, hours: float, kind: int, clock_start: float, notice: float) -> Task:
+        """Queue a not-known child's assessment (or its missed appointment). In a short-notice queue ordinary
+        sessions may take it once ``notice`` days have passed; reserved sessions at once."""
+        task = self.work(service, hours, kind, clock_start, True, nk=True)
+        q = self.services[service].queue
+        if q.short_notice:
+            if notice > 0:
+                env = self.env
+                cal: list[Any] = env._queue
+                ev = _Call(lambda _ev: q.open_to_all(task))
+                heapq.heappush(cal, (env._now + notice, NORMAL, next(env._eid), ev))
+            else:
+                q.open_to_all(task)
         return task
 
     def start(self, pathway, then=None) -> None:
@@ -720,15 +780,20 @@ class SendModel:
                 not triaged
             ):  # without a single point of access, finding out the child is not known takes a look
                 yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
-            # An ordinary appointment is booked with notice; reserved short-notice slots (seed 004, 6.2.2)
-            # skip it.
-            if a["booking_lead_days"][i] > 0 and not self.short_notice[s]:
-                yield a["booking_lead_days"][i]
+            # An ordinary appointment is booked with notice. With reserved short-notice slots (seed 004,
+            # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
+            # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
+            lead = a["booking_lead_days"][i]
+            short = self.short_notice[s]
+            if lead > 0 and not short:
+                yield lead
             rec["assessment_started_day"][i] = env._now
+            notice = lead if short else 0.0
             for _ in range(a["n_missed"][i]):
-                yield self.work(s, assess_hours, MISSED, asked, True, nk=True)
+                yield self.assessment(s, assess_hours, MISSED, asked, notice)
+                notice = 0.0
                 yield a["rebook_delay_days"][i]
-            yield self.work(s, assess_hours, ASSESSMENT, asked, True, nk=True)
+            yield self.assessment(s, assess_hours, ASSESSMENT, asked, notice)
         rec["returned_day"][i] = env._now
         for f in covered:
             self.advice_rec[f]["returned_day"][i] = env._now
