@@ -32,10 +32,21 @@ def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
     return df.to_string(index=False)
 
 
+def warn(file, scenario) -> list[str]:
+    """Print the scenario's warnings (work sent to a service with no PAs) to stderr; return them."""
+    from .scenarios import scenario_warnings
+
+    out = scenario_warnings(scenario)
+    for w in out:
+        print(f"warning: {file}: {w}", file=sys.stderr)
+    return out
+
+
 def cmd_run(args) -> int:
     from .runner import run
 
     sc = load_scenario(args.scenario)
+    warn(args.scenario, sc)
     res = run(sc, replications=args.reps, seed=args.seed, workers=args.workers)
     print(f"Scenario {sc.name}: population {sc.population:,.0f} children 0-17, {args.reps} replications, "
           f"seed {args.seed}, measured {sc.simulation.horizon_days:g} days after {sc.simulation.warm_up_days:g} "
@@ -57,7 +68,9 @@ def cmd_validate(args) -> int:
         return 2
     for f in args.scenario:
         sc = load_scenario(f)
-        print(f"{f}: OK ({sc.name}: {len(sc.services)} services, population {sc.population:,.0f})")
+        warnings = warn(f, sc)
+        print(f"{f}: OK ({sc.name}: {len(sc.services)} services, population {sc.population:,.0f})"
+              + (f", {len(warnings)} warning(s)" if warnings else ""))
     return 0
 
 

@@ -217,10 +217,13 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
 
 
 def cmd_compare(args) -> int:
+    from ..cli import warn
+
     files = list(args.scenario)
     scenarios = {}
     for f in files:
         sc = load_scenario(f)
+        warn(f, sc)
         if sc.name in scenarios:
             raise ScenarioError(f, "name", f"two options are named {sc.name!r}; give each file its own name")
         scenarios[sc.name] = sc

@@ -293,11 +293,10 @@ def _explain(exc: ScenarioError, levers: list[Lever]) -> str:
 
 
 def warnings_for(scenario: Scenario) -> list[str]:
-    """Settings that run but probably are not what was meant (work sent to a service with no PAs)."""
-    out = []
-    ehc = scenario.ehc
-    if ehc is None:
-        return out
+    """Settings that run but probably are not what was meant (:func:`sendmodel.scenarios.scenario_warnings`)."""
+    from ..scenarios import scenario_warnings
+
+    return scenario_warnings(scenario)
     if ehc.admin_support and ehc.admin_service and scenario.service_pas_per_week(ehc.admin_service) <= 0:
         out.append(
             "Admin support is on but has no PAs a week: DMO/DCO admin will wait for ever. "
