@@ -50,6 +50,34 @@ def test_loop_stops_before_events_at_the_end_like_simpy():
     ran = []
     env = simpy.Environment()
     for t in (1.0, 2.0, 3.0):
-        env.schedule(_Call(lambda ev, t=t: ran.append(t)), NORMAL, t)
+        ev = _Call()
+        ev.callbacks = [lambda ev, t=t: ran.append(t)]
+        env.schedule(ev, NORMAL, t)
     simulate(env, 2.0)
     assert ran == [1.0] and env.now == 2.0, "an event at the end time itself must not run (SimPy's rule)"
+
+
+@pytest.mark.parametrize("scenario", ["baseline.yaml", "options/combined_front_door.yaml"])
+def test_a_finished_replication_leaves_no_cycles_for_the_collector(scenario):
+    """The collector is paused during a run, so the model must be freed by reference counting alone: a
+    replication that left cycles (a pathway or clinician holding a bound method to itself, a closure over the
+    model) would grow the process over a sweep until a full collection walked it all."""
+    import gc
+
+    from sendmodel.runner import run_replication
+
+    sc = sendmodel.load_scenario(SCENARIOS / scenario).override(
+        {"simulation.warm_up_days": 0, "simulation.horizon_days": 120}
+    )
+    run_replication(sc, 1, 0)
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        rec = run_replication(sc, 1, 1)
+        del rec
+        left = gc.collect()
+    finally:
+        if was:
+            gc.enable()
+    assert left < 50, f"{left} objects were only reachable through cycles after a replication"
