@@ -18,7 +18,7 @@ env: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sendmodel compare scenarios/options/*.yaml --baseline status_quo --reps auto --precision 1 \
-		--max-reps 40 --seed 2024 --workers 2 --out results/options
+		--max-reps 80 --seed 2024 --workers 2 --out results/options
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
