@@ -88,8 +88,13 @@ def main() -> None:
         for label, kw in local:
             infos[j, label] = timed(spec, folder, f"{j}{label[:1]}", **kw, **extra)
 
+    import dask
+
+    from sendmodel.sweep import DASK_WORKER_CONFIG
+
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
+    with dask.config.set(DASK_WORKER_CONFIG):  # as `sendmodel sweep --dask local` starts its cluster
+        cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     client.run(lambda: __import__("sendmodel.sweep"))  # workers import the model before the clock starts
     startup = time.perf_counter() - t0

@@ -48,6 +48,12 @@ from .labels import KPI_UNITS
 from .runner import run_replication
 from .scenarios import ScenarioError, _read_yaml, config_hash, load_scenario
 
+# Dask settings for the workers of a cluster this module starts (and recommended for `dask worker`, as the
+# environment variables DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False and
+# DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s): the statistical profiler samples the task's thread 100 times
+# a second and the event loop checks itself 50 times a second, both taking the GIL from the simulation (runs
+# took ~12% longer in a Dask worker than in a local process; ~3% without them, benchmarks/bench_sweep.py).
+DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
 TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this long (Dask's advice: >= ~1 s)
 STORE_FORMAT = 1
 _LHS_SPAWN_KEY = 0x5EED  # keeps the design's random numbers apart from the replications' streams
@@ -562,9 +568,12 @@ def _executor(backend: str, workers: int, scheduler: str | None):
         raise SweepError("Dask is not installed: pip install 'dask[distributed]'") from exc
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        import dask
+
+        with dask.config.set(DASK_WORKER_CONFIG):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
     else:
         client = Client(scheduler, timeout="30s")
