@@ -134,11 +134,14 @@ def _change(kpi: str, unit: str, now: float, before: float) -> str:
     return f'<span class="{cls}">{html.escape(txt)}</span>'
 
 
-def _lookup(summary: pd.DataFrame | None, kpi: str, service: str):
+def _by_key(summary: pd.DataFrame | None) -> dict:
+    """Summary rows by (kpi, service), built once a table (a filter per cell took most of a table's time)."""
     if summary is None:
-        return None
-    m = summary[(summary["kpi"] == kpi) & (summary["service"] == service)]
-    return None if m.empty else m.iloc[0]
+        return {}
+    out: dict = {}
+    for r in summary.to_dict("records"):
+        out.setdefault((r["kpi"], r["service"]), r)
+    return out
 
 
 def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None, scenario=None) -> str:
@@ -155,8 +158,9 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
     wanted += [
         ("cost_funded_gbp", f, f"Cost a year, paid by {COMMISSIONER_LABELS.get(f, f)}") for f in funders
     ]
+    now, before_by = _by_key(summary), _by_key(reference)
     for kpi, service, name in wanted:
-        r = _lookup(summary, kpi, service)
+        r = now.get((kpi, service))
         if r is None:
             continue
         cells = [
@@ -165,7 +169,7 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
             f'<span class="sm-ci">{_ci(r)}</span>',
         ]
         if reference is not None:
-            b = _lookup(reference, kpi, service)
+            b = before_by.get((kpi, service))
             before = None if b is None else b["mean"]
             cells += [
                 html.escape(fmt(before, r["unit"])) if b is not None else "",
@@ -177,7 +181,8 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
 
 def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame | None = None) -> str:
     """Per service: advice within 6 weeks, turnaround, routine wait, utilisation (change in brackets)."""
-    services = [s for s in scenario.services if _lookup(summary, "utilisation", s) is not None]
+    now, before_by = _by_key(summary), _by_key(reference)
+    services = [s for s in scenario.services if ("utilisation", s) in now]
     head = (
         "<tr><th>Service</th>" + "".join(f"<th>{html.escape(_SHORT[k])}</th>" for k in SERVICE_KPIS) + "</tr>"
     )
@@ -185,12 +190,12 @@ def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame 
     for s in services:
         cells = [html.escape(scenario.services[s].label)]
         for k in SERVICE_KPIS:
-            r = _lookup(summary, k, s)
+            r = now.get((k, s))
             if r is None or pd.isna(r["mean"]):
                 cells.append("")
                 continue
             txt = html.escape(fmt(r["mean"], r["unit"]))
-            b = _lookup(reference, k, s)
+            b = before_by.get((k, s))
             if b is not None:
                 ch = _change(k, r["unit"], r["mean"], b["mean"])
                 if ch and "no change" not in ch:
