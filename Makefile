@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sendmodel validate --theory --workers 2
 
-# Speed and memory: four benchmarks, each printing its table (README "Performance"). Ten minutes or more;
+# Speed and memory: four benchmarks, each printing its table (README "Performance"). About two minutes;
 # figures are only comparable on an idle machine (each benchmark compares within its own run).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
