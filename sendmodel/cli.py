@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import label
+from .labels import ci_in_range, label
 from .scenarios import ScenarioError, load_scenario, source_for
 
 
@@ -21,9 +21,10 @@ def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
         )
         if pd.isna(r["mean"]):
             continue
-        ci = "" if pd.isna(r["half_width"]) else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        lo, hi = ci_in_range(r["unit"], r["ci_low"], r["ci_high"])
+        ci = "" if pd.isna(r["half_width"]) else f"[{lo:.1f}, {hi:.1f}]"
         if r["unit"] == "fraction":
-            ci = "" if pd.isna(r["half_width"]) else f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            ci = "" if pd.isna(r["half_width"]) else f"[{lo:.2f}, {hi:.2f}]"
             val = f"{r['mean']:.2f}"
         else:
             val = f"{r['mean']:.1f}"

@@ -116,3 +116,18 @@ KPI_BETTER = {
 def label(kpi: str) -> str:
     """Display label for a KPI code (the code itself if unknown)."""
     return KPI_LABELS.get(kpi, kpi)
+
+
+_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "requests/year", "advices/year", "GBP/year", "GBP"}
+
+
+def ci_in_range(unit: str, low: float, high: float) -> tuple[float, float]:
+    """A KPI's 95% CI cut to the values the KPI can take: shares within 0-100% (or 0-1), times, counts and
+    costs not below 0. With few replications a t-interval can reach past those, which reads as nonsense."""
+    if unit == "%":
+        return max(low, 0.0), min(high, 100.0)
+    if unit == "fraction":
+        return max(low, 0.0), min(high, 1.0)
+    if unit in _NON_NEGATIVE_UNITS:
+        return max(low, 0.0), high
+    return low, high

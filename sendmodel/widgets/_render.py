@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from ..labels import label
+from ..labels import ci_in_range, label
 
 _PLOT_LOCK = threading.Lock()  # pyplot keeps global state; draw one figure at a time
 
@@ -103,13 +103,11 @@ def _ci(row) -> str:
     if pd.isna(row["half_width"]) or row["half_width"] == 0:
         return ""
     unit = row["unit"]
-    lo, hi = max(row["ci_low"], 0.0), row["ci_high"]
+    lo, hi = ci_in_range(unit, row["ci_low"], row["ci_high"])
     if unit == "fraction":
-        return f"{100 * lo:.0f} to {100 * min(hi, 1.0):.0f}"
+        return f"{100 * lo:.0f} to {100 * hi:.0f}"
     if unit.upper().startswith("GBP"):
         return f"£{lo:,.0f} to £{hi:,.0f}"
-    if unit == "%":
-        hi = min(hi, 100.0)
     return f"{lo:.1f} to {hi:.1f}"
 
 

@@ -291,3 +291,13 @@ def test_cli_missing_file_and_good_file(tmp_path):
     good = _write(tmp_path / "good.yaml", tiny_mapping())
     r = _cli("validate", good, cwd=ROOT)
     assert r.returncode == 0 and "OK" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_confidence_intervals_are_cut_to_what_a_kpi_can_take():
+    from sendmodel.labels import ci_in_range
+
+    assert ci_in_range("%", -2.0, 10.1) == (0.0, 10.1), "no share below 0%"
+    assert ci_in_range("%", 95.0, 103.0) == (95.0, 100.0), "no share above 100%"
+    assert ci_in_range("fraction", -0.1, 1.2) == (0.0, 1.0)
+    assert ci_in_range("days", -3.0, 21.2) == (0.0, 21.2), "no negative days"
+    assert ci_in_range("children", -15.8, 27.3) == (-15.8, 27.3), "a change in a list can be negative"
