@@ -534,9 +534,7 @@ class Clinician:
         if step <= self.ends[self.k] - now and done < self.horizon:  # the usual case: it fits this session
             self.busy[int(now)] += step * 24.0
             task.remaining = rem - step * 24.0  # the same arithmetic as the loop below
-            self.alarm = ev = _Call()
-            ev.callbacks = [self.ring]
-            heapq.heappush(self.cal, (self.env._now + (done - now), NORMAL, next(self.eid), ev))
+            self._set_alarm(done, now)
             return
         starts, ends, n, busy, horizon = self.starts, self.ends, self.n, self.busy, self.horizon
         k, t = self.k, now
@@ -559,9 +557,7 @@ class Clinician:
             t = starts[k]
         task.remaining = rem
         self.k = k
-        self.alarm = ev = _Call()
-        ev.callbacks = [self.ring]
-        heapq.heappush(self.cal, (self.env._now + (done - now), NORMAL, next(self.eid), ev))
+        self._set_alarm(done, now)
 
 
 class ServiceState:
@@ -614,7 +610,6 @@ class SendModel:
         self.pathways: set[Pathway] = set()  # unfinished
         self.clinicians: list[Clinician] = []
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
-        self.short_notice = {name: queues[name].short_notice for name in scenario.services}
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
         nan = lambda: np.full(n, np.nan)  # noqa: E731
@@ -668,11 +663,9 @@ class SendModel:
         q = self.services[service].queue
         if q.short_notice:
             if notice > 0:
-                env = self.env
-                cal: list[Any] = env._queue
                 ev = _Call()
                 ev.callbacks = [lambda _ev: q.open_to_all(task)]
-                heapq.heappush(cal, (env._now + notice, NORMAL, next(env._eid), ev))
+                self.env.schedule(ev, NORMAL, notice)  # type: ignore[arg-type]
             else:
                 q.open_to_all(task)
         return task
@@ -793,7 +786,7 @@ class SendModel:
             # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
             # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
             lead = a["booking_lead_days"][i]
-            short = self.short_notice[s]
+            short = self.services[s].queue.short_notice
             if lead > 0 and not short:
                 yield lead
             rec["assessment_started_day"][i] = env._now

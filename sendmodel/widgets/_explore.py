@@ -16,7 +16,7 @@ import ipywidgets as W
 
 from ..config import Scenario
 from ..plots import advice_turnaround
-from ..scenarios import ScenarioError, load_scenario
+from ..scenarios import ScenarioError, load_scenario, scenario_warnings
 from ._common import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
@@ -29,7 +29,7 @@ from ._common import (
 )
 from ._engine import LatestRunner, run_frames, warm_pool
 from ._render import CSS, figure_png, kpi_table_html, message_html, service_table_html
-from .levers import LeverError, apply_levers, levers_for, read_levers, service_rows, warnings_for
+from .levers import LeverError, apply_levers, levers_for, read_levers, service_rows
 
 _GIVEN = "(scenario given in Python)"
 _SLIDERS = {"dmo_pas": "DMO/DCO PAs a week", "demand": "EHC requests a year per 70,000"}
@@ -297,7 +297,7 @@ class ExploreDashboard(Dashboard):
         except LeverError as exc:
             self._show_error(exc.message)
             return False
-        warn = warnings_for(sc)
+        warn = scenario_warnings(sc)
         self.message.value = "".join(message_html(w, "warning") for w in warn)
         self.scenario = sc
         unchanged = vals == self.file_values

@@ -290,23 +290,3 @@ def _explain(exc: ScenarioError, levers: list[Lever]) -> str:
         parts = exc.field.split(".")
         label = next((lv.label.split(":")[0] for lv in levers if lv.service == parts[1]), None)
     return f"{label or exc.field}: {exc.message}"
-
-
-def warnings_for(scenario: Scenario) -> list[str]:
-    """Settings that run but probably are not what was meant (:func:`sendmodel.scenarios.scenario_warnings`)."""
-    from ..scenarios import scenario_warnings
-
-    return scenario_warnings(scenario)
-    if ehc.admin_support and ehc.admin_service and scenario.service_pas_per_week(ehc.admin_service) <= 0:
-        out.append(
-            "Admin support is on but has no PAs a week: DMO/DCO admin will wait for ever. "
-            "Give admin support some PAs."
-        )
-    if ehc.triage.enabled and ehc.triage.service and scenario.service_pas_per_week(ehc.triage.service) <= 0:
-        out.append(
-            "Triage is on but has no PAs a week: health advice requests will wait at the front door. "
-            "Give triage some PAs."
-        )
-    if scenario.service_pas_per_week(ehc.dmo_service) <= 0:
-        out.append("The DMO/DCO has no PAs a week: exceptional provision is never signed off.")
-    return out
