@@ -28,7 +28,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     import sendmodel
-    from sendmodel.compare import run_comparison
+    from sendmodel.analysis.compare import run_comparison
 
     files = sorted((ROOT / "scenarios" / "options").glob("*.yaml"))
     opts = {sc.name: sc for sc in (sendmodel.load_scenario(f) for f in files)}

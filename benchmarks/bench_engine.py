@@ -12,9 +12,8 @@ import time
 import numpy as np
 import simpy
 
-
-from sendmodel.runner import run_replication
-from sendmodel.scenarios import validate_mapping
+from sendmodel.engine.replication import run_replication
+from sendmodel.scenario.loading import validate_mapping
 
 
 def mmc_scenario(lam_per_hour: float, servers: int, n_customers: int):

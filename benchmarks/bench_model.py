@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _child(population: float, reps: int, memory_reps: int) -> dict:
     import sendmodel
-    from sendmodel.demand import sample_demand
-    from sendmodel.model import SendModel, gc_paused
+    from sendmodel.engine.demand import sample_demand
+    from sendmodel.engine.model import SendModel, gc_paused
 
     sc = sendmodel.load_scenario(ROOT / "scenarios" / "baseline.yaml").override(
         {"population": population, "simulation.warm_up_days": 0, "simulation.horizon_days": 365}

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sendmodel.sweep import run_sweep
+from sendmodel.studies.sweep.run import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,13 +90,13 @@ def main() -> None:
 
     import dask
 
-    from sendmodel.sweep import DASK_WORKER_CONFIG
+    from sendmodel.studies.sweep.run import DASK_WORKER_CONFIG
 
     t0 = time.perf_counter()
     with dask.config.set(DASK_WORKER_CONFIG):  # as `sendmodel sweep --dask local` starts its cluster
         cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
-    client.run(lambda: __import__("sendmodel.sweep"))  # workers import the model before the clock starts
+    client.run(lambda: __import__("sendmodel.studies.sweep.run"))  # workers import the model before the clock starts
     startup = time.perf_counter() - t0
     dask_label = f"Dask LocalCluster, {w} workers"
     for j, (_, spec, extra, _) in enumerate(sweeps):

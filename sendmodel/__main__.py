@@ -1,3 +1,5 @@
-from .cli import main
+"""__main__."""
+
+from sendmodel.cli.main import main
 
 raise SystemExit(main())

@@ -84,7 +84,7 @@ def test_ticking_an_option_runs_only_that_option(option_dir):
 
 
 def test_the_table_equals_sendmodel_compare(option_dir):
-    from sendmodel.compare import compare as compare_options
+    from sendmodel.analysis.compare import compare as compare_options
 
     d = _dash(option_dir)
     base = sendmodel.load_scenario(option_dir / "base.yaml")

@@ -16,9 +16,10 @@ from pathlib import Path
 import ipywidgets as W
 import pandas as pd
 
-from ..business_case import business_case
-from ..scenarios import ScenarioError, load_scenario
-from ._common import (
+from sendmodel.scenario.errors import ScenarioError
+from sendmodel.scenario.loading import load_scenario
+from sendmodel.studies.business_case.case import business_case
+from sendmodel.widgets._common import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
     QUICK_REPLICATIONS,
@@ -28,8 +29,8 @@ from ._common import (
     resolve_quick,
     scenario_files,
 )
-from ._engine import LatestRunner, Stale
-from ._render import CSS, message_html
+from sendmodel.widgets._engine import LatestRunner, Stale
+from sendmodel.widgets._render import CSS, message_html
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

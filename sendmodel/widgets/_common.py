@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._engine import quick_mode
+from sendmodel.common.paths import SOURCE_ROOT
+from sendmodel.widgets._engine import quick_mode
 
 DEFAULT_SEED = 2024
 DEFAULT_REPLICATIONS = 10  # the same as sendmodel.run's default
@@ -18,7 +19,7 @@ def default_scenarios_dir() -> Path:
     env = os.environ.get("SENDMODEL_SCENARIOS")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parents[2] / "scenarios"
+    here = SOURCE_ROOT / "scenarios"
     if here.is_dir():
         return here
     for base in (Path.cwd(), *Path.cwd().parents):

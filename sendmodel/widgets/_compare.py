@@ -15,11 +15,12 @@ from pathlib import Path
 import ipywidgets as W
 import pandas as pd
 
-from ..compare import cost_effectiveness, paired_table
-from ..labels import COMMISSIONER_LABELS, label
-from ..plots import cost_vs_within_6w
-from ..scenarios import ScenarioError, config_hash, load_scenario
-from ._common import (
+from sendmodel.analysis.compare import cost_effectiveness, paired_table
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, label
+from sendmodel.analysis.plots import cost_vs_within_6w
+from sendmodel.scenario.errors import ScenarioError
+from sendmodel.scenario.loading import config_hash, load_scenario
+from sendmodel.widgets._common import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
     QUICK_REPLICATIONS,
@@ -29,8 +30,8 @@ from ._common import (
     resolve_quick,
     scenario_files,
 )
-from ._engine import LatestRunner, run_frames, warm_pool
-from ._render import CSS, figure_png, fmt, message_html
+from sendmodel.widgets._engine import LatestRunner, run_frames, warm_pool
+from sendmodel.widgets._render import CSS, figure_png, fmt, message_html
 
 TABLE_KPIS = [
     "advice_within_6w_pct",

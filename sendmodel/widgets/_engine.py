@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..analysis import kpis_from_records
-from ..config import Scenario
-from ..results import Results, advice_frame, kpi_frame
-from ..runner import run_replication
+from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.analysis.results import Results, advice_frame, kpi_frame
+from sendmodel.engine.replication import run_replication
+from sendmodel.scenario.config import Scenario
 
 QUICK_ENV = "SENDMODEL_QUICK"
 

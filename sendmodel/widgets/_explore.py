@@ -14,10 +14,12 @@ from typing import Any
 
 import ipywidgets as W
 
-from ..config import Scenario
-from ..plots import advice_turnaround
-from ..scenarios import ScenarioError, load_scenario, scenario_warnings
-from ._common import (
+from sendmodel.analysis.plots import advice_turnaround
+from sendmodel.scenario.checks import scenario_warnings
+from sendmodel.scenario.config import Scenario
+from sendmodel.scenario.errors import ScenarioError
+from sendmodel.scenario.loading import load_scenario
+from sendmodel.widgets._common import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
     QUICK_REPLICATIONS,
@@ -27,9 +29,9 @@ from ._common import (
     resolve_quick,
     scenario_files,
 )
-from ._engine import LatestRunner, run_frames, warm_pool
-from ._render import CSS, figure_png, kpi_table_html, message_html, service_table_html
-from .levers import LeverError, apply_levers, levers_for, read_levers, service_rows
+from sendmodel.widgets._engine import LatestRunner, run_frames, warm_pool
+from sendmodel.widgets._render import CSS, figure_png, kpi_table_html, message_html, service_table_html
+from sendmodel.widgets.levers import LeverError, apply_levers, levers_for, read_levers, service_rows
 
 _GIVEN = "(scenario given in Python)"
 _SLIDERS = {"dmo_pas": "DMO/DCO PAs a week", "demand": "EHC requests a year per 70,000"}

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from ..labels import ci_in_range, label
+from sendmodel.analysis.labels import ci_in_range, label
 
 _PLOT_LOCK = threading.Lock()  # pyplot keeps global state; draw one figure at a time
 
@@ -55,13 +55,13 @@ BETTER = {
     "cost_gbp": -1,
 }
 try:
-    from ..labels import KPI_BETTER
+    from sendmodel.analysis.labels import KPI_BETTER
 
     BETTER.update(KPI_BETTER)
 except ImportError:  # older labels module
     pass
 try:
-    from ..labels import COMMISSIONER_LABELS
+    from sendmodel.analysis.labels import COMMISSIONER_LABELS
 except ImportError:
     COMMISSIONER_LABELS = {}
 

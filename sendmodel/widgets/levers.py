@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import REFERENCE_POPULATION, Scenario
-from ..scenarios import ScenarioError
+from sendmodel.scenario.config import REFERENCE_POPULATION, Scenario
+from sendmodel.scenario.errors import ScenarioError
 
 # Service kinds that get their own lever group rather than a row in the services grid.
 _SPECIAL_KINDS = ("designated_officer", "admin", "triage")

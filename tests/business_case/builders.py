@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sendmodel.scenarios import validate_mapping
-from sendmodel.theory import mmc_wait_exceeds
+from sendmodel.scenario.loading import validate_mapping
+from sendmodel.studies.verification.theory import mmc_wait_exceeds
 
 
 def mmc_scenario(arrivals_per_day: float, mean_service_days: float, clinicians: int, target_days: float,
@@ -31,7 +31,7 @@ def mmc_scenario(arrivals_per_day: float, mean_service_days: float, clinicians: 
 
 
 def p_wait_within(servers: int, arrival_rate: float, service_rate: float, t: float) -> float:
-    """P(W_q <= t) for M/M/c from :mod:`sendmodel.theory` (Erlang C); 0 when the queue is unstable."""
+    """P(W_q <= t) for M/M/c from :mod:`sendmodel.studies.verification.theory` (Erlang C); 0 when the queue is unstable."""
     if arrival_rate >= servers * service_rate:
         return 0.0
     return 1.0 - mmc_wait_exceeds(arrival_rate, service_rate, servers, t)

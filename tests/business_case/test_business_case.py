@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import sendmodel
-from sendmodel.business_case import BACD_PAS_PER_70K, parse_lever_target
-from sendmodel.cli import main
-from sendmodel.costs import DAYS_PER_YEAR
+from sendmodel.analysis.costs import DAYS_PER_YEAR
+from sendmodel.cli.main import main
+from sendmodel.studies.business_case.case import BACD_PAS_PER_70K, parse_lever_target
 from tests.conftest import SCENARIOS
 
 POP = 140_000  # twice the reference population: everything per 70,000 must scale
@@ -218,7 +218,7 @@ def test_cli_writes_workbook_and_report(tmp_path, capsys):
 def test_plan_adds_what_is_needed_and_never_cuts(bc):
     import dataclasses
 
-    from sendmodel.business_case import plan_scenario
+    from sendmodel.studies.business_case.case import plan_scenario
 
     for r in bc.solutions:
         for s in r.services:

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sendmodel.capacity_solver import Target, solve_capacity, with_pas, working_days_between
+from sendmodel.studies.capacity.solver import Target, solve_capacity, with_pas, working_days_between
 
 from .builders import fewest_servers, mmc_scenario, p_wait_within
 

@@ -7,7 +7,7 @@ what ``sendmodel calibrate --reps 30 --seed 2024`` prints.
 
 import pytest
 
-from sendmodel.calibration.compare import compare
+from sendmodel.studies.calibration.compare import compare
 
 REPS, SEED = 30, 2024
 

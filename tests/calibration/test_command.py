@@ -3,8 +3,14 @@
 import pandas as pd
 import pytest
 
-from sendmodel.calibration.fit import DECISION_KNOBS, Knob, knob_changes, knob_values, routine_referral_rates
-from sendmodel.cli import main
+from sendmodel.cli.main import main
+from sendmodel.studies.calibration.fit import (
+    DECISION_KNOBS,
+    Knob,
+    knob_changes,
+    knob_values,
+    routine_referral_rates,
+)
 from tests.conftest import SCENARIOS
 
 
@@ -85,7 +91,7 @@ def test_a_run_that_fails_leaves_the_earlier_results_as_they_were(short_file, tm
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure part-way")
 
-    monkeypatch.setattr("sendmodel.calibration.compare.compare", broken)
+    monkeypatch.setattr("sendmodel.studies.calibration.compare.compare", broken)
     with pytest.raises(RuntimeError, match="part-way"):
         main(["calibrate", str(short_file), "--reps", "1", "--out", str(out), "--no-plots"])
     assert (out / "calibration_2024.csv").read_text() == "the last good table\n"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sendmodel.analysis import routine_list_kpis, sen2_style_kpis
+from sendmodel.analysis.kpis import routine_list_kpis, sen2_style_kpis
 
 NAN = np.nan
 WARM, END = 100.0, 465.0  # a 365-day window

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-import sendmodel.calibration.targets as T
-from sendmodel.calibration.compare import p_plan_for, request_outcomes_for, year_overrides
+import sendmodel.studies.calibration.targets as T
+from sendmodel.studies.calibration.compare import p_plan_for, request_outcomes_for, year_overrides
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 import sendmodel
-from sendmodel.scenarios import validate_mapping
+from sendmodel.scenario.loading import validate_mapping
 
 
 def fixed(v: float) -> dict:
@@ -122,7 +122,7 @@ def task_count(rec: dict, service: str, kind: int) -> int:
 
 
 def kpi(rec: dict, sc, name: str, service: str = "all") -> float:
-    from sendmodel.analysis import kpis_from_records
+    from sendmodel.analysis.kpis import kpis_from_records
 
     for k, s, v in kpis_from_records(rec, sc):
         if k == name and s == service:

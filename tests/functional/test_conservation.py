@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sendmodel.analysis import kpis_from_records
-from sendmodel.demand import sample_demand
-from sendmodel.model import SendModel
-from sendmodel.scenarios import validate_mapping
+from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.engine.demand import sample_demand
+from sendmodel.engine.model import SendModel
+from sendmodel.scenario.loading import validate_mapping
 from tests.functional.builders import expo, fixed, tiny, tiny_mapping
 
 SEED = 3

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sendmodel
-from sendmodel.model import ADMIN, DMO_REVIEW, MISSED, RECORDS_CHECK, ROUTINE, TRIAGE
-from sendmodel.scenarios import validate_mapping
+from sendmodel.engine.model import ADMIN, DMO_REVIEW, MISSED, RECORDS_CHECK, ROUTINE, TRIAGE
+from sendmodel.scenario.loading import validate_mapping
 from tests.functional.builders import (
     advice_turnaround,
     expo,
@@ -168,7 +168,7 @@ def test_short_notice_queue_unit():
     after its notice has run; taken once, counted once."""
     import simpy
 
-    from sendmodel.model import ServiceQueue, Task
+    from sendmodel.engine.model import ServiceQueue, Task
 
     q = ServiceQueue(simpy.Environment(), "ehc_first", True, routine_target_days=126.0, short_notice=True)
     routine = Task(q.key(0.0, False), 1.0, ROUTINE, False, False)
@@ -237,7 +237,7 @@ def test_deadline_queue_order_unit():
     """The queue key: nearest due date first; ties keep arrival order."""
     import simpy
 
-    from sendmodel.model import ServiceQueue, Task
+    from sendmodel.engine.model import ServiceQueue, Task
 
     q = ServiceQueue(simpy.Environment(), "deadline", True, routine_target_days=28.0)
     tasks = {
@@ -572,7 +572,7 @@ def test_plan_comes_after_all_advice_signoff_and_15_days_consultation():
     )
     assert (e["final_day"][fin] - e["draft_day"][fin] >= 15).all(), "15 days for the family to comment"
     la = rec["services"]["la"]
-    from sendmodel.model import DRAFT, FINALISE
+    from sendmodel.engine.model import DRAFT, FINALISE
 
     fz, dr = la["task_kind"] == FINALISE, la["task_kind"] == DRAFT
     np.testing.assert_allclose(
@@ -678,6 +678,6 @@ def test_warm_up_results_are_dropped():
 
 
 def _kpis(rec, sc):
-    from sendmodel.analysis import kpis_from_records
+    from sendmodel.analysis.kpis import kpis_from_records
 
     return kpis_from_records(rec, sc)

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 import sendmodel
-from sendmodel.analysis import time_average
+from sendmodel.analysis.kpis import time_average
 from tests.functional.builders import mmc_scenario, records
 
 

@@ -24,6 +24,6 @@ def options():
 @pytest.fixture(scope="session")
 def default_comparison(options):
     """All options against the status quo on the default data (70,000 children, a full measured year)."""
-    from sendmodel.compare import run_comparison
+    from sendmodel.analysis.compare import run_comparison
 
     return run_comparison(options, "status_quo", replications=4, seed=2024)

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import sendmodel
-from sendmodel.compare import fieller_ratio, paired_table, replications_for, run_comparison
+from sendmodel.analysis.compare import fieller_ratio, paired_table, replications_for, run_comparison
 from tests.conftest import ROOT
 from tests.options.conftest import OPTIONS, SHORT
 

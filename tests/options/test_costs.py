@@ -5,8 +5,9 @@ import math
 import pytest
 
 import sendmodel
-from sendmodel.config import COMMISSIONERS, FUNDERS
-from sendmodel.costs import cost_kpis, cost_lines
+from sendmodel.analysis.costs import cost_kpis, cost_lines
+from sendmodel.scenario.config import COMMISSIONERS, FUNDERS
+from sendmodel.scenario.loading import source_for
 
 WEEKS_PER_YEAR = 365.25 / 7
 
@@ -35,7 +36,7 @@ def test_every_costed_baseline_service_names_its_commissioner_and_source(baselin
         assert svc.cost_per_pa_gbp is not None, f"{name} has no unit cost"
         assert svc.commissioner in COMMISSIONERS, f"{name}: commissioner {svc.commissioner!r}"
         for field in ("commissioner", "gbp_per_pa" if svc.gbp_per_pa is not None else "gbp_per_hour"):
-            src = sendmodel.scenarios.source_for(baseline, f"services.{name}.{field}")
+            src = source_for(baseline, f"services.{name}.{field}")
             assert src != "assumption: replace with local data", f"services.{name}.{field} has no source or note"
 
 

@@ -6,7 +6,7 @@ common random numbers); a direction counts only when the paired 95% CI excludes 
 
 import pytest
 
-from sendmodel.labels import label
+from sendmodel.analysis.labels import label
 
 pytestmark = pytest.mark.slow  # one full-year comparison of every option (about 20 s of CPU)
 

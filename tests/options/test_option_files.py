@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import sendmodel
-from sendmodel.scenarios import load_raw
+from sendmodel.scenario.loading import load_raw
 from tests.conftest import SCENARIOS
 from tests.options.conftest import option_files
 

@@ -16,7 +16,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sendmodel
-from sendmodel.demand import sample_demand
+from sendmodel.engine.demand import sample_demand
 from tests.conftest import ROOT, SCENARIOS
 
 SHORT = {"simulation.warm_up_days": 60, "simulation.horizon_days": 150}

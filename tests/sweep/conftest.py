@@ -41,8 +41,8 @@ def tiny_spec(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def reference_store(tiny_spec, tmp_path_factory) -> Path:
     """The tiny sweep run uninterrupted in this process (1 worker): the rows every other run must match."""
-    import sendmodel.sweep as sw
+    from sendmodel.studies.sweep.run import run_sweep
 
     store = tmp_path_factory.mktemp("ref") / "ref.sqlite"
-    sw.run_sweep(tiny_spec, store, workers=1, progress=False)
+    run_sweep(tiny_spec, store, workers=1, progress=False)
     return store

@@ -13,7 +13,12 @@ import pandas as pd
 import pytest
 
 import sendmodel
-import sendmodel.sweep as sw
+import sendmodel.studies.sweep.run as sweep_run
+import sendmodel.studies.sweep.store as sweep_store
+from sendmodel.studies.sweep.effects import main_effects, sensitivity, summarise_points
+from sendmodel.studies.sweep.run import run_sweep
+from sendmodel.studies.sweep.spec import SweepError, load_sweep_spec
+from sendmodel.studies.sweep.store import _open_store
 from tests.conftest import ROOT
 from tests.sweep.conftest import TINY_BASE, TINY_SPEC, write_spec
 
@@ -60,7 +65,7 @@ def test_tidy_frame(tiny_spec, reference_store):
     assert df.attrs["seed"] == 11 and df.attrs["sendmodel"] == sendmodel.__version__
     assert df.attrs["parameters"] == ["services.slt.pas_per_week", "ehc.requests_per_year_per_70k"]
     # A sweep replication is the replication sendmodel.run gives for that point and seed.
-    spec = sw.load_sweep_spec(tiny_spec)
+    spec = load_sweep_spec(tiny_spec)
     direct = sendmodel.run(
         spec.scenarios[3], replications=1, seed=11, first_replication=2, keep_events=False
     ).kpis
@@ -75,11 +80,11 @@ def test_tidy_frame(tiny_spec, reference_store):
 def test_two_workers_and_dask_give_identical_rows(tiny_spec, reference_store, tmp_path):
     ref = sendmodel.load_sweep(reference_store)
     two = tmp_path / "two.sqlite"
-    info = sw.run_sweep(tiny_spec, two, workers=2, batch=3, progress=False)
+    info = run_sweep(tiny_spec, two, workers=2, batch=3, progress=False)
     assert (info.backend, info.runs, info.tasks) == ("processes", 40, 14), info
     _check_complete(sendmodel.load_sweep(two), ref)
     dask = tmp_path / "dask.sqlite"
-    info = sw.run_sweep(tiny_spec, dask, workers=2, dask_local=True, progress=False)
+    info = run_sweep(tiny_spec, dask, workers=2, dask_local=True, progress=False)
     assert (info.backend, info.runs) == ("dask", 40), info
     _check_complete(sendmodel.load_sweep(dask), ref)
 
@@ -87,11 +92,11 @@ def test_two_workers_and_dask_give_identical_rows(tiny_spec, reference_store, tm
 def test_rerun_skips_stored_and_more_replications_extend(tiny_spec, reference_store, tmp_path):
     three = write_spec(tmp_path, TINY_SPEC.replace("replications: 5", "replications: 3"))
     store = tmp_path / "grow.sqlite"
-    assert sw.run_sweep(three, store, workers=1, progress=False).runs == 24
-    info = sw.run_sweep(three, store, workers=1, progress=False)
+    assert run_sweep(three, store, workers=1, progress=False).runs == 24
+    info = run_sweep(three, store, workers=1, progress=False)
     assert (info.runs, info.stored_before) == (0, 24), f"a re-run must skip what is stored: {info}"
     five = write_spec(tmp_path, TINY_SPEC, "five.yaml")
-    info = sw.run_sweep(five, store, workers=1, progress=False)
+    info = run_sweep(five, store, workers=1, progress=False)
     assert (info.runs, info.stored_before) == (16, 24), info
     _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
 
@@ -99,7 +104,7 @@ def test_rerun_skips_stored_and_more_replications_extend(tiny_spec, reference_st
 def test_store_of_another_sweep_is_refused(tmp_path):
     small = TINY_SPEC.replace("[10, 20, 30, 40]", "[10]").replace("replications: 5", "replications: 1")
     store = tmp_path / "s.sqlite"
-    sw.run_sweep(write_spec(tmp_path / "a", small), store, workers=1, progress=False)
+    run_sweep(write_spec(tmp_path / "a", small), store, workers=1, progress=False)
     before = sendmodel.load_sweep(store)
     others = {
         "seed": small.replace("seed: 11", "seed: 12"),
@@ -107,33 +112,33 @@ def test_store_of_another_sweep_is_refused(tmp_path):
         "more points": small.replace("[10]", "[10, 20]"),
     }
     for what, text in others.items():
-        with pytest.raises(sw.SweepError, match="holds a different sweep"):
-            sw.run_sweep(write_spec(tmp_path / what, text), store, workers=1, progress=False)
+        with pytest.raises(SweepError, match="holds a different sweep"):
+            run_sweep(write_spec(tmp_path / what, text), store, workers=1, progress=False)
     changed_base = write_spec(tmp_path / "base", small)
     (changed_base.parent / "tiny_base.yaml").write_text(TINY_BASE.replace("15000", "16000"))
-    with pytest.raises(sw.SweepError, match="scenario has changed"):
-        sw.run_sweep(changed_base, store, workers=1, progress=False)
+    with pytest.raises(SweepError, match="scenario has changed"):
+        run_sweep(changed_base, store, workers=1, progress=False)
     with (
         pytest.MonkeyPatch.context() as mp
     ):  # the model's code changed (e.g. a git pull) since the store began
-        mp.setattr(sw, "code_fingerprint", lambda: "0123456789abcdef")
-        with pytest.raises(sw.SweepError, match="model's code has changed"):
-            sw.run_sweep(write_spec(tmp_path / "same", small), store, workers=1, progress=False)
+        mp.setattr(sweep_store, "code_fingerprint", lambda: "0123456789abcdef")
+        with pytest.raises(SweepError, match="model's code has changed"):
+            run_sweep(write_spec(tmp_path / "same", small), store, workers=1, progress=False)
     renamed = write_spec(tmp_path / "renamed", small.replace("name: tiny", "name: tiny_again"))
-    assert sw.run_sweep(renamed, store, workers=1, progress=False).runs == 0, "a new name is the same sweep"
+    assert run_sweep(renamed, store, workers=1, progress=False).runs == 0, "a new name is the same sweep"
     pd.testing.assert_frame_equal(sendmodel.load_sweep(store), before)
 
 
 def test_worker_with_other_model_code_is_refused(tiny_spec, tmp_path, monkeypatch):
-    real = sw._run_task
+    real = sweep_run._run_task
 
     def other_code(*a):
         return {**real(*a), "code": "0123456789abcdef"}
 
-    monkeypatch.setattr(sw, "_run_task", other_code)
+    monkeypatch.setattr(sweep_run, "_run_task", other_code)
     store = tmp_path / "w.sqlite"
-    with pytest.raises(sw.SweepError, match="install the same sendmodel on every worker"):
-        sw.run_sweep(tiny_spec, store, workers=1, progress=False)
+    with pytest.raises(SweepError, match="install the same sendmodel on every worker"):
+        run_sweep(tiny_spec, store, workers=1, progress=False)
     assert len(sendmodel.load_sweep(store)) == 0, "nothing from a mismatched worker may be stored"
 
 
@@ -183,17 +188,17 @@ def test_killed_sweep_resumes_to_the_uninterrupted_rows(tiny_spec, reference_sto
 
 KILL_MID_TRANSACTION = """
 import os, signal, sys
-import sendmodel.sweep as sw
+from sendmodel.studies.sweep.store import _connect, _store_task
 
 class Bomb:
     def __float__(self):
         os.kill(os.getpid(), signal.SIGKILL)
 
-conn = sw._connect(sys.argv[1])
+conn = _connect(sys.argv[1])
 conn.execute("PRAGMA cache_size = 2")  # spill changed pages into the file before COMMIT, as a big task would
 rows = [(f"kpi{i}", "all", float(i)) for i in range(3000)] + [("last", "all", Bomb())]
 runs = [(0, 0, 0.1, [("a", "all", 1.0)]), (0, 1, 0.1, rows)]
-sw._store_task(conn, {"host": "h", "version": "v", "runs": runs})
+_store_task(conn, {"host": "h", "version": "v", "runs": runs})
 """
 
 
@@ -201,7 +206,7 @@ def test_kill_inside_a_task_transaction_leaves_no_trace(tiny_spec, reference_sto
     """Killed while writing a task (its first run and part of the second written): the store shows none of
     it."""
     store = tmp_path / "hot.sqlite"
-    sw._open_store(store, sw.load_sweep_spec(tiny_spec)).close()
+    _open_store(store, load_sweep_spec(tiny_spec)).close()
     r = subprocess.run(
         [sys.executable, "-c", KILL_MID_TRANSACTION, str(store)], cwd=ROOT, capture_output=True
     )
@@ -210,13 +215,13 @@ def test_kill_inside_a_task_transaction_leaves_no_trace(tiny_spec, reference_sto
     assert wal.exists() and wal.stat().st_size > 0, "expected the killed writer's uncommitted log to be left"
     assert len(sendmodel.load_sweep(store)) == 0, "rows of an uncommitted task are visible"
     assert _stored_runs(store) == 0
-    info = sw.run_sweep(tiny_spec, store, workers=1, progress=False)
+    info = run_sweep(tiny_spec, store, workers=1, progress=False)
     assert info.runs == N_POINTS * N_REPS, info
     _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
 
 
 def test_sweep_report_writes_tables_and_plots(reference_store, tmp_path, capsys):
-    from sendmodel.cli import main
+    from sendmodel.cli.main import main
 
     out = tmp_path / "report"
     assert main(["sweep-report", str(reference_store), "--out", str(out)]) == 0
@@ -251,16 +256,16 @@ def test_main_effects_and_swing_on_a_made_frame():
             rows.append((i, a, b, r, "k", "all", 2 * a + 10 * b + r))
     df = pd.DataFrame(rows, columns=["point", "a", "b", "replication", "kpi", "service", "value"])
     df.attrs["parameters"] = ["a", "b"]
-    e = sw.main_effects(df, "k")
+    e = main_effects(df, "k")
     ea = e[e["parameter"] == "a"].set_index("level")
     assert np.allclose(ea["mean"], [2 + 5 + 1.5, 4 + 5 + 1.5, 6 + 5 + 1.5]), ea
     assert (ea["points"] == 2).all() and (ea["n"] == 4).all()
-    s = sw.sensitivity(df, "k").set_index("parameter")
+    s = sensitivity(df, "k").set_index("parameter")
     assert list(s.index) == ["b", "a"], "largest swing first"
     assert np.isclose(s.loc["b", "swing"], 10) and np.isclose(s.loc["a", "swing"], 4), s
     # The noise is common to both ends (same replication), so the paired interval has zero width.
     assert np.isclose(s.loc["a", "swing_ci_low"], 4) and np.isclose(s.loc["a", "swing_ci_high"], 4), s
-    t = sw.summarise_points(df).set_index("point")
+    t = summarise_points(df).set_index("point")
     assert np.allclose(t["mean"], [2 * a + 10 * b + 1.5 for a, b in pts]), t
     assert (t["n"] == 4).all() and np.allclose(
         t["ci_high"] - t["mean"], 3.182446 * np.std([0, 1, 2, 3], ddof=1) / 2
@@ -274,9 +279,9 @@ def test_many_distinct_values_are_binned():
     rows = [(i, v, r, "k", "all", 3 * v + r) for i, v in enumerate(x) for r in range(3)]
     df = pd.DataFrame(rows, columns=["point", "x", "replication", "kpi", "service", "value"])
     df.attrs["parameters"] = ["x"]
-    e = sw.main_effects(df, "k")
+    e = main_effects(df, "k")
     assert len(e) == 6 and (e["points"] == 5).all(), e
     assert np.allclose(e["level"], [2, 7, 12, 17, 22, 27]), e["level"].tolist()
     assert np.allclose(e["mean"], 3 * e["level"] + 1), e
-    s = sw.sensitivity(df, "k")
+    s = sensitivity(df, "k")
     assert np.isclose(s.loc[0, "swing"], 3 * 25), s

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import sendmodel
-import sendmodel.sweep as sw
+import sendmodel.studies.sweep.run as sweep_run
+from sendmodel.studies.sweep.run import run_sweep
+from sendmodel.studies.sweep.spec import load_sweep_spec
 from tests.conftest import ROOT, SCENARIOS
 from tests.sweep.conftest import write_spec
 
@@ -94,9 +96,9 @@ def test_bad_spec_names_file_and_field_and_writes_nothing(case, tmp_path, monkey
     def no_runs(*a, **k):
         raise AssertionError("a replication started before the spec was fully checked")
 
-    monkeypatch.setattr(sw, "run_replication", no_runs)
+    monkeypatch.setattr(sweep_run, "run_replication", no_runs)
     with pytest.raises(sendmodel.ScenarioError) as err:
-        sw.run_sweep(spec, store, workers=1, progress=False)
+        run_sweep(spec, store, workers=1, progress=False)
     e = err.value
     assert (e.file, e.field) == (str(spec), field), f"expected {spec}: {field}, got {e.file}: {e.field} ({e})"
     assert fragment in e.message, f"expected {fragment!r} in the message, got {e.message!r}"
@@ -110,7 +112,7 @@ def test_bad_base_and_bad_replications(tmp_path):
         "parameters: {services.slt.pas_per_week: [10]}\n",
     )
     with pytest.raises(sendmodel.ScenarioError, match="not found") as err:
-        sw.load_sweep_spec(spec)
+        load_sweep_spec(spec)
     assert err.value.field == "base"
     spec = write_spec(
         tmp_path,
@@ -119,7 +121,7 @@ def test_bad_base_and_bad_replications(tmp_path):
         "zero.yaml",
     )
     with pytest.raises(sendmodel.ScenarioError) as err:
-        sw.load_sweep_spec(spec)
+        load_sweep_spec(spec)
     assert err.value.field == "replications", str(err.value)
 
 
@@ -139,7 +141,7 @@ def test_cli_bad_spec_exits_2_without_traceback_or_store(tmp_path):
 
 
 def test_grid_expands_first_parameter_slowest(tiny_spec):
-    s = sw.load_sweep_spec(tiny_spec)
+    s = load_sweep_spec(tiny_spec)
     assert s.parameters == ["services.slt.pas_per_week", "ehc.requests_per_year_per_70k"]
     got = [(p["services.slt.pas_per_week"], p["ehc.requests_per_year_per_70k"]) for p in s.points]
     want = [(a, b) for a in (10, 20, 30, 40) for b in (900, 1200)]
@@ -155,7 +157,7 @@ def test_points_design_keeps_listed_points(tmp_path):
         "  - {services.slt.pas_per_week: 12, ehc.admin_support: true}\n"
         "  - {ehc.admin_support: false, services.slt.pas_per_week: 30}\n",
     )
-    s = sw.load_sweep_spec(spec)
+    s = load_sweep_spec(spec)
     assert s.points == [
         {"services.slt.pas_per_week": 12, "ehc.admin_support": True},
         {"services.slt.pas_per_week": 30, "ehc.admin_support": False},
@@ -169,7 +171,7 @@ def _lhs(tmp_path, seed, n=10, decimals=""):
         f"  services.slt.pas_per_week: {{low: 10, high: 30{decimals}}}\n"
         "  ehc.requests_per_year_per_70k: [800, 1300]\n"
     )
-    return sw.load_sweep_spec(write_spec(tmp_path, body, f"lhs_{seed}_{n}_{len(decimals)}.yaml"))
+    return load_sweep_spec(write_spec(tmp_path, body, f"lhs_{seed}_{n}_{len(decimals)}.yaml"))
 
 
 def test_latin_hypercube_is_seeded_within_ranges_and_stratified(tmp_path):
@@ -194,8 +196,8 @@ def test_committed_sweeps_load_and_answer_the_question():
     files = sorted((SCENARIOS / "sweeps").glob("*.yaml"))
     assert files, "expected a sweep spec in scenarios/sweeps/"
     for f in files:
-        sw.load_sweep_spec(f)
-    s = sw.load_sweep_spec(SCENARIOS / "sweeps" / "demand_growth_slt_paediatrics.yaml")
+        load_sweep_spec(f)
+    s = load_sweep_spec(SCENARIOS / "sweeps" / "demand_growth_slt_paediatrics.yaml")
     grid = s.spec.parameters
     growth = np.array(grid["ehc.requests_per_year_per_70k"]) / s.base.ehc.requests_per_year_per_70k - 1
     assert np.allclose(growth, [0, 0.1, 0.2, 0.3, 0.4], atol=1e-3), (

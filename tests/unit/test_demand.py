@@ -8,7 +8,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from sendmodel.demand import daily_rate_profile, sample_demand
+from sendmodel.engine.demand import daily_rate_profile, sample_demand
 from tests.functional.builders import expo, tiny
 
 AUG = 7  # month index (Jan = 0)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sendmodel.config import Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from sendmodel.distributions import from_uniform, n_missed
+from sendmodel.engine.sampling import from_uniform, n_missed
+from sendmodel.scenario.config import Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
 
 U = (np.arange(200_000) + 0.5) / 200_000  # an even grid of uniforms: sample moments ~ exact moments
 PROBS = np.array([0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import sendmodel
-from sendmodel import model as model_module
-from sendmodel.demand import sample_demand
-from sendmodel.model import SendModel
+from sendmodel.engine import model as model_module
+from sendmodel.engine.demand import sample_demand
+from sendmodel.engine.model import SendModel
 from tests.conftest import SCENARIOS
 
 
@@ -45,7 +45,7 @@ def test_inlined_loop_matches_simpy_run(scenario, monkeypatch):
 def test_loop_stops_before_events_at_the_end_like_simpy():
     import simpy
 
-    from sendmodel.model import NORMAL, _Call, simulate
+    from sendmodel.engine.model import NORMAL, _Call, simulate
 
     ran = []
     env = simpy.Environment()
@@ -64,7 +64,7 @@ def test_a_finished_replication_leaves_no_cycles_for_the_collector(scenario):
     model) would grow the process over a sweep until a full collection walked it all."""
     import gc
 
-    from sendmodel.runner import run_replication
+    from sendmodel.engine.replication import run_replication
 
     sc = sendmodel.load_scenario(SCENARIOS / scenario).override(
         {"simulation.warm_up_days": 0, "simulation.horizon_days": 120}

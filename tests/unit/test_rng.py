@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from sendmodel.rng import Stream, make_rng
+from sendmodel.engine.rng import Stream, make_rng
 from tests.conftest import ROOT
 
 
@@ -56,7 +56,7 @@ def test_stream_ids_are_append_only():
 
 def test_same_numbers_in_another_process_whatever_the_hash_seed():
     code = (
-        "from sendmodel.rng import make_rng, Stream; "
+        "from sendmodel.engine.rng import make_rng, Stream; "
         "print(repr(make_rng(11, 2, Stream.ADVICE_ATTRIBUTES, 'community_paediatrics').random(4).tolist()))"
     )
     here = make_rng(11, 2, Stream.ADVICE_ATTRIBUTES, "community_paediatrics").random(4).tolist()

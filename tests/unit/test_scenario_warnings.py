@@ -3,8 +3,8 @@ dashboards alike; sensible files give no warning."""
 
 import pytest
 
-from sendmodel.cli import main
-from sendmodel.scenarios import scenario_warnings
+from sendmodel.cli.main import main
+from sendmodel.scenario.checks import scenario_warnings
 from tests.conftest import SCENARIOS
 
 

@@ -294,7 +294,7 @@ def test_cli_missing_file_and_good_file(tmp_path):
 
 
 def test_confidence_intervals_are_cut_to_what_a_kpi_can_take():
-    from sendmodel.labels import ci_in_range
+    from sendmodel.analysis.labels import ci_in_range
 
     assert ci_in_range("%", -2.0, 10.1) == (0.0, 10.1), "no share below 0%"
     assert ci_in_range("%", 95.0, 103.0) == (95.0, 100.0), "no share above 100%"

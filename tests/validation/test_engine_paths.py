@@ -2,7 +2,7 @@
 
 Statistics can hide a small error in a large noise; these checks cannot. Given the same arrivals and task
 times (read back from the engine's task log), an independent event recursion
-(:mod:`sendmodel.validation_suite`, which uses none of the engine's code) must give every task the same start
+(:mod:`sendmodel.studies.verification.recursions`, which uses none of the engine's code) must give every task the same start
 time, to rounding. One short replication each, so they run in ``make test-fast``; the long statistical runs
 are in test_suite_cases.py.
 """
@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 
 import sendmodel
-from sendmodel.validation_suite import (
-    fcfs_on_sessions,
-    little_areas,
-    load_case_scenario,
-    nonpreemptive_starts,
-    weekday_sessions,
-)
+from sendmodel.studies.verification.cases import little_areas, load_case_scenario
+from sendmodel.studies.verification.recursions import fcfs_on_sessions, nonpreemptive_starts, weekday_sessions
 
 TOL_DAYS = 1e-6  # about 0.1 second
 

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sendmodel.validation_suite import fcfs_on_sessions, nonpreemptive_starts, weekday_sessions
+from sendmodel.studies.verification.recursions import fcfs_on_sessions, nonpreemptive_starts, weekday_sessions
 
 
 def test_fcfs_single_and_multi_server_by_hand():

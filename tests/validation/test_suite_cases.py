@@ -17,7 +17,8 @@ import sys
 
 import pytest
 
-from sendmodel.validation_suite import CASES, run_case
+from sendmodel.studies.verification.cases import CASES
+from sendmodel.studies.verification.suite import run_case
 from tests.conftest import ROOT
 
 POWER_BOUND = {"calendar_weekdays": 0.5}  # others: 0.15

@@ -1,4 +1,4 @@
-"""The formulas in sendmodel.theory against independent computations (fast).
+"""The formulas in sendmodel.studies.verification.theory against independent computations (fast).
 
 Each closed form is checked against something that does not share its derivation: Erlang C against the
 factorial-sum form and against the stationary distribution of the M/M/c birth-death chain solved numerically;
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from sendmodel import theory
+from sendmodel.studies.verification import theory
 
 
 def _erlang_c_factorials(c: int, a: float) -> float:

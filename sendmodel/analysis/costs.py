@@ -1,0 +1,119 @@
+"""What an option costs a year, and who pays.
+
+A commissioner pays for the PAs it commissions, whether or not a clinician is busy in them, and pays for leave
+too; so a service's cost is its PAs a week (with dated ``capacity_changes``) over the measured period times its
+cost per PA, annualised. One-off set-up costs (``costs.setup``) are spread over ``costs.setup_amortise_years``.
+Each cost line carries its responsible commissioner from the Must / Should / Could matrix and Appendix 2 of the
+CDC joint commissioning bulletin (seed 000): ``nhs``, ``la_education``, ``la_social_care`` or ``joint`` (a pooled
+budget under Section 75, shared between funders by ``costs.joint_split``).
+
+Costs depend only on the scenario, never on the replication: options differ in cost by exactly what they buy.
+Services with no unit cost count zero; a scenario with no cost information at all gets no cost KPIs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, Scenario
+
+DAYS_PER_YEAR = 365.25
+
+
+def has_costs(sc: Scenario) -> bool:
+    """True when the scenario gives any unit cost or set-up cost."""
+    return bool(sc.costs.setup) or any(s.cost_per_pa_gbp is not None for s in sc.services.values())
+
+
+def service_pa_weeks(sc: Scenario, name: str) -> float:
+    """PA-weeks a service is commissioned for in the measured window (PAs a week x weeks, dated changes included)."""
+    svc = sc.services[name]
+    scale = sc.scale if svc.capacity_basis == "per_70k" else 1.0
+    lo = sc.simulation.warm_up_days
+    hi = lo + sc.simulation.horizon_days
+    if not svc.capacity_changes:
+        return svc.pas_per_week * scale * (hi - lo) / 7.0
+    start = sc.simulation.start_date
+    total, d = 0.0, int(lo // 1)
+    while d < hi:
+        overlap = min(d + 1, hi) - max(d, lo)
+        date = start + dt.timedelta(days=d)
+        pas = svc.pas_per_week + sum(
+            c.pas_per_week_delta for c in svc.capacity_changes if c.start <= date and (c.end is None or date < c.end)
+        )
+        total += max(pas, 0.0) * scale * overlap / 7.0
+        d += 1
+    return total
+
+
+def cost_lines(sc: Scenario) -> list[dict]:
+    """Every cost line of a scenario, a year: one per costed service and one per set-up item.
+
+    Returns
+    -------
+    list of dict
+        ``line`` (service name or set-up item), ``kind`` ("pas" or "setup"), ``commissioner``, ``pas_per_week``
+        (average over the window, absolute), ``gbp_per_pa``, ``gbp_per_year`` and, for set-up lines,
+        ``gbp_once``.
+    """
+    years = sc.simulation.horizon_days / DAYS_PER_YEAR
+    out = []
+    for name, svc in sc.services.items():
+        unit = svc.cost_per_pa_gbp
+        if unit is None:
+            continue
+        pa_weeks = service_pa_weeks(sc, name)
+        out.append({
+            "line": name,
+            "label": svc.label,
+            "kind": "pas",
+            "commissioner": svc.commissioner,
+            "pas_per_week": pa_weeks * 7.0 / sc.simulation.horizon_days,
+            "gbp_per_pa": unit,
+            "gbp_once": 0.0,
+            "gbp_per_year": pa_weeks * unit / years,
+        })
+    for item in sc.costs.setup:
+        out.append({
+            "line": item.item,
+            "label": item.item,
+            "kind": "setup",
+            "commissioner": item.commissioner,
+            "pas_per_week": 0.0,
+            "gbp_per_pa": float("nan"),
+            "gbp_once": item.gbp,
+            "gbp_per_year": item.gbp / sc.costs.setup_amortise_years,
+        })
+    return out
+
+
+def funded_by(sc: Scenario, commissioner: str, gbp: float) -> dict[str, float]:
+    """Split a cost between funders: joint lines by ``costs.joint_split``, others to their commissioner."""
+    if commissioner == "joint":
+        split = sc.costs.joint_split
+        return {f: gbp * split.get(f, 0.0) for f in FUNDERS}
+    return {f: (gbp if f == commissioner else 0.0) for f in FUNDERS}
+
+
+def cost_kpis(sc: Scenario) -> list[tuple[str, str, float]]:
+    """Cost KPI rows (kpi, service, value), GBP a year; the ``service`` column holds the commissioner or funder.
+
+    - ``cost_total_gbp`` (all): PAs plus set-up spread over ``setup_amortise_years``;
+    - ``cost_gbp`` by commissioner (nhs, la_education, la_social_care, joint): sums to the total;
+    - ``cost_funded_gbp`` by funder (nhs, la_education, la_social_care), joint lines split: sums to the total;
+    - ``cost_setup_once_gbp`` (all): the one-off set-up costs themselves, not annualised.
+    """
+    if not has_costs(sc):
+        return []
+    lines = cost_lines(sc)
+    by_comm = dict.fromkeys(COMMISSIONERS, 0.0)
+    by_funder = dict.fromkeys(FUNDERS, 0.0)
+    for ln in lines:
+        by_comm[ln["commissioner"]] += ln["gbp_per_year"]
+        for f, v in funded_by(sc, ln["commissioner"], ln["gbp_per_year"]).items():
+            by_funder[f] += v
+    rows = [("cost_total_gbp", "all", sum(ln["gbp_per_year"] for ln in lines))]
+    rows += [("cost_gbp", c, v) for c, v in by_comm.items()]
+    rows += [("cost_funded_gbp", f, v) for f, v in by_funder.items()]
+    rows.append(("cost_setup_once_gbp", "all", sum(ln["gbp_once"] for ln in lines)))
+    return rows

@@ -1,0 +1,213 @@
+"""Analysis: a run's records into KPIs, and KPIs into summaries with confidence intervals.
+
+Measurement window: [warm_up_days, warm_up_days + horizon_days). Deadline KPIs use the *due-date cohort*: every
+request whose 6-week (or 20-week) date falls in the window counts, and one still open at the end is late, never
+on time. Advice turnaround and DMO/DCO sign-off times of requests still open at the end count with their age at
+the end (a lower bound), so a service that never answers cannot look fast. Routine waits are those of children
+*seen* in the window (as NHS waiting-time statistics report completed waits); children still waiting show in
+``waiting_list_end`` and the waiting-list KPIs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sendmodel.analysis.costs import cost_kpis
+from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.scenario.config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
+
+ALL = "all"
+NOT_TO_ISSUE_DUE_DAYS = 112.0  # decision not to issue a plan within 16 weeks of the request (SEND Regs 2014)
+
+
+def _pct(x: np.ndarray) -> float:
+    return float(100.0 * x.mean()) if x.size else float("nan")
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q)) if x.size else float("nan")
+
+
+def _waits(start: np.ndarray, done: np.ndarray, end: float) -> np.ndarray:
+    """Time from start to done, or to the end of the run for those still open (a lower bound)."""
+    return np.where(np.isnan(done), end - start, done - start)
+
+
+def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
+    """KPIs of one replication as (kpi, service, value) rows; units in :data:`sendmodel.labels.KPI_UNITS`."""
+    warm = sc.simulation.warm_up_days
+    end = rec["end_day"]
+    rows: list[tuple[str, str, float]] = []
+    add = rows.append
+
+    # --- health and other statutory advice ---------------------------------------------------------------------
+    health = [s for s in rec["advice"] if sc.services[s].kind == "health"]
+    all_ok, all_tt, all_nk, all_mis = [], [], [], []
+    for s, a in rec["advice"].items():
+        req, ret = a["requested_day"], a["returned_day"]
+        due = req + ADVICE_DUE_DAYS
+        cohort = ~np.isnan(req) & (due >= warm) & (due < end)
+        ok = (ret[cohort] <= due[cohort]) & ~np.isnan(ret[cohort])
+        tt = _waits(req[cohort], ret[cohort], end)
+        add(("advice_within_6w_pct", s, _pct(ok)))
+        add(("advice_turnaround_median_days", s, _q(tt, 0.5)))
+        add(("advice_turnaround_p90_days", s, _q(tt, 0.9)))
+        add(("advice_requests", s, float(cohort.sum())))
+        if s in health:
+            all_ok.append(ok)
+            all_tt.append(tt)
+            if "known" in a:  # the children an option targets: not known (reserved slots), misrouted (triage)
+                all_nk.append(tt[~a["known"][cohort]])
+                all_mis.append(tt[a["misrouted"][cohort]])
+    ok = np.concatenate(all_ok) if all_ok else np.empty(0)
+    tt = np.concatenate(all_tt) if all_tt else np.empty(0)
+    add(("advice_within_6w_pct", ALL, _pct(ok)))
+    add(("advice_turnaround_median_days", ALL, _q(tt, 0.5)))
+    add(("advice_turnaround_p90_days", ALL, _q(tt, 0.9)))
+    add(("advice_requests", ALL, float(ok.size)))
+    add(("advice_within_6w_per_year", ALL, float(ok.sum()) * 365.25 / (end - warm)))
+    add(("advice_not_known_turnaround_median_days", ALL, _q(np.concatenate(all_nk) if all_nk else tt[:0], 0.5)))
+    add(("advice_misrouted_turnaround_median_days", ALL, _q(np.concatenate(all_mis) if all_mis else tt[:0], 0.5)))
+
+    # --- the EHC pathway ---------------------------------------------------------------------------------------
+    e = rec["ehc"]
+    if sc.ehc is not None and "arrival_day" in e:
+        arr = e["arrival_day"]
+        due = arr + DECISION_DUE_DAYS
+        c = (due >= warm) & (due < end)
+        add(("decisions_within_6w_pct", ALL, _pct((e["decision_day"][c] - arr[c]) <= DECISION_DUE_DAYS)))
+        has_plan = (e["outcome"] == 0) & e["plan"]
+        due = arr + PLAN_DUE_DAYS
+        c = has_plan & (due >= warm) & (due < end)
+        add(("plans_within_20w_pct", ALL, _pct((e["final_day"][c] - arr[c]) <= PLAN_DUE_DAYS)))
+        fin = e["final_day"]
+        issued = ~np.isnan(fin) & (fin >= warm) & (fin < end)
+        weeks = (fin[issued] - arr[issued]) / 7.0
+        add(("plan_weeks_mean", ALL, float(weeks.mean()) if weeks.size else float("nan")))
+        add(("plans_issued_per_year", ALL, float(issued.sum()) * 365.25 / (end - warm)))
+        dreq = e["dmo_requested_day"]
+        c = ~np.isnan(dreq) & (dreq >= warm) & (dreq < end)
+        add(("dmo_signoff_median_days", ALL, _q(_waits(dreq[c], e["dmo_signoff_day"][c], end), 0.5)))
+        open_ = (arr < end) & np.isnan(e["closed_day"])
+        add(("requests_open_end", ALL, float(open_.sum())))
+        add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
+        rows += sen2_style_kpis(e, warm, end)
+
+    # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
+    for s, svc_rec in rec["services"].items():
+        wl = 0.0
+        if s in rec["routine"]:
+            arr = rec["routine_arrival"][s]
+            seen = rec["routine"][s]["seen_day"]
+            c = ~np.isnan(seen) & (seen >= warm) & (seen < end)
+            w = (seen[c] - arr[c]) / 7.0
+            add(("routine_wait_median_weeks", s, _q(w, 0.5)))
+            target = sc.services[s].routine_target_weeks
+            add(("routine_seen_within_target_pct", s, _pct(w <= target)))
+            rows += routine_list_kpis(s, arr, seen, w, warm, end)
+            wl += float((np.isnan(seen) & (arr < end)).sum())
+        if s in rec["advice"]:
+            a = rec["advice"][s]
+            wl += float((~np.isnan(a["requested_day"]) & np.isnan(a["returned_day"])).sum())
+        add(("waiting_list_end", s, wl))
+        lo, hi = int(np.floor(warm)), int(np.ceil(end))
+        avail = svc_rec["available_hours_by_day"][lo:hi].sum()
+        busy = svc_rec["busy_hours_by_day"][lo:hi].sum()
+        add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
+    rows += cost_kpis(sc)
+    return rows
+
+
+def sen2_style_kpis(e: dict, warm: float, end: float) -> list[tuple[str, str, float]]:
+    """EHC KPIs defined as DfE's SEN2 statistics define them, so the model can be calibrated against them.
+
+    Calendar-year conventions: requests *received* in the window and their status at its end (decided to assess,
+    refused, still undecided); LA decisions *made* in the window; assessments *completed* in the window (plan
+    issued or decided not to issue) and plans *issued* in the window, by weeks from request to final plan
+    (within 20, over 20 up to 52, over 52). The model has no statutory exceptions, so it compares with DfE's
+    figures excluding exceptions.
+    """
+    arr, dec, out, fin = e["arrival_day"], e["decision_day"], e["outcome"], e["final_day"]
+    rows = []
+    add = rows.append
+    got = (arr >= warm) & (arr < end)
+    decided = ~np.isnan(dec) & (dec < end)
+    add(("requests_per_year", ALL, float(got.sum()) * 365.25 / (end - warm)))
+    add(("requests_assessed_pct", ALL, _pct((out[got] == 0) & decided[got])))
+    add(("requests_refused_pct", ALL, _pct((out[got] == 1) & decided[got])))
+    add(("requests_undecided_pct", ALL, _pct(~decided[got])))
+    made = ~np.isnan(dec) & (dec >= warm) & (dec < end)
+    add(("decisions_made_within_6w_pct", ALL, _pct((dec[made] - arr[made]) <= DECISION_DUE_DAYS)))
+    closed = e["closed_day"]
+    done = (out == 0) & ~np.isnan(closed) & (closed >= warm) & (closed < end)
+    add(("assessments_plan_pct", ALL, _pct(e["plan"][done])))
+    no_plan = done & ~e["plan"]
+    add(("not_to_issue_within_16w_pct", ALL, _pct((closed[no_plan] - arr[no_plan]) <= NOT_TO_ISSUE_DUE_DAYS)))
+    issued = ~np.isnan(fin) & (fin >= warm) & (fin < end)
+    days = fin[issued] - arr[issued]
+    add(("plans_issued_within_20w_pct", ALL, _pct(days <= PLAN_DUE_DAYS)))
+    add(("plans_issued_20_to_52w_pct", ALL, _pct((days > PLAN_DUE_DAYS) & (days <= 364.0))))
+    add(("plans_issued_over_52w_pct", ALL, _pct(days > 364.0)))
+    return rows
+
+
+def routine_list_kpis(s: str, arr: np.ndarray, seen: np.ndarray, w: np.ndarray, warm: float, end: float):
+    """A service's routine waiting list as NHS community-health statistics describe it.
+
+    Weekly snapshots over the measured window: children referred and not yet seen (mean count, and the share
+    who have waited 18 weeks or less so far), and the change from the first to the last snapshot (a stable list
+    changes little). ``w`` holds the waits in weeks of those seen in the window.
+    """
+    t = np.arange(warm, end, 7.0)
+    seen_ = np.nan_to_num(seen, nan=np.inf)
+    keep = (arr < end) & (seen_ >= warm)  # only referrals that wait at some time in the window
+    arr, seen_ = arr[keep], seen_[keep]
+    waiting = (arr[None, :] <= t[:, None]) & (seen_[None, :] > t[:, None])  # snapshots x referrals
+    n = waiting.sum(axis=1)
+    age = t[:, None] - arr[None, :]
+    short = (waiting & (age <= 18 * 7.0)).sum()
+    return [
+        ("routine_wait_mean_weeks", s, float(w.mean()) if w.size else float("nan")),
+        ("routine_waiting_mean", s, float(n.mean()) if n.size else float("nan")),
+        ("routine_waiting_within_18w_pct", s, float(100.0 * short / n.sum()) if n.sum() else float("nan")),
+        ("routine_waiting_change", s, float(n[-1] - n[0]) if n.size else float("nan")),
+    ]
+
+
+def time_average(t: np.ndarray, n: np.ndarray, start: float, end: float) -> float:
+    """Time-average of a step function (value n[i] from t[i] on) over [start, end)."""
+    edges = np.clip(np.append(t, end), start, end)
+    return float(np.sum(n * np.diff(edges)) / (end - start))
+
+
+def summarise(kpis: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Mean, standard deviation and t-interval per (scenario, kpi, service) across replications."""
+    keys = [c for c in ("scenario", "kpi", "service") if c in kpis.columns]
+    g = kpis.groupby(keys, sort=False)["value"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    tcrit = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, tcrit * out["sd"] / np.sqrt(out["n"]), np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["half_width"] = half
+    out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
+    return out
+
+
+def waiting_list_series(rec: dict, service: str, step_days: float = 7.0) -> tuple[np.ndarray, np.ndarray]:
+    """Children waiting for a service (routine not yet seen plus advice not yet returned) at regular times."""
+    end = rec["end_day"]
+    t = np.arange(0.0, end + 1e-9, step_days)
+    n = np.zeros_like(t)
+    if service in rec["routine"]:
+        arr = rec["routine_arrival"][service]
+        seen = np.nan_to_num(rec["routine"][service]["seen_day"], nan=np.inf)
+        n += np.searchsorted(np.sort(arr), t, side="right") - np.searchsorted(np.sort(seen), t, side="right")
+    if service in rec["advice"]:
+        a = rec["advice"][service]
+        req = a["requested_day"][~np.isnan(a["requested_day"])]
+        ret = np.nan_to_num(a["returned_day"][~np.isnan(a["requested_day"])], nan=np.inf)
+        n += np.searchsorted(np.sort(req), t, side="right") - np.searchsorted(np.sort(ret), t, side="right")
+    return t, n

@@ -1,0 +1,135 @@
+"""KPI codes -> display labels and units (the one place they are defined)."""
+
+
+
+KPI_LABELS = {
+    "advice_within_6w_pct": "Advice returned within 6 weeks",
+    "advice_turnaround_median_days": "Advice turnaround, median",
+    "advice_turnaround_p90_days": "Advice turnaround, 90th percentile",
+    "advice_requests": "Advice requests due in the period",
+    "decisions_within_6w_pct": "LA decisions to assess within 6 weeks",
+    "plans_within_20w_pct": "EHC plans issued within 20 weeks",
+    "plan_weeks_mean": "Weeks from request to final plan, mean",
+    "plans_issued_per_year": "EHC plans issued a year",
+    "dmo_signoff_median_days": "DMO/DCO sign-off, median",
+    "requests_open_end": "EHC requests open at the end",
+    "requests_open_mean_age_weeks": "Age of open EHC requests, mean",
+    "routine_wait_median_weeks": "Routine wait to first appointment, median",
+    "routine_seen_within_target_pct": "Routine referrals seen within target (18 weeks)",
+    "waiting_list_end": "Waiting list at the end",
+    "utilisation": "Utilisation of PAs",
+    "requests_per_year": "EHC needs assessment requests a year",
+    "requests_assessed_pct": "Requests decided to assess (status at year end)",
+    "requests_refused_pct": "Requests refused (status at year end)",
+    "requests_undecided_pct": "Requests still undecided at year end",
+    "decisions_made_within_6w_pct": "LA decisions made in the year within 6 weeks (DfE)",
+    "assessments_plan_pct": "Assessments completed that ended in a plan",
+    "not_to_issue_within_16w_pct": "Decisions not to issue a plan within 16 weeks",
+    "plans_issued_within_20w_pct": "Plans issued in the year within 20 weeks (DfE)",
+    "plans_issued_20_to_52w_pct": "Plans issued in the year after 20 to 52 weeks",
+    "plans_issued_over_52w_pct": "Plans issued in the year after more than 52 weeks",
+    "routine_wait_mean_weeks": "Routine wait to first appointment, mean",
+    "routine_waiting_mean": "Routine waiting list, mean over the year",
+    "routine_waiting_within_18w_pct": "Routine waiting list: share waiting 18 weeks or less",
+    "routine_waiting_change": "Routine waiting list: change over the year",
+    "advice_within_6w_per_year": "Health advice returned within 6 weeks, a year",
+    "advice_not_known_turnaround_median_days": "Advice turnaround, children not known, median",
+    "advice_misrouted_turnaround_median_days": "Advice turnaround, requests first sent to the wrong service, median",
+    "cost_total_gbp": "Cost a year (PAs, plus set-up spread over the amortisation years)",
+    "cost_gbp": "Cost a year by responsible commissioner",
+    "cost_funded_gbp": "Cost a year by funder (joint costs split)",
+    "cost_setup_once_gbp": "One-off set-up costs",
+    "cost_per_extra_advice_within_6w_gbp": "Cost per extra health advice within 6 weeks",
+}
+
+KPI_UNITS = {
+    "advice_within_6w_pct": "%",
+    "advice_turnaround_median_days": "days",
+    "advice_turnaround_p90_days": "days",
+    "advice_requests": "requests",
+    "decisions_within_6w_pct": "%",
+    "plans_within_20w_pct": "%",
+    "plan_weeks_mean": "weeks",
+    "plans_issued_per_year": "plans/year",
+    "dmo_signoff_median_days": "days",
+    "requests_open_end": "requests",
+    "requests_open_mean_age_weeks": "weeks",
+    "routine_wait_median_weeks": "weeks",
+    "routine_seen_within_target_pct": "%",
+    "waiting_list_end": "children",
+    "utilisation": "fraction",
+    "requests_per_year": "requests/year",
+    "requests_assessed_pct": "%",
+    "requests_refused_pct": "%",
+    "requests_undecided_pct": "%",
+    "decisions_made_within_6w_pct": "%",
+    "assessments_plan_pct": "%",
+    "not_to_issue_within_16w_pct": "%",
+    "plans_issued_within_20w_pct": "%",
+    "plans_issued_20_to_52w_pct": "%",
+    "plans_issued_over_52w_pct": "%",
+    "routine_wait_mean_weeks": "weeks",
+    "routine_waiting_mean": "children",
+    "routine_waiting_within_18w_pct": "%",
+    "routine_waiting_change": "children",
+    "advice_within_6w_per_year": "advices/year",
+    "advice_not_known_turnaround_median_days": "days",
+    "advice_misrouted_turnaround_median_days": "days",
+    "cost_total_gbp": "GBP/year",
+    "cost_gbp": "GBP/year",
+    "cost_funded_gbp": "GBP/year",
+    "cost_setup_once_gbp": "GBP",
+    "cost_per_extra_advice_within_6w_gbp": "GBP/advice",
+}
+
+# Who the ``service`` column names in cost KPIs (commissioner or funder).
+COMMISSIONER_LABELS = {
+    "nhs": "NHS (ICB/CCG)",
+    "la_education": "LA education",
+    "la_social_care": "LA social care",
+    "joint": "Joint (pooled budget)",
+}
+
+# Which way is better for each KPI (+1 higher, -1 lower); comparisons and plots use it.
+KPI_BETTER = {
+    "advice_within_6w_pct": 1,
+    "advice_within_6w_per_year": 1,
+    "advice_turnaround_median_days": -1,
+    "advice_turnaround_p90_days": -1,
+    "advice_not_known_turnaround_median_days": -1,
+    "advice_misrouted_turnaround_median_days": -1,
+    "decisions_within_6w_pct": 1,
+    "plans_within_20w_pct": 1,
+    "plan_weeks_mean": -1,
+    "dmo_signoff_median_days": -1,
+    "requests_open_end": -1,
+    "requests_open_mean_age_weeks": -1,
+    "routine_wait_median_weeks": -1,
+    "routine_seen_within_target_pct": 1,
+    "waiting_list_end": -1,
+    "cost_total_gbp": -1,
+    "cost_gbp": -1,
+    "cost_funded_gbp": -1,
+    "cost_setup_once_gbp": -1,
+    "cost_per_extra_advice_within_6w_gbp": -1,
+}
+
+
+def label(kpi: str) -> str:
+    """Display label for a KPI code (the code itself if unknown)."""
+    return KPI_LABELS.get(kpi, kpi)
+
+
+_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "requests/year", "advices/year", "GBP/year", "GBP"}
+
+
+def ci_in_range(unit: str, low: float, high: float) -> tuple[float, float]:
+    """A KPI's 95% CI cut to the values the KPI can take: shares within 0-100% (or 0-1), times, counts and
+    costs not below 0. With few replications a t-interval can reach past those, which reads as nonsense."""
+    if unit == "%":
+        return max(low, 0.0), min(high, 100.0)
+    if unit == "fraction":
+        return max(low, 0.0), min(high, 1.0)
+    if unit in _NON_NEGATIVE_UNITS:
+        return max(low, 0.0), high
+    return low, high

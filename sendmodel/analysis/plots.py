@@ -1,0 +1,301 @@
+"""Figures a commissioner reads at a glance. Functions return figures; nothing here calls ``show()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sendmodel.analysis.kpis import waiting_list_series  # noqa: E402
+from sendmodel.scenario.config import ADVICE_DUE_DAYS  # noqa: E402
+
+if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
+    matplotlib.use("Agg")
+
+
+def _label(sc, s: str) -> str:
+    return sc.services[s].label if s in sc.services else s
+
+
+def _window(results):
+    sim = results.scenario.simulation
+    return sim.warm_up_days, sim.warm_up_days + sim.horizon_days
+
+
+def advice_turnaround(results) -> plt.Figure:
+    """Distribution of health advice turnaround (days) by service, against the 6-week line."""
+    sc, adv = results.scenario, results.advice
+    lo, hi = _window(results)
+    health = [s for s in sc.advice_services() if sc.services[s].kind == "health"]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    due = adv["requested_day"] + ADVICE_DUE_DAYS
+    a = adv[(due >= lo) & (due < hi)]
+    tt = a["turnaround_days"].fillna(hi - a["requested_day"])
+    bins = np.arange(0, max(126, float(np.nanmax(tt)) + 7 if len(tt) else 126), 7)
+    # Stacked histogram drawn as one filled outline per service (ax.stairs), not a bar per bin (ax.hist):
+    # the dashboard redraws it on every update, and hundreds of bar patches took most of its plot time.
+    svc, days = a["service"].to_numpy(), tt.to_numpy(dtype=float)
+    bottom = np.zeros(len(bins) - 1)
+    for i, s in enumerate(health):
+        counts, _ = np.histogram(days[svc == s], bins=bins)
+        ax.stairs(bottom + counts, bins, baseline=bottom, fill=True, color=f"C{i}", label=_label(sc, s))
+        bottom = bottom + counts
+    ax.set_xlim(bins[0], bins[-1])
+    ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.05)
+    ax.axvline(ADVICE_DUE_DAYS, color="k", ls="--", lw=1.5)
+    ax.text(ADVICE_DUE_DAYS + 1, ax.get_ylim()[1] * 0.92, "6-week deadline", fontsize=9)
+    ax.set_xlabel("Days from request for advice to advice returned (open requests: age at end)")
+    ax.set_ylabel("Advice requests (all replications)")
+    ax.set_title(f"{sc.name}: health advice turnaround")
+    ax.legend(fontsize=8)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92)  # fixed margins: tight_layout costs a draw
+    return fig
+
+
+def within_6w_by_month(results) -> plt.Figure:
+    """Share of health advice returned within 6 weeks, by month the advice fell due (mean over replications)."""
+    sc, adv = results.scenario, results.advice
+    lo, hi = _window(results)
+    health = [s for s in sc.advice_services() if sc.services[s].kind == "health"]
+    a = adv[adv["service"].isin(health)].copy()
+    a["due"] = a["requested_day"] + ADVICE_DUE_DAYS
+    a = a[(a["due"] >= lo) & (a["due"] < hi)]
+    start = pd.Timestamp(sc.simulation.start_date)
+    a["month"] = (start + pd.to_timedelta(a["due"], unit="D")).dt.to_period("M").dt.to_timestamp()
+    ok = a["returned_day"].le(a["due"])
+    a["ok"] = ok
+    m = a.groupby(["month", "replication"])["ok"].mean().groupby("month").agg(["mean", "std", "count"])
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(m.index, 100 * m["mean"], marker="o", label="health advice within 6 weeks")
+    if len(m) and (m["count"] > 1).any():
+        half = 1.96 * 100 * m["std"] / np.sqrt(m["count"])
+        ax.fill_between(m.index, 100 * m["mean"] - half, 100 * m["mean"] + half, alpha=0.2, label="95% CI")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% within 6 weeks")
+    ax.set_xlabel("Month the advice was due")
+    ax.set_title(f"{sc.name}: health advice within 6 weeks, by month")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def waiting_lists(results) -> plt.Figure:
+    """Children waiting for each service over time (routine plus EHC advice), mean over replications."""
+    sc = results.scenario
+    lo, hi = _window(results)
+    start = dt.datetime.combine(sc.simulation.start_date, dt.time())
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for s, svc in sc.services.items():
+        series = [waiting_list_series(r, s) for r in results.records]
+        if not series:
+            continue
+        t = series[0][0]
+        n = np.mean([x[1] for x in series], axis=0)
+        if n.max() <= 0:
+            continue
+        dates = [start + dt.timedelta(days=float(x)) for x in t]
+        ax.plot(dates, n, label=svc.label)
+    ax.axvspan(start, start + dt.timedelta(days=lo), color="grey", alpha=0.15, label="warm-up (not measured)")
+    ax.set_ylabel("Children waiting")
+    ax.set_title(f"{sc.name}: waiting lists (routine and EHC advice)")
+    ax.legend(fontsize=8, ncol=2)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def utilisation(results) -> plt.Figure:
+    """Share of each service's PAs spent working, with 95% CI."""
+    sc = results.scenario
+    s = results.summary()
+    u = s[(s["kpi"] == "utilisation") & s["mean"].notna()]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = [_label(sc, x) for x in u["service"]]
+    err = u["half_width"].fillna(0).to_numpy()
+    ax.barh(labels, 100 * u["mean"], xerr=100 * err, color="tab:blue", alpha=0.8)
+    ax.axvline(85, color="k", ls=":", lw=1)
+    ax.text(85.5, -0.6, "85%: queues grow fast above this", fontsize=8)
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("Utilisation of PAs in the measured period (%)")
+    ax.set_title(f"{sc.name}: utilisation")
+    fig.tight_layout()
+    return fig
+
+
+STANDARD_PLOTS = {
+    "advice_turnaround.png": advice_turnaround,
+    "advice_within_6w_by_month.png": within_6w_by_month,
+    "waiting_lists.png": waiting_lists,
+    "utilisation.png": utilisation,
+}
+
+
+def save_standard_plots(results, folder: str | Path) -> list[Path]:
+    """Write the standard run plots as PNG files into ``folder``."""
+    out = []
+    for name, fn in STANDARD_PLOTS.items():
+        fig = fn(results)
+        p = Path(folder) / name
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out
+
+
+# --- option comparisons (sendmodel compare) ---------------------------------------------------------------------
+
+COMPARISON_KPIS = (
+    "advice_within_6w_pct",
+    "advice_turnaround_median_days",
+    "advice_not_known_turnaround_median_days",
+    "advice_misrouted_turnaround_median_days",
+    "dmo_signoff_median_days",
+    "plans_within_20w_pct",
+)
+_VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
+
+
+def _options_in_order(table: pd.DataFrame) -> list[str]:
+    """Baseline first, then the options in the order they were given."""
+    opts = list(dict.fromkeys(table["option"]))
+    base = table["baseline"].iloc[0]
+    return [base] + [o for o in opts if o != base]
+
+
+def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
+    """Each option's mean with its 95% CI, one panel per KPI; colour = paired verdict against the baseline.
+
+    The dashed line is the baseline's mean; the text beside each option is its paired difference and 95% CI.
+    """
+    from sendmodel.analysis.labels import KPI_UNITS, label
+
+    t = table[(table["service"] == "all") & table["kpi"].isin(kpis)]
+    kpis = [k for k in kpis if k in set(t["kpi"])]
+    opts = _options_in_order(table)
+    base = opts[0]
+    ncol = 2
+    nrow = max(1, -(-len(kpis) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 2.2 + 0.42 * len(opts) * nrow), squeeze=False)
+    for ax, kpi in zip(axes.flat, kpis):
+        k = t[t["kpi"] == kpi].set_index("option").reindex(opts)
+        y = np.arange(len(opts))[::-1]
+        for yi, (opt, r) in zip(y, k.iterrows()):
+            if pd.isna(r["mean"]):
+                continue
+            colour = "k" if opt == base else _VERDICT_COLOURS.get(r["verdict"], "grey")
+            err = 0 if pd.isna(r["half_width"]) else r["half_width"]
+            ax.errorbar(r["mean"], yi, xerr=err, fmt="o", color=colour, capsize=3)
+            note = "baseline" if opt == base else (
+                f"{r['diff']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]")
+            ax.annotate(note, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7, color=colour)
+        if base in k.index and pd.notna(k.loc[base, "mean"]):
+            ax.axvline(k.loc[base, "mean"], color="k", ls="--", lw=0.8)
+        ax.set_yticks(y, opts, fontsize=8)
+        ax.set_title(f"{label(kpi)} ({KPI_UNITS.get(kpi, '')})", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(kpis):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Options against {base}: mean and 95% CI; green better, red worse, grey no clear difference "
+                 f"(paired, common random numbers)", fontsize=10)
+    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.75)
+    return fig
+
+
+def efficient_options(points: pd.DataFrame) -> list[str]:
+    """Options no other option beats on both cost (lower) and on-time advice (higher): the efficient frontier."""
+    out = []
+    for opt, r in points.iterrows():
+        beaten = (
+            (points["cost"] <= r["cost"]) & (points["effect"] >= r["effect"])
+            & ((points["cost"] < r["cost"]) | (points["effect"] > r["effect"]))
+        )
+        if not beaten.any():
+            out.append(opt)
+    return out
+
+
+def cost_vs_within_6w(table: pd.DataFrame) -> plt.Figure:
+    """Cost a year against % of health advice within 6 weeks: up and to the left is better value.
+
+    Efficient options (none is both cheaper and better) are joined by the frontier line; the others are grey.
+    """
+    t = table[table["service"] == "all"]
+    cost = t[t["kpi"] == "cost_total_gbp"].set_index("option")
+    eff = t[t["kpi"] == "advice_within_6w_pct"].set_index("option")
+    opts = [o for o in _options_in_order(table) if o in cost.index and o in eff.index]
+    # Error bars: the CI of each option's paired difference from the baseline (what the comparison rests on).
+    pts = pd.DataFrame({"cost": cost.loc[opts, "mean"] / 1000.0, "effect": eff.loc[opts, "mean"],
+                        "err": eff.loc[opts, "diff_half_width"].fillna(0)})
+    front = efficient_options(pts)
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    for opt, r in pts.iterrows():
+        good = opt in front
+        ax.errorbar(r["cost"], r["effect"], yerr=r["err"], fmt="o", capsize=3,
+                    color="tab:blue" if good else "grey", ms=8 if good else 6)
+        ax.annotate(opt, (r["cost"], r["effect"]), xytext=(6, 4), textcoords="offset points", fontsize=8,
+                    color="k" if good else "grey")
+    f = pts.loc[front].sort_values("cost")
+    ax.plot(f["cost"], f["effect"], color="tab:blue", lw=1, alpha=0.6, label="efficient options")
+    ax.set_xlabel("Cost a year, GBP thousands (PAs modelled plus set-up spread over the amortisation years)")
+    ax.set_ylabel("Health advice returned within 6 weeks (%)\nbars: 95% CI of the difference from the baseline")
+    ax.set_title("Value for money: on-time health advice against cost (up and left is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def who_pays(table: pd.DataFrame) -> plt.Figure:
+    """Extra cost a year of each option against the baseline, stacked by funder (joint costs split)."""
+    from sendmodel.analysis.labels import COMMISSIONER_LABELS
+
+    t = table[table["kpi"] == "cost_funded_gbp"]
+    opts = [o for o in _options_in_order(table)[1:] if o in set(t["option"])]
+    funders = list(dict.fromkeys(t["service"]))
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.5 * max(len(opts), 1)))
+    left_pos = np.zeros(len(opts))
+    left_neg = np.zeros(len(opts))
+    for f in funders:
+        v = t[t["service"] == f].set_index("option").reindex(opts)["diff"].fillna(0).to_numpy() / 1000.0
+        start = np.where(v >= 0, left_pos, left_neg)
+        ax.barh(opts, v, left=start, label=COMMISSIONER_LABELS.get(f, f))
+        left_pos += np.where(v >= 0, v, 0)
+        left_neg += np.where(v < 0, v, 0)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Extra cost a year against {table['baseline'].iloc[0]}, GBP thousands")
+    ax.set_title("Who pays: extra cost a year by funder")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+COMPARISON_PLOTS = {
+    "comparison_kpis.png": comparison_kpis,
+    "cost_vs_within_6w.png": cost_vs_within_6w,
+    "who_pays.png": who_pays,
+}
+
+
+def save_comparison_plots(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Write the option-comparison plots as PNG files into ``folder`` (cost plots only when costs are given)."""
+    out = []
+    kpis = set(table["kpi"])
+    for name, fn in COMPARISON_PLOTS.items():
+        if fn is not comparison_kpis and "cost_total_gbp" not in kpis:
+            continue
+        fig = fn(table)
+        p = Path(folder) / name
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out

@@ -1,0 +1,184 @@
+"""Results: records into tidy DataFrames, and a :class:`Results` container that writes itself to a folder.
+
+Frames (every row carries ``scenario`` and ``replication``):
+
+- ``events``: one row per request (EHC or routine) with the day of each step (days from the start date; NaN =
+  not reached) and ``status`` open/closed with ``age_at_end_days`` for open ones;
+- ``advice``: one row per (EHC request, advice-giving service);
+- ``kpis``: long, one row per (replication, kpi, service) with ``unit``;
+- ``summary()``: mean and 95% CI per KPI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sendmodel.analysis.kpis import summarise
+from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.common.io import atomic_dir
+from sendmodel.engine.demand import OUTCOMES
+
+EVENT_COLUMNS = [
+    "scenario", "replication", "request_id", "kind", "service", "arrival_day", "decision_day", "outcome",
+    "advice_requested_day", "advice_returned_day", "dmo_required", "dmo_signoff_day", "plan", "draft_day",
+    "final_day", "seen_day", "n_missed", "status", "age_at_end_days",
+]
+ADVICE_COLUMNS = [
+    "scenario", "replication", "request_id", "service", "known", "misrouted", "n_missed", "requested_day",
+    "returned_day", "turnaround_days", "within_6w", "status",
+]
+KPI_COLUMNS = ["scenario", "replication", "kpi", "service", "value", "unit"]
+
+
+def events_frame(rec: dict, scenario: str, replication: int) -> pd.DataFrame:
+    """One row per request: EHC requests first, then each service's routine referrals."""
+    end = rec["end_day"]
+    parts = []
+    e = rec["ehc"]
+    if "arrival_day" in e and e["arrival_day"].size:
+        n = e["arrival_day"].size
+        closed = ~np.isnan(e["closed_day"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "request_id": np.arange(n),
+                    "kind": "ehc",
+                    "service": "",
+                    "arrival_day": e["arrival_day"],
+                    "decision_day": e["decision_day"],
+                    "outcome": np.asarray(OUTCOMES)[e["outcome"]],
+                    "advice_requested_day": e["advice_requested_day"],
+                    "advice_returned_day": e["advice_returned_day"],
+                    "dmo_required": (e["outcome"] == 0) & e["exceptional"],
+                    "dmo_signoff_day": e["dmo_signoff_day"],
+                    "plan": (e["outcome"] == 0) & e["plan"],
+                    "draft_day": e["draft_day"],
+                    "final_day": e["final_day"],
+                    "status": np.where(closed, "closed", "open"),
+                    "age_at_end_days": np.where(closed, np.nan, end - e["arrival_day"]),
+                }
+            )
+        )
+    for s, r in rec["routine"].items():
+        arr = rec["routine_arrival"][s]
+        seen = r["seen_day"]
+        done = ~np.isnan(seen)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "request_id": np.arange(arr.size),
+                    "kind": "routine",
+                    "service": s,
+                    "arrival_day": arr,
+                    "seen_day": seen,
+                    "n_missed": rec["routine_n_missed"][s],
+                    "status": np.where(done, "closed", "open"),
+                    "age_at_end_days": np.where(done, np.nan, end - arr),
+                }
+            )
+        )
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVENT_COLUMNS[2:])
+    df.insert(0, "replication", replication)
+    df.insert(0, "scenario", scenario)
+    return df.reindex(columns=EVENT_COLUMNS)
+
+
+def advice_frame(rec: dict, scenario: str, replication: int) -> pd.DataFrame:
+    """One row per advice request (an EHC request asking one service)."""
+    parts = []
+    for s, a in rec["advice"].items():
+        asked = ~np.isnan(a["requested_day"])
+        req, ret = a["requested_day"][asked], a["returned_day"][asked]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "request_id": np.flatnonzero(asked),
+                    "service": s,
+                    "known": a["known"][asked],
+                    "misrouted": a["misrouted"][asked],
+                    "n_missed": a["n_missed"][asked],
+                    "requested_day": req,
+                    "returned_day": ret,
+                    "turnaround_days": ret - req,
+                    "within_6w": (ret - req) <= 42.0,
+                    "status": np.where(np.isnan(ret), "open", "closed"),
+                }
+            )
+        )
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ADVICE_COLUMNS[2:])
+    df.insert(0, "replication", replication)
+    df.insert(0, "scenario", scenario)
+    return df.reindex(columns=ADVICE_COLUMNS)
+
+
+def kpi_frame(rows: list[tuple[str, str, float]], scenario: str, replication: int) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["kpi", "service", "value"])
+    df.insert(0, "replication", replication)
+    df.insert(0, "scenario", scenario)
+    df["unit"] = df["kpi"].map(KPI_UNITS).fillna("")
+    return df[KPI_COLUMNS]
+
+
+@dataclass
+class Results:
+    """What :func:`sendmodel.run` returns."""
+
+    scenario: object
+    seed: int
+    replications: int
+    kpis: pd.DataFrame
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    advice: pd.DataFrame = field(default_factory=pd.DataFrame)
+    records: list = field(default_factory=list, repr=False)
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Mean and (1 - alpha) confidence interval per KPI (and service) across replications."""
+        return summarise(self.kpis, alpha)
+
+    def kpi(self, name: str, service: str = "all") -> float:
+        """Mean of one KPI across replications."""
+        k = self.kpis
+        return float(k.loc[(k["kpi"] == name) & (k["service"] == service), "value"].mean())
+
+    def to_dir(self, path: str | Path, plots: bool = True) -> Path:
+        """Write frames (CSV), summary, manifest and plots to ``path`` atomically (all or nothing)."""
+        with atomic_dir(path) as tmp:
+            self.kpis.to_csv(tmp / "kpis.csv", index=False)
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            if not self.events.empty:
+                self.events.to_parquet(tmp / "events.parquet", index=False)
+            if not self.advice.empty:
+                self.advice.to_csv(tmp / "advice.csv", index=False)
+            if plots and self.records:
+                from sendmodel.analysis.plots import save_standard_plots
+
+                save_standard_plots(self, tmp)
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
+        return Path(path)
+
+    def manifest(self) -> dict:
+        import simpy
+
+        from sendmodel.common.version import __version__
+        from sendmodel.scenario.loading import config_hash
+
+        return {
+            "sendmodel": __version__,
+            "scenario": self.scenario.name,
+            "scenario_file": getattr(self.scenario, "_file", None),
+            "config_hash": config_hash(self.scenario),
+            "seed": self.seed,
+            "replications": self.replications,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "simpy": simpy.__version__,
+            "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }

@@ -1,0 +1,86 @@
+"""``sendmodel business-case``: the DMO/DCO resource business case as an Excel workbook and an HTML report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+HELP = "PAs needed to meet targets, beside BACD/BACCH and today's PAs, costed by commissioner (Excel + HTML)"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("business-case", help=HELP, description=HELP)
+    p.add_argument("scenario", help="today's commissioning, e.g. scenarios/baseline.yaml")
+    p.add_argument("--population", type=float, help="children aged 0-17 (default: the scenario's)")
+    p.add_argument(
+        "--target", action="append", metavar="[LEVER:]KPI[@SERVICE]>=X",
+        help="a target to solve for (repeat for several). LEVER: dmo, health, a service, or services joined by +; "
+             "left out, it follows the KPI (dmo_* -> dmo, @service -> that service, else health). "
+             "Default: dmo:dmo_signoff_median_working_days<=10 and, for each health service S, "
+             "S:advice_within_6w_pct@S>=90",
+    )
+    p.add_argument("--confidence", choices=["ci", "mean"], default="ci",
+                   help="ci (default): the 95%% CI bound on the safe side must meet the target; mean: the mean must")
+    p.add_argument("--options", help="folder of option scenarios to compare (default: options/ beside SCENARIO)")
+    p.add_argument("--no-options", action="store_true", help="compare only today and the plan")
+    p.add_argument("--reps", type=int, default=10, help="replications at every PA level and option (default 10)")
+    p.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
+    p.add_argument("--step", type=float, help="PA grid, PAs a week (default 0.5)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
+    p.set_defaults(func=run)
+
+
+def _same_system(a, b) -> bool:
+    strip = lambda sc: {k: v for k, v in sc.model_dump(mode="json").items() if k not in ("name", "description")}  # noqa: E731
+    return strip(a) == strip(b)
+
+
+def run(args) -> int:
+    from sendmodel.scenario.loading import load_scenario
+    from sendmodel.studies.business_case.case import business_case
+
+    sc = load_scenario(args.scenario)
+    options = {}
+    if not args.no_options:
+        folder = Path(args.options) if args.options else Path(args.scenario).parent / "options"
+        if args.options and not folder.is_dir():
+            print(f"error: --options {folder}: not a folder", file=sys.stderr)
+            return 2
+        for f in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            o = load_scenario(f)
+            if _same_system(o, sc):
+                print(f"option {o.name} ({f}) is the same system as {sc.name}: shown as 'today'")
+                continue
+            options[o.name] = o
+    print(f"Business case for {sc.name}: population "
+          f"{args.population if args.population is not None else sc.population:,.0f} children 0-17, "
+          f"{args.reps} replications per PA level, seed {args.seed}")
+    try:
+        bc = business_case(sc, args.population, args.target, options=options, replications=args.reps,
+                           seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
+                           progress=lambda m: print(m, flush=True))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bc.settings["command"] = "sendmodel " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    paths = bc.to_dir(args.out)
+
+    import pandas as pd
+
+    s = bc.summary[["lever_label", "benchmark", "pas_per_week", "wte", "gbp_per_year", "note"]].copy()
+    s["gbp_per_year"] = s["gbp_per_year"].map(lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"£{abs(v):,.0f}")
+    s["pas_per_week"] = s["pas_per_week"].map(lambda v: "not reachable" if pd.isna(v) else f"{v:.1f}")
+    s["wte"] = s["wte"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    s["note"] = s["note"].fillna("").str.slice(0, 60)
+    print()
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
+              .to_string(index=False))
+    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels ({int(bc.targets['runs'].sum())} replications); "
+          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in all "
+          f"(today's runs shared): {bc.settings['replications_simulated']} replications")
+    for pth in paths.values():
+        print(f"wrote {pth}")
+    return 0

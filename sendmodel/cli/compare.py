@@ -1,0 +1,289 @@
+"""``sendmodel compare``: options against a baseline on common random numbers, read as a commissioner would.
+
+Prints, for the headline KPIs, each option's mean and its paired difference from the baseline with a 95% CI;
+then value for money (extra cost a year per extra health advice returned within 6 weeks) and who pays. With
+``--out`` it writes the full table (CSV), the per-replication KPIs, a manifest and the comparison plots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sendmodel.analysis.compare import CE_KPI, PRECISION_KPI, Comparison, run_comparison
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
+from sendmodel.scenario.config import FUNDERS
+from sendmodel.scenario.errors import ScenarioError
+from sendmodel.scenario.loading import config_hash, load_scenario
+
+HEADLINE = (
+    "advice_within_6w_pct",
+    "advice_within_6w_per_year",
+    "advice_turnaround_median_days",
+    "advice_not_known_turnaround_median_days",
+    "advice_misrouted_turnaround_median_days",
+    "dmo_signoff_median_days",
+    "plans_within_20w_pct",
+)
+BY_SERVICE = ("advice_within_6w_pct", "routine_wait_median_weeks")
+
+
+def _num(x: float, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if unit.startswith("GBP"):
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _signed(x: float, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if unit.startswith("GBP"):
+        return f"{x:+,.0f}"
+    return f"{x:+.1f}" if abs(x) < 1000 else f"{x:+,.0f}"
+
+
+def format_headline(c: Comparison, kpis=HEADLINE) -> str:
+    """One block per KPI: each option's mean, paired difference [95% CI] and verdict."""
+    t = c.table[c.table["service"] == "all"]
+    opts = list(c.scenarios)
+    opts = [c.baseline] + [o for o in opts if o != c.baseline]
+    out = []
+    for kpi in kpis:
+        k = t[t["kpi"] == kpi].set_index("option")
+        if k.empty or k["mean"].isna().all():
+            continue
+        unit = KPI_UNITS.get(kpi, "")
+        rows = []
+        for o in opts:
+            if o not in k.index:
+                continue
+            r = k.loc[o]
+            if o == c.baseline:
+                rows.append((o, _num(r["mean"], unit), "(baseline)", ""))
+            else:
+                lo, hi = _signed(r["diff_ci_low"], unit), _signed(r["diff_ci_high"], unit)
+                ci = f"{_signed(r['diff'], unit)} [{lo}, {hi}]"
+                rows.append((o, _num(r["mean"], unit), ci, r["verdict"]))
+        df = pd.DataFrame(rows, columns=["option", "mean", "difference [95% CI]", "verdict"])
+        out.append(f"{label(kpi)} ({unit})\n{df.to_string(index=False)}")
+    return "\n\n".join(out)
+
+
+def format_by_service(c: Comparison, kpi: str) -> str:
+    """Options x services: the option's mean and, in brackets, its paired difference (* = CI excludes zero)."""
+    t = c.table[(c.table["kpi"] == kpi) & (c.table["service"] != "all")]
+    if t.empty:
+        return ""
+    sc = c.scenarios[c.baseline]
+    services = [s for s in dict.fromkeys(t["service"]) if s in sc.services and sc.services[s].kind == "health"]
+    if not services:
+        return ""
+    opts = [c.baseline] + [o for o in c.scenarios if o != c.baseline]
+    rows = []
+    for o in opts:
+        row = [o]
+        for s in services:
+            r = t[(t["option"] == o) & (t["service"] == s)]
+            if r.empty or pd.isna(r["mean"].iloc[0]):
+                row.append("-")
+                continue
+            r = r.iloc[0]
+            cell = _num(r["mean"])
+            if o != c.baseline:
+                cell += f" ({_signed(r['diff'])}{'*' if r['ci_excludes_zero'] else ''})"
+            row.append(cell)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=["option"] + [sc.services[s].label for s in services])
+    return (f"{label(kpi)} ({KPI_UNITS.get(kpi, '')}) by health service: mean (difference; * = 95% CI excludes "
+            f"zero)\n{df.to_string(index=False)}")
+
+
+def value_for_money(c: Comparison) -> pd.DataFrame:
+    """Per option: extra cost a year, extra on-time advice a year, cost per extra on-time advice, who pays."""
+    t = c.table
+    rows = []
+    for o in [x for x in c.scenarios if x != c.baseline]:
+        def get(kpi, service="all", col="diff"):
+            r = t[(t["option"] == o) & (t["kpi"] == kpi) & (t["service"] == service)]
+            return float(r[col].iloc[0]) if not r.empty else float("nan")
+
+        ce = t[(t["option"] == o) & (t["kpi"] == CE_KPI)]
+        row = {
+            "option": o,
+            "cost_gbp_per_year": get("cost_total_gbp", col="mean"),
+            "extra_cost_gbp_per_year": get("cost_total_gbp"),
+            "setup_once_gbp": get("cost_setup_once_gbp", col="mean"),
+            "extra_within_6w_per_year": get("advice_within_6w_per_year"),
+            "extra_within_6w_ci_low": get("advice_within_6w_per_year", col="diff_ci_low"),
+            "extra_within_6w_ci_high": get("advice_within_6w_per_year", col="diff_ci_high"),
+            "gbp_per_extra_within_6w": float(ce["mean"].iloc[0]) if not ce.empty else float("nan"),
+            "gbp_per_extra_ci_low": float(ce["ci_low"].iloc[0]) if not ce.empty else float("nan"),
+            "gbp_per_extra_ci_high": float(ce["ci_high"].iloc[0]) if not ce.empty else float("nan"),
+            "verdict": ce["verdict"].iloc[0] if not ce.empty else "",
+        }
+        for f in FUNDERS:
+            row[f"extra_paid_by_{f}_gbp_per_year"] = get("cost_funded_gbp", f)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _ratio_cell(ratio: float, lo: float, hi: float, verdict: str) -> str:
+    """A cost per extra on-time advice only where it means something (a clear change in on-time advice)."""
+    if verdict.startswith(("more", "less")):
+        return f"{_num(ratio, 'GBP')} [{_num(lo, 'GBP')}, {_num(hi, 'GBP')}]"
+    if verdict.startswith("dominant"):
+        return "dominant (saves money)"
+    return "-"
+
+
+def format_value_for_money(c: Comparison) -> str:
+    v = value_for_money(c)
+    if v.empty or v["extra_cost_gbp_per_year"].isna().all():
+        return ""
+    v = v.sort_values("gbp_per_extra_within_6w", key=lambda s: s.where(s >= 0, float("inf")))
+    vfm = pd.DataFrame({
+        "option": v["option"],
+        "extra GBP a year": v["extra_cost_gbp_per_year"].map(lambda x: _signed(x, "GBP")),
+        "extra on-time advice a year [95% CI]": [
+            f"{_signed(a)} [{_signed(lo)}, {_signed(hi)}]"
+            for a, lo, hi in zip(v["extra_within_6w_per_year"], v["extra_within_6w_ci_low"],
+                                 v["extra_within_6w_ci_high"])
+        ],
+        "GBP per extra on-time advice [95% CI]": [
+            _ratio_cell(a, lo, hi, verdict)
+            for a, lo, hi, verdict in zip(v["gbp_per_extra_within_6w"], v["gbp_per_extra_ci_low"],
+                                          v["gbp_per_extra_ci_high"], v["verdict"])
+        ],
+        "verdict": v["verdict"],
+    })
+    pays = pd.DataFrame({"option": v["option"]})
+    for f in FUNDERS:
+        pays[COMMISSIONER_LABELS[f]] = v[f"extra_paid_by_{f}_gbp_per_year"].map(lambda x: _signed(x, "GBP"))
+    pays["one-off set-up GBP (all funders)"] = v["setup_once_gbp"].map(lambda x: _num(x, "GBP"))
+    return (
+        "Value for money: extra cost a year per extra health advice returned within 6 weeks (cheapest first; an "
+        "empty CI means the gain in on-time advice is not clear)\n" + vfm.to_string(index=False)
+        + "\n\nWho pays: extra cost a year by funder (joint costs split by costs.joint_split)\n"
+        + pays.to_string(index=False)
+    )
+
+
+def _resolve_baseline(name: str, files: list[str], scenarios: dict) -> str:
+    if name in scenarios:
+        return name
+    for f, n in zip(files, scenarios):
+        if Path(f).stem == name or f == name:
+            return n
+    raise ScenarioError(None, "--baseline", f"{name!r} is none of the options; allowed: one of {list(scenarios)}")
+
+
+def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str] | None = None) -> Path:
+    """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots, atomically."""
+    from sendmodel.analysis.plots import save_comparison_plots
+    from sendmodel.common.io import atomic_dir
+    from sendmodel.common.version import __version__
+
+    with atomic_dir(path) as tmp:
+        c.table.to_csv(tmp / "comparison.csv", index=False)
+        vfm = value_for_money(c)
+        if not vfm.empty:
+            vfm.to_csv(tmp / "value_for_money.csv", index=False)
+        c.kpis.to_csv(tmp / "kpis.csv", index=False)
+        save_comparison_plots(c.table, tmp)
+        manifest = {
+            "sendmodel": __version__,
+            "command": argv,
+            "baseline": c.baseline,
+            "options": {n: {"file": f, "config_hash": config_hash(sc)}
+                        for (n, sc), f in zip(c.scenarios.items(), files)},
+            "seed": c.seed,
+            "replications": c.replications,
+            "replication_history": [{"replications": n, "half_width": hw} for n, hw in c.history],
+            "precision": c.precision,
+            "precision_kpi": c.precision_kpi,
+            "precision_on": c.precision_on,
+            "half_width": c.half_width,
+            "precision_met": c.precision_met,
+            "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return Path(path)
+
+
+def cmd_compare(args) -> int:
+    from sendmodel.cli.main import warn
+
+    files = list(args.scenario)
+    scenarios = {}
+    for f in files:
+        sc = load_scenario(f)
+        warn(f, sc)
+        if sc.name in scenarios:
+            raise ScenarioError(f, "name", f"two options are named {sc.name!r}; give each file its own name")
+        scenarios[sc.name] = sc
+    baseline = _resolve_baseline(args.baseline, files, scenarios)
+    reps = args.reps
+    if reps != "auto":
+        try:
+            reps = int(reps)
+        except ValueError:
+            raise ScenarioError(None, "--reps", f"a whole number or 'auto' (got {reps!r})") from None
+    elif args.precision is None:
+        raise ScenarioError(None, "--precision", "--reps auto needs --precision (e.g. 1 percentage point)")
+
+    def progress(msg: str) -> None:
+        print(f"  {msg}", file=sys.stderr, flush=True)
+
+    c = run_comparison(scenarios, baseline, reps, args.seed, workers=args.workers, precision=args.precision,
+                       precision_kpi=args.precision_kpi, min_replications=args.min_reps,
+                       max_replications=args.max_reps, progress=progress if reps == "auto" else None)
+    sc = scenarios[baseline]
+    print(f"Options compared with {baseline}: {len(scenarios)} options for {sc.population:,.0f} children 0-17, "
+          f"{sc.simulation.horizon_days:g} days measured after {sc.simulation.warm_up_days:g} days' warm-up")
+    print(c.summary_text())
+    if reps == "auto" and not c.precision_met:
+        print(f"(stopped at the cap of {args.max_reps} replications; raise --max-reps for more)")
+    print()
+    print(format_headline(c))
+    for kpi in BY_SERVICE:
+        block = format_by_service(c, kpi)
+        if block:
+            print()
+            print(block)
+    vfm = format_value_for_money(c)
+    if vfm:
+        print()
+        print(vfm)
+    if args.out:
+        out = write_dir(c, args.out, files, sys.argv)
+        print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots to {out}/")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="compare option scenarios with a baseline (paired, common random numbers), with costs and who pays",
+        description="Run every option on the same replications (common random numbers) and compare each with "
+        "the baseline: paired differences with 95%% CIs, cost per extra health advice within 6 weeks, who pays.",
+    )
+    p.add_argument("scenario", nargs="+", help="scenario files, the baseline among them")
+    p.add_argument("--baseline", required=True, help="name (or file name without .yaml) of the baseline option")
+    p.add_argument("--reps", default="10", help="replications per option, or 'auto' (default 10)")
+    p.add_argument("--precision", type=float, default=None,
+                   help=f"target 95%% CI half-width of the paired differences in --precision-kpi, in its unit "
+                   f"(e.g. 1 = 1 percentage point on {PRECISION_KPI}); reported, and the goal of --reps auto")
+    p.add_argument("--precision-kpi", default=PRECISION_KPI, help=f"KPI for --precision (default {PRECISION_KPI})")
+    p.add_argument("--min-reps", type=int, default=5, help="replications to start from with --reps auto (default 5)")
+    p.add_argument("--max-reps", type=int, default=100, help="cap on replications with --reps auto (default 100)")
+    p.add_argument("--seed", type=int, default=2024, help="base seed, the same for every option (default 2024)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json and plots")
+    p.set_defaults(func=cmd_compare)

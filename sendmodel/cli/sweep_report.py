@@ -1,0 +1,113 @@
+"""``sendmodel sweep-report STORE --out DIR``: summary tables and plots of a parameter sweep."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DEFAULT_KPIS = [("advice_within_6w_pct", "all"), ("plans_within_20w_pct", "all")]
+SERVICE_KPIS = [
+    "advice_within_6w_pct",
+    "routine_wait_median_weeks",
+]  # for each service whose fields are swept
+
+
+def report_kpis(df, asked: list[str] | None, store=None) -> list[tuple[str, str]]:
+    """The (kpi, service) pairs to report: those asked for, or the deadlines plus each swept service's."""
+    if asked:
+        pairs = [tuple(a.split(":", 1)) if ":" in a else (a, "all") for a in asked]
+    else:
+        pairs = list(DEFAULT_KPIS)
+        for p in df.attrs["parameters"]:
+            parts = p.split(".")
+            if parts[0] == "services" and len(parts) >= 3:
+                pairs += [(k, parts[1]) for k in SERVICE_KPIS if (k, parts[1]) not in pairs]
+    have = set(zip(df["kpi"], df["service"]))
+    missing = [f"{k}:{s}" for k, s in pairs if (k, s) not in have]
+    measured = df[df["value"].notna()]
+    have = set(zip(measured["kpi"], measured["service"]))  # e.g. no plan falls due in a short run: NaN
+    if asked and missing:
+        from sendmodel.scenario.errors import ScenarioError
+
+        raise ScenarioError(store, "--kpi", f"not in the store: {missing} (write KPI or KPI:SERVICE)")
+    return [(k, s) for k, s in pairs if (k, s) in have]
+
+
+def _g(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def cmd_sweep_report(args) -> int:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from sendmodel.analysis.labels import KPI_UNITS
+    from sendmodel.studies.sweep.effects import main_effects, sensitivity, summarise_points
+    from sendmodel.studies.sweep.plots import effects_figure, param_label, tornado_figure
+    from sendmodel.studies.sweep.store import load_sweep, sweep_meta
+
+    df = load_sweep(args.store)
+    meta = sweep_meta(args.store)
+    base = meta.get("base_scenario")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_pts, n_runs = df["point"].nunique(), df[["point", "replication"]].drop_duplicates().shape[0]
+    summarise_points(df).to_csv(out / "summary.csv", index=False)
+    effects, sens, written = [], [], ["summary.csv"]
+    for kpi, svc in report_kpis(df, args.kpi, args.store):
+        unit = KPI_UNITS.get(kpi, "")
+        e, s = main_effects(df, kpi, svc), sensitivity(df, kpi, svc)
+        effects.append(e)
+        sens.append(s)
+        stem = kpi if svc == "all" else f"{kpi}_{svc}"
+        for name, fig in (
+            (f"effects_{stem}.png", effects_figure(e, unit, base)),
+            (f"tornado_{stem}.png", tornado_figure(s, unit, base) if len(s) else None),
+        ):
+            if fig is None:
+                continue
+            fig.savefig(out / name, dpi=110)
+            plt.close(fig)
+            written.append(name)
+    if effects:
+        pd.concat(effects, ignore_index=True).to_csv(out / "main_effects.csv", index=False)
+        written.append("main_effects.csv")
+    if sens:
+        s_all = pd.concat(sens, ignore_index=True)
+        s_all.to_csv(out / "sensitivity.csv", index=False)
+        written.append("sensitivity.csv")
+    meta_out = {k: v for k, v in meta.items() if k not in ("invocations", "base_scenario")}
+    meta_out["points_stored"], meta_out["runs_stored"] = n_pts, n_runs
+    (out / "sweep.json").write_text(json.dumps(meta_out, indent=2, default=str))
+    written.append("sweep.json")
+
+    print(
+        f"Sweep {meta['name']}: {n_pts} points, {n_runs} runs stored (of {meta['replications']} replications "
+        f"a point), seed {meta['seed']}, sendmodel {meta['sendmodel']}"
+    )
+    if sens:
+        t = s_all.assign(parameter=[param_label(p, base) for p in s_all["parameter"]])
+        t["95% CI"] = [f"[{a:+.1f}, {b:+.1f}]" for a, b in zip(t["swing_ci_low"], t["swing_ci_high"])]
+        t["range"] = [f"{_g(lo)} -> {_g(hi)}" for lo, hi in zip(t["low_level"], t["high_level"])]
+        for c in ("kpi_at_low", "kpi_at_high", "swing"):
+            t[c] = [f"{v:.1f}" for v in t[c]]
+        cols = ["kpi", "service", "parameter", "range", "kpi_at_low", "kpi_at_high", "swing", "95% CI"]
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print("\nSensitivity (KPI at each parameter's lowest and highest value, others averaged over):")
+            print(t[cols].to_string(index=False))
+    print(f"\nWrote {', '.join(written)} to {out}/")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sweep-report", help="summary tables and plots of a sweep store")
+    p.add_argument("store", help="store written by `sendmodel sweep`")
+    p.add_argument("--out", required=True, help="folder for tables (CSV) and plots (PNG)")
+    p.add_argument(
+        "--kpi",
+        action="append",
+        metavar="KPI[:SERVICE]",
+        help="KPI to report (repeatable; default: advice within 6 weeks, plans within 20 weeks, and "
+        "advice and routine waits of each swept service)",
+    )
+    p.set_defaults(func=cmd_sweep_report)

@@ -1,0 +1,1 @@
+"""Layer 1, the scenario: typed configuration, YAML loading and overrides, checks and the parameter table."""

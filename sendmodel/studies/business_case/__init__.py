@@ -1,0 +1,1 @@
+"""The DMO/DCO resource business case: the solver's answers costed, and its documents."""

@@ -1,0 +1,471 @@
+"""The business case as documents: an Excel workbook and a self-contained HTML report with its plots.
+
+The workbook (openpyxl) has one sheet per table of :class:`~sendmodel.business_case.BusinessCase` plus an
+``about`` sheet; the HTML report embeds its plots as PNG data, so it opens in any browser, with no Python and no
+network. Every number carries its trace: the parameter (field path and source) or the run it comes from.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sendmodel.analysis.labels import COMMISSIONER_LABELS  # noqa: E402
+
+if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
+    matplotlib.use("Agg")
+
+SHEETS = ["summary", "targets", "options compared", "cost by commissioner", "cost lines", "assumptions", "runs",
+          "about"]
+_COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
+
+
+# --- plots -----------------------------------------------------------------------------------------------------
+
+
+def _lever_label(bc, r) -> str:
+    from sendmodel.studies.business_case.case import lever_label
+
+    return lever_label(bc.scenario, r.lever, r.services)
+
+
+def plot_kpi_against_pas(bc) -> plt.Figure:
+    """Per lever: the target KPI's mean and 95% CI at every PA level run, the target line, today, need, BACD."""
+    from sendmodel.studies.business_case.case import BACD_PAS_PER_70K, kpi_label, kpi_unit
+
+    sols = bc.solutions
+    n = max(len(sols), 1)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, r in zip(axes.flat, sols):
+        ev = r.evaluations.sort_values("pas_per_week")
+        x = ev["pas_per_week"].to_numpy(float)
+        ax.fill_between(x, ev["ci_low"], ev["ci_high"], color=_COLOURS["kpi"], alpha=0.2, lw=0,
+                        label="95% CI of the mean")
+        ax.plot(x, ev["mean"], "-", color=_COLOURS["kpi"], lw=1.5, label="mean across replications")
+        met = ev["met"].to_numpy(bool)
+        ax.plot(x[met], ev["mean"][met], "o", color=_COLOURS["kpi"], ms=6, label="level meets target")
+        ax.plot(x[~met], ev["mean"][~met], "o", mfc="white", mec=_COLOURS["kpi"], ms=6, label="level misses")
+        ax.axhline(r.target.threshold, color=_COLOURS["target"], ls="--", lw=1.3,
+                   label=f"target {r.target.sense} {r.target.threshold:g}")
+        ax.axvline(r.funded_pas_per_week, color=_COLOURS["today"], ls=":", lw=1.5,
+                   label=f"funded today {r.funded_pas_per_week:g}")
+        if r.reachable:
+            ax.axvline(r.pas_per_week, color=_COLOURS["plan"], ls="-", lw=1.5,
+                       label=f"needed (model) {r.pas_per_week:g}")
+        if r.lever == "dmo":
+            bacd = BACD_PAS_PER_70K * bc.scenario.scale
+            ax.axvline(bacd, color=_COLOURS["bacd"], ls="-.", lw=1.3, label=f"BACD/BACCH {bacd:g}")
+        title = _lever_label(bc, r) + ("" if r.reachable else "  (target NOT reachable within the cap)")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_xlabel("PAs a week")
+        unit = kpi_unit(r.target.kpi)
+        ax.set_ylabel(f"{kpi_label(r.target.kpi)}\n({unit})", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
+    fig.suptitle(f"KPI against PAs a week, {bc.scenario.population:,.0f} children 0-17 "
+                 f"({bc.settings['replications']} replications per level, seed {bc.settings['seed']})", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cost_by_commissioner(bc) -> plt.Figure:
+    """GBP a year today and with the plan, by responsible commissioner and by funder (joint costs split)."""
+    t = bc.cost_by_commissioner
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for ax, basis, title in zip(axes, ["responsible commissioner", "funder (joint costs split)"],
+                                ["By responsible commissioner", "By funder (joint budget split)"]):
+        d = t[t["basis"] == basis]
+        y = np.arange(len(d))
+        h = 0.38
+        ax.barh(y + h / 2, d["gbp_per_year_today"] / 1e3, h, color=_COLOURS["today"], label="today")
+        ax.barh(y - h / 2, d["gbp_per_year_plan"] / 1e3, h, color=_COLOURS["plan"], label="plan (model-needed PAs)")
+        for yi, (a, b) in enumerate(zip(d["gbp_per_year_today"], d["gbp_per_year_plan"])):
+            if b - a:
+                ax.text(max(a, b) / 1e3, yi - h / 2, f"  {b - a:+,.0f}", va="center", fontsize=7)
+        ax.set_yticks(y, d["who_label"])
+        ax.invert_yaxis()
+        ax.set_xlabel("GBP thousand a year")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Cost a year of the services modelled (labels: extra GBP a year with the plan)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_options(bc) -> plt.Figure | None:
+    """Cost a year against health advice within 6 weeks, today, the plan and each option (95% CIs)."""
+    o = bc.options
+    a = o[(o["kpi"] == "advice_within_6w_pct") & (o["service"] == "all")].set_index("option")
+    c = o[(o["kpi"] == "cost_total_gbp") & (o["service"] == "all")].set_index("option")
+    names = [n for n in a.index if n in c.index]
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for n in names:
+        col = _COLOURS.get(n, "#d95f02")
+        ax.errorbar(c.loc[n, "mean"] / 1e3, a.loc[n, "mean"],
+                    yerr=[[a.loc[n, "mean"] - a.loc[n, "ci_low"]], [a.loc[n, "ci_high"] - a.loc[n, "mean"]]],
+                    fmt="o", color=col, capsize=3)
+        ax.annotate(n, (c.loc[n, "mean"] / 1e3, a.loc[n, "mean"]), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    ax.set_xlabel("Cost a year of the services modelled, GBP thousand")
+    ax.set_ylabel("Health advice within 6 weeks (%)")
+    ax.set_title("Options: what each buys (up and left is better value)", fontsize=10, loc="left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# --- workbook --------------------------------------------------------------------------------------------------
+
+
+def _about(bc) -> pd.DataFrame:
+    s = bc.settings
+    rows = [
+        ("what", "DMO/DCO resource business case from sendmodel: PAs a week needed to meet each target, beside the "
+                 "BACD/BACCH recommendation and the PAs funded today, with cost by commissioner"),
+        ("scenario", f"{bc.scenario.name} ({s.get('scenario_file') or 'in memory'})"),
+        ("population", f"{bc.scenario.population:,.0f} children aged 0-17"),
+        ("replications per level", s["replications"]),
+        ("replications simulated", f"{s.get('replications_simulated', '')} (today's scenario is run once and shared "
+                                   "by every lever's first level and the comparison)"),
+        ("seed", s["seed"]),
+        ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
+         if s["confidence"] == "ci" else "mean must meet the target"),
+        ("written", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
+        ("command", s.get("command", "")),
+        ("how to read", "summary: benchmarks per lever in PAs a week, WTE and GBP a year; every figure's 'trace' "
+                        "names the parameter (see assumptions) or the run (see runs) it comes from"),
+        ("scope", "The model counts the statutory EHC work it simulates (DMO/DCO review and sign-off of exceptional "
+                  "health provision, and its admin unless supported). The BACD/BACCH figure covers the whole "
+                  "DMO/DCO role (strategy, training, quality assurance, tribunals), so a model need below it is "
+                  "not an argument for fewer PAs than recommended."),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def write_workbook(bc, path: Path) -> Path:
+    """The workbook: one sheet per table, headers bold and frozen, sensible widths and number formats."""
+    from openpyxl.styles import Alignment, Font
+
+    tables = dict(bc.tables())
+    tables["about"] = _about(bc)
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name in SHEETS:
+            tables[name].to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            ws.freeze_panes = "A2"
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            for j, col in enumerate(tables[name].columns, start=1):
+                letter = ws.cell(row=1, column=j).column_letter
+                values = tables[name][col].head(200).map(lambda v: "" if v is None else str(v))
+                width = min(max([len(str(col))] + [len(v) for v in values]) + 2, 70)
+                ws.column_dimensions[letter].width = width
+                fmt = None
+                if "gbp" in str(col):
+                    fmt = '"£"#,##0'
+                elif "pas_per_week" in str(col) or col in ("wte",):
+                    fmt = "0.00"
+                elif col in ("mean", "ci_low", "ci_high", "judged", "diff", "diff_ci_low", "diff_ci_high",
+                             "half_width", "diff_half_width", "baseline_mean"):
+                    fmt = "0.00"
+                if fmt:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        for cell in row:
+                            if isinstance(cell.value, (int, float)):
+                                cell.number_format = fmt
+                if width >= 70:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        for cell in row:
+                            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return path
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------
+
+
+def _fmt(v, kind: str = "num") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "&ndash;"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        return html.escape(str(v))
+    if kind == "int":
+        return f"{int(v):,}"
+    if kind == "gbp":
+        return ("&minus;" if v < 0 else "") + f"£{abs(v):,.0f}"
+    if kind == "pas":
+        return f"{v:,.1f}"
+    if kind == "wte":
+        return f"{v:,.2f}"
+    return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _table(df: pd.DataFrame, cols: list[tuple[str, str, str]], cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in cols)
+    body = []
+    for _, r in df.iterrows():
+        cells = "".join(f"<td class='{k}'>{_fmt(r[c], k)}</td>" for c, _, k in cols)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;color:#222;
+line-height:1.4;padding:0 16px}
+h1{font-size:24px;margin-bottom:2px}h2{font-size:18px;border-bottom:2px solid #1b7837;padding-bottom:3px;margin-top:30px}
+.sub{color:#555;margin-top:0}
+.headline{background:#f1f8f2;border-left:5px solid #1b7837;padding:10px 14px;margin:14px 0}
+.warn{background:#fdf0ef;border-left:5px solid #b2182b;padding:8px 14px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px;width:100%}
+th{background:#eef0f3;text-align:left;padding:5px 7px;border-bottom:2px solid #ccc}
+td{padding:4px 7px;border-bottom:1px solid #e3e3e3;vertical-align:top}
+td.num,td.int,td.gbp,td.pas,td.wte{text-align:right;white-space:nowrap}
+td.trace{font-size:11px;color:#555}
+tr.gap td{font-weight:600}
+img{max-width:100%;border:1px solid #ddd;margin:6px 0}
+.small{font-size:12px;color:#555}
+.wide{overflow-x:auto}
+table.options{font-size:12px}
+table.options td:first-child{min-width:200px}
+table.options td.num{white-space:normal;min-width:64px}
+.note{font-size:11px;color:#555}
+"""
+
+
+def _headline(bc) -> str:
+    s = bc.summary
+    out = []
+    for lever, g in s.groupby("lever", sort=False):
+        g = g.set_index("benchmark")
+        name = g["lever_label"].iloc[0]
+        today = g.loc["Funded today"]
+        need = g.loc["Needed (model)"]
+        if pd.isna(need["pas_per_week"]):
+            txt = (f"<b>{html.escape(name)}</b>: funded {_fmt(today['pas_per_week'], 'pas')} PAs a week today; "
+                   f"<span style='color:#b2182b'>the target is not reachable within the search cap</span> "
+                   f"({html.escape(str(need['note']))}).")
+        else:
+            gap = g.loc["Gap: needed minus funded"]
+            txt = (f"<b>{html.escape(name)}</b>: the model needs <b>{_fmt(need['pas_per_week'], 'pas')} PAs a week"
+                   f"</b> ({_fmt(need['wte'], 'wte')} WTE, {_fmt(need['gbp_per_year'], 'gbp')} a year); funded today "
+                   f"{_fmt(today['pas_per_week'], 'pas')}; gap {_fmt(gap['pas_per_week'], 'pas')} PAs a week "
+                   f"({_fmt(gap['gbp_per_year'], 'gbp')} a year).")
+        if "BACD/BACCH recommendation" in g.index:
+            b = g.loc["BACD/BACCH recommendation"]
+            txt += (f" BACD/BACCH recommend <b>{_fmt(b['pas_per_week'], 'pas')} PAs a week</b> "
+                    f"({_fmt(b['wte'], 'wte')} WTE, {_fmt(b['gbp_per_year'], 'gbp')} a year).")
+            if pd.notna(need["pas_per_week"]) and need["pas_per_week"] < b["pas_per_week"]:
+                txt += (" The model counts only the statutory sign-off work it simulates; the recommendation covers "
+                        "the whole role (see Scope).")
+        out.append(f"<li>{txt}</li>")
+    plan = _plan_sentence(bc)
+    return "<ul>" + "".join(out) + "</ul>" + (f"<p>{plan}</p>" if plan else "")
+
+
+def _opt(bc, option: str, kpi: str, service: str = "all"):
+    o = bc.options
+    r = o[(o["option"] == option) & (o["kpi"] == kpi) & (o["service"] == service)]
+    return None if r.empty else r.iloc[0]
+
+
+def _plan_sentence(bc) -> str:
+    """What the plan buys and what it costs whom, from the comparison runs and the cost table."""
+    today, plan = _opt(bc, "today", "advice_within_6w_pct"), _opt(bc, "plan", "advice_within_6w_pct")
+    if today is None or plan is None:
+        return ""
+    c = bc.cost_by_commissioner
+    tot = c[c["basis"] == "total"].iloc[0]
+    funders = c[(c["basis"] == "funder (joint costs split)") & (c["extra_gbp_per_year"].abs() > 0.5)]
+    who = ", ".join(f"{html.escape(r['who_label'])} {_fmt(r['extra_gbp_per_year'], 'gbp')}"
+                    for _, r in funders.iterrows())
+    txt = (f"<b>The plan</b> (every reachable lever at the PAs the model needs): health advice within 6 weeks "
+           f"{_fmt(today['mean'])}% today, {_fmt(plan['mean'])}% with the plan (difference "
+           f"{plan['diff']:+.1f} points, 95% CI {plan['diff_ci_low']:+.1f} to {plan['diff_ci_high']:+.1f})")
+    p20 = _opt(bc, "plan", "plans_within_20w_pct")
+    if p20 is not None and pd.notna(p20["diff"]):
+        txt += (f"; EHC plans within 20 weeks {_fmt(p20['baseline_mean'])}% to {_fmt(p20['mean'])}%")
+    txt += (f". Extra cost {_fmt(tot['extra_gbp_per_year'], 'gbp')} a year"
+            + (f" ({who}, joint budgets split by <code>costs.joint_split</code>)." if who else "."))
+    return txt
+
+
+def _options_wide(bc) -> str:
+    """KPIs down, options across: mean, and the paired difference from today with its 95% CI underneath."""
+    from sendmodel.studies.business_case.case import kpi_label
+
+    o = bc.options
+    names = list(dict.fromkeys(o["option"]))
+    keys = list(dict.fromkeys(zip(o["kpi"], o["service"])))
+    head = "<th>KPI</th><th>Unit</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = []
+    for kpi, svc in keys:
+        who = "" if svc == "all" else f" ({html.escape(COMMISSIONER_LABELS.get(svc, svc))})"
+        first = o[(o["kpi"] == kpi) & (o["service"] == svc)].iloc[0]
+        cells = [f"<td>{html.escape(kpi_label(kpi))}{who}</td><td>{html.escape(str(first['unit']))}</td>"]
+        for n in names:
+            r = _opt(bc, n, kpi, svc)
+            if r is None or pd.isna(r["mean"]):
+                cells.append("<td class='num'>&ndash;</td>")
+                continue
+            kind = "gbp" if "gbp" in kpi else "num"
+            txt = _fmt(r["mean"], kind)
+            if kpi.startswith("cost_per_extra"):
+                # a ratio means something only when the option clearly buys more on-time advice
+                if not str(r["verdict"]).startswith(("more on-time", "dominant")):
+                    txt = f"<span class='note'>{html.escape(str(r['verdict']))}</span>"
+                elif pd.notna(r["ci_low"]):
+                    txt += f"<br><span class='note'>[{_fmt(r['ci_low'], kind)}, {_fmt(r['ci_high'], kind)}]</span>"
+            elif n != "today" and pd.notna(r["diff"]):
+                colour = {"better": "#1b7837", "worse": "#b2182b"}.get(r["verdict"], "#555")
+                lo, hi = r["diff_ci_low"], r["diff_ci_high"]
+                exact = pd.isna(lo) or abs(hi - lo) < 1e-9 * max(1.0, abs(r["diff"]))
+                ci = "" if exact else f"<br>[{_fmt(lo, kind)}, {_fmt(hi, kind)}]"
+                txt += (f"<br><span class='note' style='color:{colour}'>{'+' if r['diff'] > 0 else ''}"
+                        f"{_fmt(r['diff'], kind)}{ci}</span>")
+            cells.append(f"<td class='num'>{txt}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<div class='wide'><table class='options'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
+            "</tbody></table></div>")
+
+
+def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
+    """A self-contained HTML report (plots embedded as PNG data URIs)."""
+    sc = bc.scenario
+    s = bc.settings
+
+    def img(key, alt):
+        if key not in figures:
+            return ""
+        b64 = base64.b64encode(figures[key]).decode()
+        return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+
+    summary = _table(bc.summary, [
+        ("lever_label", "Lever", "txt"), ("benchmark", "Benchmark", "txt"), ("pas_per_week", "PAs a week", "pas"),
+        ("pas_per_week_per_70k", "per 70,000", "pas"), ("wte", "WTE", "wte"), ("gbp_per_year", "GBP a year", "gbp"),
+        ("trace", "Where it comes from", "trace"), ("note", "Note", "txt"),
+    ])
+    targets = _table(bc.targets, [
+        ("lever_label", "Lever", "txt"), ("target", "Target", "txt"), ("reachable", "Reachable", "txt"),
+        ("pas_per_week_funded", "Funded", "pas"), ("pas_per_week_needed", "Needed", "pas"),
+        ("gap_pas_per_week", "Gap", "pas"), ("search_cap_pas_per_week", "Search cap", "pas"),
+        ("levels_run", "PA levels run", "int"), ("runs", "Replications run", "int"),
+        ("monotone", "Monotone", "txt"), ("note", "Note", "txt"),
+    ])
+    cost = _table(bc.cost_by_commissioner, [
+        ("basis", "Basis", "txt"), ("who_label", "Who", "txt"), ("gbp_per_year_today", "Today, GBP a year", "gbp"),
+        ("gbp_per_year_plan", "Plan, GBP a year", "gbp"), ("extra_gbp_per_year", "Extra, GBP a year", "gbp"),
+        ("trace", "Where it comes from", "trace"),
+    ])
+    lines = _table(bc.cost_lines, [
+        ("label", "Line", "txt"), ("commissioner_label", "Commissioner", "txt"), ("gbp_per_pa", "GBP per PA", "gbp"),
+        ("pas_per_week_today", "PAs today", "pas"), ("pas_per_week_plan", "PAs plan", "pas"),
+        ("gbp_per_year_today", "Today", "gbp"), ("gbp_per_year_plan", "Plan", "gbp"),
+        ("extra_gbp_per_year", "Extra", "gbp"), ("trace", "Where it comes from", "trace"),
+    ])
+    options = _options_wide(bc)
+    runs = _table(bc.runs.astype(object).where(bc.runs.notna(), ""), [
+        ("run_id", "Run", "txt"), ("what", "What", "txt"), ("target", "Target", "txt"), ("mean", "KPI mean", "num"),
+        ("ci_low", "CI low", "num"), ("ci_high", "CI high", "num"), ("met", "Met", "txt"),
+        ("replications", "Replications", "int"), ("seed", "Seed", "int"),
+    ])
+    assumptions = _table(bc.assumptions, [
+        ("parameter", "Parameter", "txt"), ("value", "Value", "txt"), ("meaning and unit", "Meaning and unit", "txt"),
+        ("source", "Source", "trace"),
+    ])
+    unreachable = bc.targets[~bc.targets["reachable"]]
+    warn = ""
+    if not unreachable.empty:
+        names = ", ".join(html.escape(x) for x in unreachable["lever_label"])
+        warn = (f"<p class='warn'>Not reachable within the search cap: {names}. No number is given for these; "
+                f"see the targets table.</p>")
+    about = _about(bc).set_index("item")["value"]
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Business case: {html.escape(sc.name)}, {sc.population:,.0f} children</title>
+<style>{_CSS}</style></head><body>
+<h1>DMO/DCO and health advice capacity: business case</h1>
+<p class="sub">{sc.population:,.0f} children aged 0-17 &middot; scenario <code>{html.escape(sc.name)}</code> &middot;
+{s['replications']} replications per PA level, seed {s['seed']}, common random numbers &middot; written
+{html.escape(str(about['written']))}</p>
+<div class="headline">{_headline(bc)}</div>
+{warn}
+<h2>1. Benchmarks: PAs a week, WTE and GBP a year</h2>
+<p class="small">"Needed (model)": the fewest PAs a week (on a grid of {s['step']:g} PAs) at which the target is met
+with 95% confidence (the confidence-interval bound on the safe side meets it), every other service as today.
+10 PAs = 1 WTE. GBP a year = PAs a week &times; unit cost per PA &times; 52.18 weeks (leave included).</p>
+{summary}
+<h2>2. KPI against PAs a week</h2>
+<p class="small">Each point is one PA level the solver ran ({s['replications']} replications, the same seed at every
+level). Band: 95% confidence interval of the mean. Dashed red: the target.</p>
+{img('kpi_against_pas', 'KPI against PAs a week with 95% CI band and target line')}
+<h3>Targets and the search</h3>
+{targets}
+<h2>3. Cost by commissioner</h2>
+<p class="small">Plan = every reachable lever at the PAs the model says are needed. Responsible commissioner from
+the scenario (seed 000, Appendix 2); joint (pooled) lines split between funders by <code>costs.joint_split</code>.</p>
+{img('cost_by_commissioner', 'Cost a year by commissioner, today and with the plan')}
+{cost}
+<h3>Cost lines</h3>
+{lines}
+<h2>4. Options compared</h2>
+<p class="small">Today, the plan and each option scenario, the same replications and seed (common random numbers).
+Each cell: the mean across replications and, underneath, the paired difference from today with its 95% confidence
+interval (green: better, red: worse, grey: no clear difference). Cost per extra advice: Fieller interval. The
+workbook's "options compared" sheet has every interval.</p>
+{img('options', 'Options: cost a year against health advice within 6 weeks')}
+{options}
+<h2>5. Scope</h2>
+<p>{html.escape(str(about['scope']))}</p>
+<h2>6. Assumptions and sources</h2>
+{assumptions}
+<h2>7. Runs</h2>
+{runs}
+<p class="small">Reproduce: <code>{html.escape(str(s.get('command', '')))}</code></p>
+</body></html>
+"""
+    path.write_text(doc, encoding="utf-8")
+    return path
+
+
+def write_business_case(bc, out: Path) -> dict[str, Path]:
+    """Workbook, HTML report and PNG plots into ``out``, all or nothing; returns their paths by name."""
+    from sendmodel.common.io import atomic_dir
+
+    figs = {"kpi_against_pas": _png(plot_kpi_against_pas(bc)),
+            "cost_by_commissioner": _png(plot_cost_by_commissioner(bc))}
+    f = plot_options(bc)
+    if f is not None:
+        figs["options"] = _png(f)
+    with atomic_dir(out) as tmp:
+        for key, data in figs.items():
+            (tmp / f"{key}.png").write_bytes(data)
+        write_workbook(bc, tmp / "business_case.xlsx")
+        write_html(bc, tmp / "business_case.html", figs)
+    paths = {key: out / f"{key}.png" for key in figs}
+    paths["workbook"] = out / "business_case.xlsx"
+    paths["html"] = out / "business_case.html"
+    return paths

@@ -1,0 +1,1 @@
+"""The capacity solver: the fewest PAs a week that meet a target with 95% confidence."""

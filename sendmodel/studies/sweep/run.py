@@ -1,0 +1,290 @@
+"""Batch parameter sweeps: scenario variants x replications, resumable, on local processes or a Dask cluster.
+
+A *sweep spec* (YAML in ``scenarios/sweeps/``) names a base scenario, the fields to vary (dotted paths, as
+:func:`sendmodel.override` takes them) and a design: a full ``grid``, listed ``points`` or a Latin hypercube
+(``lhs``) of N points within ranges; plus replications and a seed. :func:`load_sweep_spec` validates all of
+it, building every point's scenario, so a typo fails with a :class:`~sendmodel.ScenarioError` naming the spec
+file and field before anything runs or is written.
+
+:func:`run_sweep` runs every (point, replication) as an independent replication (the seed is shared by every
+point, so points are compared on common random numbers). Replications are batched into tasks of about a second
+each, so the scheduling cost of a task (pickling, Dask's bookkeeping) stays small against its work. Only KPIs
+are kept. The calling process is the only writer of the store, a SQLite file: each finished task is one
+transaction (its runs and all their KPI rows, or nothing), so a sweep killed at any moment resumes by running
+again the same command, which skips the stored (point, replication) pairs. :func:`load_sweep` reads a store
+into a tidy frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import socket
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.common.version import __version__
+from sendmodel.engine.replication import run_replication
+from sendmodel.scenario.config import Scenario
+from sendmodel.studies.sweep.spec import Sweep, SweepError, load_sweep_spec
+from sendmodel.studies.sweep.store import _log_invocation, _open_store, _store_task, code_fingerprint
+
+# Dask settings for the workers of a cluster this module starts (and recommended for `dask worker`, as the
+# environment variables DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False and
+# DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s): the statistical profiler samples the task's thread 100 times
+# a second and the event loop checks itself 50 times a second, both taking the GIL from the simulation (runs
+# took ~12% longer in a Dask worker than in a local process; ~3% without them, benchmarks/bench_sweep.py).
+DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this long (Dask's advice: >= ~1 s)
+
+
+def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) -> dict:
+    """Worker side of one task: run its replications and return their KPI rows (no event logs)."""
+    runs = []
+    for point, scenario, reps in groups:
+        for rep in reps:
+            t0 = time.perf_counter()
+            rows = kpis_from_records(run_replication(scenario, seed, rep), scenario)
+            runs.append((point, rep, time.perf_counter() - t0, rows))
+    return {
+        "version": __version__,
+        "code": code_fingerprint(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "runs": runs,
+    }
+
+
+def _tasks(missing: list[tuple[int, int]], batch: int, scenarios: list[Scenario]) -> list[list]:
+    """Chunk (point, replication) pairs, in order, into tasks of ``batch`` runs each."""
+    out = []
+    for i in range(0, len(missing), batch):
+        groups = []
+        for point, pairs in itertools.groupby(missing[i : i + batch], key=lambda pr: pr[0]):
+            groups.append((point, scenarios[point], tuple(r for _, r in pairs)))
+        out.append(groups)
+    return out
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class SweepRun:
+    """What :func:`run_sweep` did (for the CLI's closing line and the benchmark)."""
+
+    store: Path
+    backend: str
+    workers: int
+    total_runs: int
+    stored_before: int
+    runs: int = 0
+    tasks: int = 0
+    batch: int = 0
+    seconds: float = 0.0
+    compute_seconds: float = 0.0  # summed over runs, as measured on the workers
+
+    @property
+    def runs_per_second(self) -> float:
+        return self.runs / self.seconds if self.seconds > 0 else float("nan")
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    store: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: bool = False,
+    batch: int | None = None,
+    progress: bool = True,
+) -> SweepRun:
+    """Run every (point, replication) of a sweep not yet in ``store``.
+
+    Parameters
+    ----------
+    sweep : Sweep or path
+        From :func:`load_sweep_spec`, or the spec file.
+    store : path
+        SQLite file; created if missing, resumed if it holds this sweep.
+    workers : int, optional
+        Local processes (default: the cores; 1 runs in this process), or the LocalCluster's workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); its workers run the tasks.
+    dask_local : bool
+        Start a Dask LocalCluster with ``workers`` single-threaded worker processes.
+    batch : int, optional
+        Replications per task (default: enough for about a second a task, from one timed run).
+    progress : bool
+        Show a progress bar (on stderr).
+
+    Raises
+    ------
+    ScenarioError
+        The spec is invalid (nothing is written).
+    SweepError
+        ``store`` holds a different sweep, or a worker runs a different sendmodel version.
+    """
+    if not isinstance(sweep, Sweep):
+        sweep = load_sweep_spec(sweep)
+    if scheduler and dask_local:
+        raise ValueError("give a scheduler address or dask_local, not both")
+    if batch is not None and batch < 1:
+        raise ValueError(f"batch must be >= 1 (got {batch})")
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 (got {workers})")
+    store = Path(store)
+    conn = _open_store(store, sweep)
+    try:
+        return _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress)
+    finally:
+        conn.close()
+
+
+def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) -> SweepRun:
+    from tqdm.auto import tqdm
+
+    backend = "dask" if (scheduler or dask_local) else ("processes" if workers > 1 else "serial")
+    _log_invocation(conn, sweep, backend, workers if backend != "dask" or dask_local else None)
+    done = {(p, r) for p, r in conn.execute("SELECT point, replication FROM runs")}
+    missing = [
+        (p, r) for p in range(len(sweep.points)) for r in range(sweep.replications) if (p, r) not in done
+    ]
+    per_point = {p: 0 for p in range(len(sweep.points))}
+    for p, r in done:
+        if r < sweep.replications:
+            per_point[p] += 1
+    info = SweepRun(store, backend, workers, sweep.n_runs, sweep.n_runs - len(missing))
+    bar = tqdm(
+        total=sweep.n_runs,
+        initial=info.stored_before,
+        unit="run",
+        desc=sweep.name,
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+
+    def points_done() -> str:
+        return f"points {sum(n >= sweep.replications for n in per_point.values())}/{len(per_point)}"
+
+    def save(result: dict) -> None:
+        if (result["version"], result["code"]) != (__version__, code_fingerprint()):
+            raise SweepError(
+                f"worker {result['host']} runs sendmodel {result['version']} (model code {result['code']}), "
+                f"this is {__version__} (model code {code_fingerprint()}): install the same sendmodel on "
+                "every worker"
+            )
+        _store_task(conn, result)
+        for point, _rep, secs, _rows in result["runs"]:
+            per_point[point] += 1
+            info.compute_seconds += secs
+        info.runs += len(result["runs"])
+        info.tasks += 1
+        bar.update(len(result["runs"]))
+        bar.set_postfix_str(points_done(), refresh=False)
+
+    bar.set_postfix_str(points_done(), refresh=False)
+    t0 = time.perf_counter()
+    def size_batches(firsts: list[dict], slots: int) -> int:
+        """Runs a task, from the timed first runs (real runs, stored like any other): about
+        TARGET_TASK_SECONDS of work, and at least two tasks a worker so that the last ones balance."""
+        per_run = max(sum(r["runs"][0][2] for r in firsts) / len(firsts), 1e-3)
+        left = len(missing) - len(firsts)
+        return max(1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(left / (2 * slots))))
+
+    def singles(n: int) -> list[list]:
+        return [_tasks([m], 1, sweep.scenarios)[0] for m in missing[:n]]
+
+    try:
+        if backend == "serial":
+            if missing and batch is None:  # one run, timed, sets the batch size
+                firsts = [_run_task(t, sweep.seed) for t in singles(1)]
+                save(firsts[0])
+                batch = size_batches(firsts, 1)
+                missing = missing[1:]
+            info.batch = batch or 1
+            for t in _tasks(missing, info.batch, sweep.scenarios):
+                save(_run_task(t, sweep.seed))
+        else:
+            with _executor(backend, workers, scheduler) as (submit, wait, slots):
+                if missing and batch is None:  # one timed run on every worker at once: none sits idle
+                    futures = [submit(t, sweep.seed) for t in singles(min(slots, len(missing)))]
+                    firsts = [f.result() for f in futures]
+                    for r in firsts:
+                        save(r)
+                    batch = size_batches(firsts, slots)
+                    missing = missing[len(firsts) :]
+                info.batch = batch or 1
+                tasks = _tasks(missing, info.batch, sweep.scenarios)
+                _drain(tasks, lambda t: submit(t, sweep.seed), wait, 2 * slots, save)
+    finally:
+        info.seconds = time.perf_counter() - t0
+        bar.close()
+    return info
+
+
+def _drain(tasks, submit, wait, window: int, save) -> None:
+    """Keep ``window`` tasks in flight; store each result as it arrives (in completion order)."""
+    it = iter(tasks)
+    inflight = set()
+    for t in itertools.islice(it, window):
+        inflight.add(submit(t))
+    try:
+        while inflight:
+            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+            inflight = set(inflight)
+            for f in finished:
+                save(f.result())
+                nxt = next(it, None)
+                if nxt is not None:
+                    inflight.add(submit(nxt))
+    except BaseException:
+        for f in inflight:
+            f.cancel()
+        raise
+
+
+@contextmanager
+def _executor(backend: str, workers: int, scheduler: str | None):
+    """``(submit(task, seed) -> future, wait, slots)`` for a local process pool or a Dask cluster (the one at
+    ``scheduler``, or a LocalCluster of ``workers`` processes started here and closed afterwards)."""
+    if backend == "processes":
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield (lambda t, seed: pool.submit(_run_task, t, seed)), wait_futures, workers
+        return
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import wait as dask_wait
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise SweepError("Dask is not installed: pip install 'dask[distributed]'") from exc
+    cluster = None
+    if scheduler is None:
+        import dask
+
+        with dask.config.set(DASK_WORKER_CONFIG):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout="30s")
+    try:
+        slots = sum(client.nthreads().values()) or 1
+        yield (lambda t, seed: client.submit(_run_task, t, seed, pure=False)), dask_wait, slots
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

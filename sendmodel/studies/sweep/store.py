@@ -1,0 +1,291 @@
+"""store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.common.paths import PACKAGE_DIR
+from sendmodel.common.version import __version__
+from sendmodel.scenario.loading import config_hash
+from sendmodel.studies.sweep.spec import Sweep, SweepError
+
+STORE_FORMAT = 1
+# A run's KPIs come from these modules and what they import at their top level: a store is resumed, and a worker
+# used, only with the same code (and the same NumPy and SimPy, whose releases could change a draw or an order).
+_MODEL_ROOTS = ("sendmodel.engine.replication", "sendmodel.analysis.kpis", "sendmodel.scenario.loading")
+
+
+def _model_modules() -> list[str]:
+    """The package modules a run uses: the roots and, transitively, their top-level ``from sendmodel.x import``s
+    (an import inside a function, such as plots for a results folder, does not change KPIs)."""
+    seen: set[str] = set()
+    todo = list(_MODEL_ROOTS)
+    while todo:
+        m = todo.pop()
+        f = _module_file(m)
+        if m in seen or f is None:
+            continue
+        seen.add(m)
+        todo += re.findall(r"^from (sendmodel[\w.]*) import", f.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return sorted(seen)
+
+
+def _module_file(module: str) -> Path | None:
+    rel = Path(*module.split(".")[1:])
+    for f in (PACKAGE_DIR / rel.with_suffix(".py"), PACKAGE_DIR / rel / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the model's source and of the NumPy and SimPy versions: the version number alone misses
+    changes made between releases."""
+    import numpy
+    import simpy
+
+    h = hashlib.sha256(f"numpy {numpy.__version__}\0simpy {simpy.__version__}\0".encode())
+    for m in _model_modules():
+        f = _module_file(m)
+        assert f is not None
+        h.update(m.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# --- the store ----------------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE points (point INTEGER PRIMARY KEY, params TEXT NOT NULL, config_hash TEXT NOT NULL);
+CREATE TABLE runs (
+    point INTEGER NOT NULL REFERENCES points(point), replication INTEGER NOT NULL,
+    seconds REAL NOT NULL, host TEXT NOT NULL, sendmodel TEXT NOT NULL, stored_at TEXT NOT NULL,
+    PRIMARY KEY (point, replication));
+CREATE TABLE kpis (
+    point INTEGER NOT NULL, replication INTEGER NOT NULL, kpi TEXT NOT NULL, service TEXT NOT NULL,
+    seq INTEGER NOT NULL, value REAL,
+    PRIMARY KEY (point, replication, kpi, service),
+    FOREIGN KEY (point, replication) REFERENCES runs(point, replication));
+CREATE TABLE invocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, spec_file TEXT NOT NULL, spec TEXT NOT NULL,
+    sendmodel TEXT NOT NULL, seed INTEGER NOT NULL, replications INTEGER NOT NULL, backend TEXT NOT NULL,
+    workers INTEGER);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _connect(store: Path) -> sqlite3.Connection:
+    """The writer's connection.
+
+    Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, DDL included. Write-ahead log
+    with synchronous=NORMAL: a commit costs ~1 ms instead of ~30 ms of fsyncs (the single writer must keep up
+    with every worker), a killed writer loses nothing committed, and a power cut can lose the last few tasks
+    but never leaves a partial one (uncommitted WAL frames are ignored); readers never block the writer. A WAL
+    needs a local disk (not a network share), which is where the store belongs: workers never touch it.
+    """
+    conn = sqlite3.connect(store, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _identity(sweep: Sweep) -> list[tuple[int, str, str]]:
+    return [
+        (i, json.dumps(p, sort_keys=True), config_hash(s))
+        for i, (p, s) in enumerate(zip(sweep.points, sweep.scenarios))
+    ]
+
+
+def _spec_json(sweep: Sweep) -> str:
+    return json.dumps(sweep.spec.model_dump(mode="json"), sort_keys=True)
+
+
+def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
+    """Open (creating if new) a store for ``sweep``; refuse one that holds another sweep."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = _connect(store)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise SweepError(f"{store}: not a sweep store ({exc})") from None
+    if not tables:
+        meta = {
+            "format": STORE_FORMAT,
+            "name": sweep.name,
+            "spec_file": str(sweep.file),
+            "spec": json.loads(_spec_json(sweep)),
+            "spec_sha256": hashlib.sha256(sweep.file.read_bytes()).hexdigest(),
+            "parameters": sweep.parameters,
+            "seed": sweep.seed,
+            "replications": sweep.replications,
+            "sendmodel": __version__,
+            "model_code": code_fingerprint(),
+            "base_scenario": sweep.base.model_dump(mode="json"),
+            "created": _now(),
+        }
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in filter(str.strip, _SCHEMA.split(";")):  # not executescript: that commits first
+                conn.execute(stmt)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+            conn.executemany("INSERT INTO points VALUES (?, ?, ?)", _identity(sweep))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        return conn
+    if "meta" not in tables:
+        conn.close()
+        raise SweepError(f"{store}: not a sweep store (no meta table); give another --out")
+    meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    problems = []
+    if meta.get("format") != STORE_FORMAT:
+        problems.append(f"store format {meta.get('format')}, this sendmodel writes {STORE_FORMAT}")
+    if meta.get("sendmodel") != __version__:
+        problems.append(f"written by sendmodel {meta.get('sendmodel')}, this is {__version__}")
+    if meta.get("model_code") != code_fingerprint():
+        problems.append(
+            f"the model's code has changed since (model code {meta.get('model_code')}, now "
+            f"{code_fingerprint()})"
+        )
+    if meta.get("seed") != sweep.seed:
+        problems.append(f"seed {meta.get('seed')}, the spec says {sweep.seed}")
+    stored = conn.execute("SELECT point, params, config_hash FROM points ORDER BY point").fetchall()
+    ours = _identity(sweep)
+    if len(stored) != len(ours):
+        problems.append(f"{len(stored)} points, the spec has {len(ours)}")
+    else:
+        for (i, sp, sh), (_, op, oh) in zip(stored, ours):
+            if sp != op:
+                problems.append(f"point {i} is {sp}, the spec's is {op}")
+                break
+            if sh != oh:
+                problems.append(f"point {i}'s scenario has changed (the base scenario or the model's fields)")
+                break
+    if problems:
+        conn.close()
+        raise SweepError(
+            f"{store} holds a different sweep ({'; '.join(problems)}): give another --out, or delete it to "
+            "start again"
+        )
+    if sweep.replications > meta.get("replications", 0):  # more replications extend a sweep
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'replications'", (json.dumps(sweep.replications),)
+        )
+    return conn
+
+
+def _log_invocation(conn, sweep: Sweep, backend: str, workers: int | None) -> None:
+    conn.execute(
+        "INSERT INTO invocations (started, spec_file, spec, sendmodel, seed, replications, backend, workers) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _now(),
+            str(sweep.file),
+            _spec_json(sweep),
+            __version__,
+            sweep.seed,
+            sweep.replications,
+            backend,
+            workers,
+        ),
+    )
+
+
+def _store_task(conn: sqlite3.Connection, result: dict) -> None:
+    """One task's runs and KPI rows in one transaction: all stored, or (killed part-way) none."""
+    now = _now()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for point, rep, secs, rows in result["runs"]:
+            conn.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                (point, rep, secs, result["host"], result["version"], now),
+            )
+            conn.executemany(
+                "INSERT INTO kpis VALUES (?, ?, ?, ?, ?, ?)",
+                [(point, rep, kpi, svc, i, float(v)) for i, (kpi, svc, v) in enumerate(rows)],
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def sweep_meta(store: str | Path) -> dict:
+    """The store's record of its sweep: spec, parameters, seed, replications, versions, base scenario."""
+    with _read_only(store) as conn:
+        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        meta["invocations"] = pd.read_sql_query("SELECT * FROM invocations ORDER BY id", conn)
+    return meta
+
+
+class _read_only:
+    """Open a store for reading, never creating one.
+
+    Read-write if possible: a writer killed mid-transaction leaves its log behind, and only a connection that
+    may write can recover it (SQLite then serves the last committed state); read-only otherwise.
+    """
+
+    def __init__(self, store):
+        self.store = Path(store)
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self.store.exists():
+            raise FileNotFoundError(f"no sweep store at {self.store}")
+        uri = f"file:{self.store.resolve()}?mode="
+        try:
+            self.conn = sqlite3.connect(uri + "rw", uri=True, timeout=60)
+        except sqlite3.OperationalError:
+            self.conn = sqlite3.connect(uri + "ro", uri=True, timeout=60)
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+
+def load_sweep(store: str | Path) -> pd.DataFrame:
+    """A sweep store as a tidy frame: one row per (point, replication, KPI, service).
+
+    Columns: ``point``, one column per swept field (named by its path), ``replication``, ``kpi``, ``service``,
+    ``value`` and ``unit``. ``df.attrs`` holds the spec, parameters, seed and sendmodel version.
+    """
+    with _read_only(store) as conn:
+        meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        pts = conn.execute("SELECT point, params FROM points ORDER BY point").fetchall()
+        k = pd.read_sql_query(
+            "SELECT point, replication, kpi, service, value FROM kpis ORDER BY point, replication, seq", conn
+        )
+    names = meta["parameters"]
+    cols = {n: [] for n in names}
+    for _, params in pts:
+        p = json.loads(params)
+        for n in names:
+            v = p[n]
+            cols[n].append(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
+    pf = pd.DataFrame({"point": [p for p, _ in pts], **cols})
+    df = k.merge(pf, on="point", how="left", validate="many_to_one")
+    df["value"] = df["value"].astype(float)
+    df["unit"] = df["kpi"].map(KPI_UNITS).fillna("")
+    df = df[["point", *names, "replication", "kpi", "service", "value", "unit"]]
+    df.attrs.update(
+        {
+            k: meta.get(k)
+            for k in ("name", "spec", "parameters", "seed", "replications", "sendmodel", "model_code")
+        }
+    )
+    return df

@@ -1,0 +1,1 @@
+"""Verification: the engine against queueing theory, Ciw and independent recursions."""
