@@ -4,7 +4,8 @@ Prints, per replication (best of ``--reps``): CPU seconds (what an idle core wou
 shown too but depend on what else the machine runs), SimPy events scheduled, events a CPU second, CPU seconds
 per 70,000 children (flat = time linear in population), and peak memory. Each population runs in a fresh
 subprocess so its peak memory (max RSS) is its own. A replication here is what ``run_replication`` does:
-sample the demand, lay out the sessions, simulate, build the records (no KPIs), free the model. The first row also splits
+sample the demand, lay out the sessions, simulate, build the records (no KPIs), free the model. The first row also
+splits
 that time. Targets: < 0.1 s a replication at 70,000 children; peak memory of 100 replications (KPIs only,
 ``sendmodel.run(..., keep_events=False)``) < 1 GB.
 

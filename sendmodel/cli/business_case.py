@@ -70,7 +70,8 @@ def run(args) -> int:
     import pandas as pd
 
     s = bc.summary[["lever_label", "benchmark", "pas_per_week", "wte", "gbp_per_year", "note"]].copy()
-    s["gbp_per_year"] = s["gbp_per_year"].map(lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"£{abs(v):,.0f}")
+    s["gbp_per_year"] = s["gbp_per_year"].map(
+        lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"£{abs(v):,.0f}")
     s["pas_per_week"] = s["pas_per_week"].map(lambda v: "not reachable" if pd.isna(v) else f"{v:.1f}")
     s["wte"] = s["wte"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     s["note"] = s["note"].fillna("").str.slice(0, 60)

@@ -31,7 +31,8 @@ def mmc_scenario(arrivals_per_day: float, mean_service_days: float, clinicians: 
 
 
 def p_wait_within(servers: int, arrival_rate: float, service_rate: float, t: float) -> float:
-    """P(W_q <= t) for M/M/c from :mod:`sendmodel.studies.verification.theory` (Erlang C); 0 when the queue is unstable."""
+    """P(W_q <= t) for M/M/c from :mod:`sendmodel.studies.verification.theory` (Erlang C); 0 when the queue is
+    unstable."""
     if arrival_rate >= servers * service_rate:
         return 0.0
     return 1.0 - mmc_wait_exceeds(arrival_rate, service_rate, servers, t)

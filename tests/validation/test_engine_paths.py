@@ -2,7 +2,8 @@
 
 Statistics can hide a small error in a large noise; these checks cannot. Given the same arrivals and task
 times (read back from the engine's task log), an independent event recursion
-(:mod:`sendmodel.studies.verification.recursions`, which uses none of the engine's code) must give every task the same start
+(:mod:`sendmodel.studies.verification.recursions`, which uses none of the engine's code) must give every task the
+same start
 time, to rounding. One short replication each, so they run in ``make test-fast``; the long statistical runs
 are in test_suite_cases.py.
 """

@@ -237,7 +237,8 @@ def _table(df: pd.DataFrame, cols: list[tuple[str, str, str]], cls: str = "") ->
 _CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;color:#222;
 line-height:1.4;padding:0 16px}
-h1{font-size:24px;margin-bottom:2px}h2{font-size:18px;border-bottom:2px solid #1b7837;padding-bottom:3px;margin-top:30px}
+h1{font-size:24px;margin-bottom:2px}
+h2{font-size:18px;border-bottom:2px solid #1b7837;padding-bottom:3px;margin-top:30px}
 .sub{color:#555;margin-top:0}
 .headline{background:#f1f8f2;border-left:5px solid #1b7837;padding:10px 14px;margin:14px 0}
 .warn{background:#fdf0ef;border-left:5px solid #b2182b;padding:8px 14px}
@@ -405,7 +406,8 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
                 f"see the targets table.</p>")
     about = _about(bc).set_index("item")["value"]
     doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Business case: {html.escape(sc.name)}, {sc.population:,.0f} children</title>
+<html lang="en"><head><meta charset="utf-8">
+<title>Business case: {html.escape(sc.name)}, {sc.population:,.0f} children</title>
 <style>{_CSS}</style></head><body>
 <h1>DMO/DCO and health advice capacity: business case</h1>
 <p class="sub">{sc.population:,.0f} children aged 0-17 &middot; scenario <code>{html.escape(sc.name)}</code> &middot;

@@ -307,7 +307,8 @@ def initial_lists(sc: Scenario, replications: int, seed: int, workers: int) -> d
         bands = sc.services[s].backlog
         total = sum(b.n_per_70k for b in bands)
         factor = max(0.0, (total + float(target) - float(got[s])) / total)
-        out[f"services.{s}.backlog"] = [{"n_per_70k": round(float(b.n_per_70k * factor), 1), "age_weeks": list(b.age_weeks)}
+        out[f"services.{s}.backlog"] = [{"n_per_70k": round(float(b.n_per_70k * factor), 1),
+                                         "age_weeks": list(b.age_weeks)}
                                         for b in bands]
     return out
 
