@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sendmodel.analysis.experiment import run
+from sendmodel.analysis.intervals import mean_interval, t_quantile
 from sendmodel.analysis.labels import KPI_BETTER, KPI_UNITS, label
 from sendmodel.scenario.config import Scenario
 
@@ -40,20 +41,10 @@ TABLE_COLUMNS = [
 ]
 
 
-def _tcrit(n: int, alpha: float) -> float:
-    return float(stats.t.ppf(1 - alpha / 2, n - 1)) if n > 1 else float("nan")
-
-
 def _mean_ci(x: np.ndarray, alpha: float) -> tuple[float, float, float]:
-    """Mean, and the t-interval's half-width (0 when every value is the same, NaN with one value)."""
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    m = float(x.mean())
-    if n == 1:
-        return m, float("nan"), 0.0
-    sd = float(x.std(ddof=1))
-    return m, _tcrit(n, alpha) * sd / math.sqrt(n), sd
+    """Mean, the t-interval's half-width (NaN with one value) and the standard deviation."""
+    iv = mean_interval(x, alpha)
+    return iv.mean, iv.half_width, iv.sd
 
 
 def _verdict(kpi: str, diff: float, excludes_zero: bool) -> str:
@@ -125,7 +116,7 @@ def fieller_ratio(cost: np.ndarray, effect: np.ndarray, alpha: float = 0.05) -> 
     ratio = a / b if b != 0 else float("nan")
     if n < 2:
         return ratio, float("nan"), float("nan")
-    t2 = _tcrit(n, alpha) ** 2
+    t2 = t_quantile(n, alpha) ** 2
     va, vb = cost.var(ddof=1) / n, effect.var(ddof=1) / n
     cov = float(np.cov(cost, effect, ddof=1)[0, 1]) / n
     qa = b * b - t2 * vb
@@ -188,9 +179,9 @@ def replications_for(half_width: float, n: int, precision: float, alpha: float =
         return 2 * max(n, 1)
     if half_width <= precision:
         return n
-    s = half_width * math.sqrt(n) / _tcrit(n, alpha)
+    s = half_width * math.sqrt(n) / t_quantile(n, alpha)
     m = max(n + 1, math.ceil((stats.norm.ppf(1 - alpha / 2) * s / precision) ** 2))
-    while _tcrit(m, alpha) * s / math.sqrt(m) > precision:
+    while t_quantile(m, alpha) * s / math.sqrt(m) > precision:
         m += 1
     return m
 

@@ -6,12 +6,11 @@ in any process with identical results; ``workers > 1`` uses a process pool and g
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-
 import pandas as pd
 
 from sendmodel.analysis.kpis import kpis_from_records
 from sendmodel.analysis.results import Results, advice_frame, events_frame, kpi_frame
+from sendmodel.common.parallel import map_pool
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
 
@@ -54,11 +53,7 @@ def run(
         raise ValueError(f"replications must be >= 1 (got {replications})")
     reps = range(first_replication, first_replication + replications)
     args = [(scenario, seed, r, keep_events) for r in reps]
-    if workers > 1 and replications > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            out = list(pool.map(_one, args))
-    else:
-        out = [_one(a) for a in args]
+    out = map_pool(_one, args, workers)
     kpis = pd.concat([o[0] for o in out], ignore_index=True)
     events = pd.concat([o[1] for o in out], ignore_index=True) if keep_events else pd.DataFrame()
     advice = pd.concat([o[2] for o in out], ignore_index=True) if keep_events else pd.DataFrame()

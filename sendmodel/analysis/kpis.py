@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sendmodel.analysis.costs import cost_kpis
+from sendmodel.analysis.intervals import summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
 from sendmodel.scenario.config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
 
@@ -185,13 +185,7 @@ def time_average(t: np.ndarray, n: np.ndarray, start: float, end: float) -> floa
 def summarise(kpis: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Mean, standard deviation and t-interval per (scenario, kpi, service) across replications."""
     keys = [c for c in ("scenario", "kpi", "service") if c in kpis.columns]
-    g = kpis.groupby(keys, sort=False)["value"]
-    out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    tcrit = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1))
-    half = np.where(out["n"] > 1, tcrit * out["sd"] / np.sqrt(out["n"]), np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    out["half_width"] = half
+    out = summarise_groups(kpis.groupby(keys, sort=False)["value"], alpha)
     out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
     return out
 

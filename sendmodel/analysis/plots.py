@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from sendmodel.analysis.kpis import waiting_list_series  # noqa: E402
-from sendmodel.scenario.config import ADVICE_DUE_DAYS  # noqa: E402
-
-if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
-    matplotlib.use("Agg")
+from sendmodel.analysis.intervals import half_width
+from sendmodel.analysis.kpis import waiting_list_series
+from sendmodel.analysis.plotting import plt
+from sendmodel.scenario.config import ADVICE_DUE_DAYS
 
 
 def _label(sc, s: str) -> str:
@@ -73,7 +69,7 @@ def within_6w_by_month(results) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(m.index, 100 * m["mean"], marker="o", label="health advice within 6 weeks")
     if len(m) and (m["count"] > 1).any():
-        half = 1.96 * 100 * m["std"] / np.sqrt(m["count"])
+        half = 100 * half_width(m["std"], m["count"])
         ax.fill_between(m.index, 100 * m["mean"] - half, 100 * m["mean"] + half, alpha=0.2, label="95% CI")
     ax.set_ylim(0, 100)
     ax.set_ylabel("% within 6 weeks")

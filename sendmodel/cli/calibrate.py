@@ -36,10 +36,10 @@ def format_table(t: pd.DataFrame) -> str:
 
 
 def cmd_calibrate(args) -> int:
-    import matplotlib.pyplot as plt
     import yaml
 
     from sendmodel.analysis.plots import waiting_lists
+    from sendmodel.analysis.plotting import plt
     from sendmodel.common.io import atomic_dir
     from sendmodel.scenario.loading import load_scenario
     from sendmodel.studies.calibration import backtest as bt_mod

@@ -38,10 +38,10 @@ def _g(v) -> str:
 
 
 def cmd_sweep_report(args) -> int:
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from sendmodel.analysis.labels import KPI_UNITS
+    from sendmodel.analysis.plotting import plt
     from sendmodel.studies.sweep.effects import main_effects, sensitivity, summarise_points
     from sendmodel.studies.sweep.plots import effects_figure, param_label, tornado_figure
     from sendmodel.studies.sweep.store import load_sweep, sweep_meta

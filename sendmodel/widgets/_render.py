@@ -209,7 +209,7 @@ def message_html(text: str, kind: str = "error") -> str:
 
 def figure_png(make_figure, *args, dpi: int = 90) -> bytes:
     """Draw a figure with ``make_figure(*args)`` and return it as PNG bytes (the figure is closed)."""
-    import matplotlib.pyplot as plt
+    from sendmodel.analysis.plotting import plt
 
     with _PLOT_LOCK:
         fig = make_figure(*args)

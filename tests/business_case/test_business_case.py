@@ -17,7 +17,8 @@ import pytest
 import sendmodel
 from sendmodel.analysis.costs import DAYS_PER_YEAR
 from sendmodel.cli.main import main
-from sendmodel.studies.business_case.case import BACD_PAS_PER_70K, parse_lever_target
+from sendmodel.studies.business_case.case import parse_lever_target
+from sendmodel.studies.business_case.standards import BACD_PAS_PER_70K
 from tests.conftest import SCENARIOS
 
 POP = 140_000  # twice the reference population: everything per 70,000 must scale

@@ -22,8 +22,19 @@ import numpy as np
 import pandas as pd
 
 from sendmodel.analysis.costs import cost_lines, funded_by
-from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
+from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, HOURS_PER_PA, REFERENCE_POPULATION, Scenario
+from sendmodel.studies.business_case.standards import (
+    BACD_PAS_PER_70K,
+    BACD_SOURCE,
+    DEFAULT_ADVICE_PCT,
+    DEFAULT_DMO_WORKING_DAYS,
+    DEFAULT_HEALTH_PCT,
+    HEADLINE_KPIS,
+    PAS_PER_WTE,
+    WTE_SOURCE,
+    lever_label,
+)
 from sendmodel.studies.capacity.solver import (
     DERIVED_KPIS,
     SolveResult,
@@ -35,43 +46,6 @@ from sendmodel.studies.capacity.solver import (
     solve_capacity,
     with_pas,
 )
-
-BACD_PAS_PER_70K = 2.0
-BACD_SOURCE = (
-    "BACD/BACCH recommendation: 2 dedicated DMO/DCO PAs a week per 70,000 children 0-17, as stated in the CDC "
-    "DMO/DCO handbook (seed 002, section 2 'Time and capacity'); the original BACD/BACCH paper was not found"
-)
-PAS_PER_WTE = 10.0
-WTE_SOURCE = "NHS consultant contract: 1 PA = 4 hours; full-time = 10 PAs a week (FIGURES.md; seed 002)"
-# Default targets. 90% of all health advice within 6 weeks is the headline ambition; per service the default is
-# 80%, because in the baseline no service passes about 86-91% however many PAs it gets (booking lead times and
-# misrouted requests push some advice past 6 weeks whatever the capacity; options such as triage and reserved
-# slots address those), so a 90% per-service target would give "not reachable" for most services.
-DEFAULT_HEALTH_PCT = 90.0
-DEFAULT_ADVICE_PCT = 80.0
-DEFAULT_DMO_WORKING_DAYS = 10.0
-# KPIs shown for today, the plan and each option (besides the targets' own KPIs).
-HEADLINE_KPIS = [
-    ("advice_within_6w_pct", "all"),
-    ("advice_within_6w_per_year", "all"),
-    ("advice_turnaround_median_days", "all"),
-    ("plans_within_20w_pct", "all"),
-    ("dmo_signoff_median_days", "all"),
-    ("dmo_signoff_median_working_days", "all"),
-    ("cost_total_gbp", "all"),
-    ("cost_funded_gbp", "nhs"),
-    ("cost_funded_gbp", "la_education"),
-    ("cost_funded_gbp", "la_social_care"),
-]
-
-
-def kpi_label(kpi: str) -> str:
-    return DERIVED_KPIS[kpi][0] if kpi in DERIVED_KPIS else label(kpi)
-
-
-def kpi_unit(kpi: str) -> str:
-    return DERIVED_KPIS[kpi][1] if kpi in DERIVED_KPIS else KPI_UNITS.get(kpi, "")
-
 
 # --- targets ---------------------------------------------------------------------------------------------------
 
@@ -192,15 +166,6 @@ class BusinessCase:
         from sendmodel.studies.business_case.report import write_business_case
 
         return write_business_case(self, Path(path))
-
-
-def lever_label(sc: Scenario, lever: str, services: tuple[str, ...]) -> str:
-    """A lever's name in tables: "DMO/DCO", "All health services", or the services' labels joined by "+"."""
-    if lever == "dmo":
-        return "DMO/DCO"
-    if lever == "health":
-        return f"All health services ({len(services)} scaled together)"
-    return " + ".join(sc.services[s].label for s in services)
 
 
 def _run_id(lever: str, order: int) -> str:
@@ -421,8 +386,6 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
     table = paired_table(allk[idx.isin(keep)], "today")
     table = pd.concat([table, cost_effectiveness(allk, "today")], ignore_index=True)
     derived = table["kpi"].isin(list(DERIVED_KPIS))
-    table.loc[derived, "label"] = table.loc[derived, "kpi"].map(kpi_label)
-    table.loc[derived, "unit"] = table.loc[derived, "kpi"].map(kpi_unit)
     # compare's verdicts know the direction of its own KPIs only; more capacity improves the derived ones as
     # capacity_solver.higher_is_better says
     moved = derived & table["ci_excludes_zero"] & (table["option"] != "today")

@@ -12,18 +12,13 @@ import datetime as dt
 import html
 import io
 import math
-import os
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from sendmodel.analysis.labels import COMMISSIONER_LABELS  # noqa: E402
-
-if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
-    matplotlib.use("Agg")
+from sendmodel.analysis.labels import COMMISSIONER_LABELS
+from sendmodel.analysis.plotting import plt
 
 SHEETS = ["summary", "targets", "options compared", "cost by commissioner", "cost lines", "assumptions", "runs",
           "about"]
@@ -34,14 +29,15 @@ _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": 
 
 
 def _lever_label(bc, r) -> str:
-    from sendmodel.studies.business_case.case import lever_label
+    from sendmodel.studies.business_case.standards import lever_label
 
     return lever_label(bc.scenario, r.lever, r.services)
 
 
 def plot_kpi_against_pas(bc) -> plt.Figure:
     """Per lever: the target KPI's mean and 95% CI at every PA level run, the target line, today, need, BACD."""
-    from sendmodel.studies.business_case.case import BACD_PAS_PER_70K, kpi_label, kpi_unit
+    from sendmodel.analysis.labels import KPI_UNITS, label
+    from sendmodel.studies.business_case.standards import BACD_PAS_PER_70K
 
     sols = bc.solutions
     n = max(len(sols), 1)
@@ -72,8 +68,8 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
         title = _lever_label(bc, r) + ("" if r.reachable else "  (target NOT reachable within the cap)")
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel("PAs a week")
-        unit = kpi_unit(r.target.kpi)
-        ax.set_ylabel(f"{kpi_label(r.target.kpi)}\n({unit})", fontsize=8)
+        unit = KPI_UNITS.get(r.target.kpi, "")
+        ax.set_ylabel(f"{label(r.target.kpi)}\n({unit})", fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
     fig.suptitle(f"KPI against PAs a week, {bc.scenario.population:,.0f} children 0-17 "
@@ -317,7 +313,7 @@ def _plan_sentence(bc) -> str:
 
 def _options_wide(bc) -> str:
     """KPIs down, options across: mean, and the paired difference from today with its 95% CI underneath."""
-    from sendmodel.studies.business_case.case import kpi_label
+    from sendmodel.analysis.labels import label as kpi_label
 
     o = bc.options
     names = list(dict.fromkeys(o["option"]))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from sendmodel.studies.calibration.compare import BASE_YEAR  # noqa: E402
-
-matplotlib.use("Agg")
+from sendmodel.analysis.plotting import plt
+from sendmodel.studies.calibration.compare import BASE_YEAR
 
 BANDS = (("plans_issued_within_20w_pct", "within 20 weeks"), ("plans_issued_20_to_52w_pct", "20 to 52 weeks"),
          ("plans_issued_over_52w_pct", "over 52 weeks"))

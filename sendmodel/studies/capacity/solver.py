@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,16 +39,12 @@ import pandas as pd
 
 from sendmodel.analysis.kpis import kpis_from_records, summarise
 from sendmodel.analysis.results import kpi_frame
+from sendmodel.common.parallel import map_pool
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import HOURS_PER_PA, Scenario
 
 CLINICIAN_PAS_ALWAYS_OPEN = 168.0 / HOURS_PER_PA  # 42 PAs a week = one clinician on the always_open calendar
-DERIVED_KPIS = {
-    "dmo_signoff_median_working_days": (
-        "DMO/DCO sign-off, median (working days)",
-        "working days",
-    ),
-}
+DERIVED_KPIS = ("dmo_signoff_median_working_days",)  # computed by derived_kpis; labels and units in labels.py
 
 
 # --- derived KPIs ----------------------------------------------------------------------------------------------
@@ -94,8 +89,6 @@ def _kpis_one(args) -> pd.DataFrame:
     sc, seed, rep = args
     rec = run_replication(sc, seed, rep)
     df = kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep)
-    derived = df["kpi"].isin(list(DERIVED_KPIS))
-    df.loc[derived, "unit"] = df.loc[derived, "kpi"].map(lambda k: DERIVED_KPIS[k][1])
     return df
 
 
@@ -113,12 +106,7 @@ def run_kpis(scenario: Scenario, replications: int, seed: int, workers: int = 1,
         key = (config_hash(scenario), replications, seed)
         if key in cache:
             return cache[key].copy()
-    args = [(scenario, seed, r) for r in range(replications)]
-    if workers > 1 and replications > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
-            parts = list(pool.map(_kpis_one, args))
-    else:
-        parts = [_kpis_one(a) for a in args]
+    parts = map_pool(_kpis_one, [(scenario, seed, r) for r in range(replications)], workers)
     out = pd.concat(parts, ignore_index=True)
     if key is not None:
         cache[key] = out.copy()
@@ -201,7 +189,7 @@ class Target:
         """A sentence a board can read."""
         from sendmodel.analysis.labels import KPI_UNITS, label
 
-        name, unit = DERIVED_KPIS.get(self.kpi, (label(self.kpi), KPI_UNITS.get(self.kpi, "")))
+        name, unit = label(self.kpi), KPI_UNITS.get(self.kpi, "")
         where = "" if self.service == "all" else f" ({self.service})"
         word = "at least" if self.sense == ">=" else "at most"
         bound = {">=": "lower", "<=": "upper"}[self.sense]

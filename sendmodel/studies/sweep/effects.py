@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sendmodel.analysis.intervals import mean_interval, summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
 
 # --- analysis of a sweep ------------------------------------------------------------------------------------
@@ -15,26 +13,14 @@ from sendmodel.analysis.labels import KPI_UNITS
 
 def _interval(x: np.ndarray, alpha: float = 0.05) -> tuple[int, float, float, float]:
     """n, mean and t-interval of independent values (NaN dropped)."""
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    n = x.size
-    if n == 0:
-        return 0, float("nan"), float("nan"), float("nan")
-    m = float(x.mean())
-    if n < 2:
-        return n, m, float("nan"), float("nan")
-    h = float(stats.t.ppf(1 - alpha / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return n, m, m - h, m + h
+    iv = mean_interval(x, alpha, dropna=True)
+    return iv.n, iv.mean, iv.low, iv.high
 
 
 def summarise_points(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Mean and t-interval across replications for every (point, KPI, service), with the point's values."""
     names = df.attrs.get("parameters", [])
-    g = df.groupby(["point", "kpi", "service"], sort=True)["value"]
-    out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    half = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    half = half.where(out["n"] > 1)
-    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    out = summarise_groups(df.groupby(["point", "kpi", "service"], sort=True)["value"], alpha)
     out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
     out = out.merge(df.drop_duplicates("point")[["point", *names]], on="point", how="left")
     return out[["point", *names, "kpi", "service", "n", "mean", "sd", "ci_low", "ci_high", "unit"]]

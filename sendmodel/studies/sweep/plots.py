@@ -7,17 +7,12 @@ and return figures; nothing here calls ``show()``.
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 
-import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from sendmodel.analysis.labels import label  # noqa: E402
-
-if "MPLBACKEND" not in os.environ:  # Jupyter sets its own backend; scripts and the CLI draw off-screen
-    matplotlib.use("Agg")
+from sendmodel.analysis.labels import label
+from sendmodel.analysis.plotting import plt
 
 _FIELD_WORDS = {
     "requests_per_year_per_70k": "requests a year per 70,000",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.common.parallel import default_workers
 from sendmodel.common.version import __version__
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
@@ -70,14 +71,6 @@ def _tasks(missing: list[tuple[int, int]], batch: int, scenarios: list[Scenario]
             groups.append((point, scenarios[point], tuple(r for _, r in pairs)))
         out.append(groups)
     return out
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 @dataclass

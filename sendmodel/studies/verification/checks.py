@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from sendmodel.analysis.intervals import t_critical
+
 ALPHA = 0.001  # per statistical check; about 40 checks -> family-wise false-alarm chance below 5%
 POWER_Z = stats.norm.ppf(0.80)
 EXACT_TOL = 1e-6
@@ -42,7 +44,7 @@ class Check:
         return self.se is not None
 
     def t_crit(self, alpha: float) -> float:
-        return float(stats.t.ppf(1 - alpha / 2, self.df))
+        return t_critical(self.df, alpha)
 
     def ci(self, alpha: float = 0.05) -> tuple[float, float]:
         h = self.t_crit(alpha) * self.se

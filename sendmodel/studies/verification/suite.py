@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-
 import numpy as np
 
+from sendmodel.common.parallel import map_pool
 from sendmodel.studies.verification.cases import CASES, DEFAULT_SEED, Case
 from sendmodel.studies.verification.checks import Check
 
@@ -55,16 +54,5 @@ def run_suite(keys=None, seed: int = DEFAULT_SEED, workers: int = 1, progress=No
     if unknown:
         raise KeyError(f"unknown validation case(s) {unknown}; choose from {list(CASES)}")
     jobs = [j for k in keys for j in _jobs(CASES[k], seed)]
-    results: list = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for res in pool.map(_one, jobs, chunksize=1):
-                results.append(res)
-                if progress:
-                    progress(len(results), len(jobs))
-    else:
-        for j in jobs:
-            results.append(_one(j))
-            if progress:
-                progress(len(results), len(jobs))
+    results = map_pool(_one, jobs, workers, progress=progress)
     return [c for k in keys for c in _collect(CASES[k], [r for r in results if r[0] == k])]
