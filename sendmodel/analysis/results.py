@@ -11,9 +11,7 @@ Frames (every row carries ``scenario`` and ``replication``):
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,21 +162,8 @@ class Results:
         return Path(path)
 
     def manifest(self) -> dict:
-        import simpy
-
-        from sendmodel.common.version import __version__
+        from sendmodel.common.manifest import manifest
         from sendmodel.scenario.loading import config_hash
 
-        return {
-            "sendmodel": __version__,
-            "scenario": self.scenario.name,
-            "scenario_file": getattr(self.scenario, "_file", None),
-            "config_hash": config_hash(self.scenario),
-            "seed": self.seed,
-            "replications": self.replications,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "simpy": simpy.__version__,
-            "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
+        return manifest("run", scenario=self.scenario.name, scenario_file=getattr(self.scenario, "_file", None),
+                        config_hash=config_hash(self.scenario), seed=self.seed, replications=self.replications)

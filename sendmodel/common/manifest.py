@@ -1,0 +1,68 @@
+"""One manifest for every output sendmodel writes: what made it, from what, with which versions.
+
+Every results folder (a run, a comparison, a business case, a calibration, a sweep report) holds a
+``manifest.json`` with the same base fields, so a result can be traced to its code and inputs, and an output
+folder can be recognised as sendmodel's before it is replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sendmodel.common.paths import SOURCE_ROOT
+from sendmodel.common.version import __version__
+
+MANIFEST = "manifest.json"
+_VERSIONS = ("numpy", "pandas", "scipy", "simpy", "pydantic")
+
+
+@lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    """The source checkout's commit (with "+changes" when the tree differs from it), or None outside git."""
+    try:
+        head = subprocess.run(["git", "-C", str(SOURCE_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(SOURCE_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return head.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(pkg: str) -> str:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def manifest(kind: str, **fields: Any) -> dict:
+    """The base fields (kind, sendmodel version, git commit, command, Python and library versions, time) and
+    the caller's own."""
+    base = {
+        "sendmodel": __version__,
+        "kind": kind,
+        "git_commit": _git_commit(),
+        "command": list(sys.argv),
+        "python": platform.python_version(),
+        **{p: _version(p) for p in _VERSIONS},
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return {**base, **fields}
+
+
+def write_manifest(folder: str | Path, kind: str, **fields: Any) -> Path:
+    """Write ``manifest.json`` (base fields plus ``fields``) into ``folder``."""
+    path = Path(folder) / MANIFEST
+    path.write_text(json.dumps(manifest(kind, **fields), indent=2, default=str), encoding="utf-8")
+    return path
