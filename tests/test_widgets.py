@@ -266,6 +266,34 @@ def test_a_failed_run_shows_a_message(tiny, monkeypatch):
     assert d.wait(30)
     assert "The run failed: disk full" in d.message.value, d.message.value
     assert d.status.value == "Run failed"
+    assert d.progress.layout.visibility == "hidden"
+    assert "sm-stale" in d.table._dom_classes, "the figures shown answer the levers before, so stay marked"
+
+
+def test_outputs_are_marked_stale_while_a_run_goes(tiny, monkeypatch):
+    d = _dash(tiny)
+    import sendmodel.widgets._explore as ex
+
+    started, release, real = threading.Event(), threading.Event(), ex.run_frames
+
+    def held(*a, **k):
+        started.set()
+        assert release.wait(60)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ex, "run_frames", held)
+    outputs = (d.table, d.plot, d.service_table)
+    assert not any("sm-stale" in w._dom_classes for w in outputs)
+    d.controls["pas.slt"].value = 25
+    assert started.wait(10), "the run did not start"
+    try:
+        assert all("sm-stale" in w._dom_classes for w in outputs), [w._dom_classes for w in outputs]
+        assert d.progress.layout.visibility == "visible" and d.status.value.startswith("Running")
+    finally:
+        release.set()
+    assert d.wait(120)
+    assert not any("sm-stale" in w._dom_classes for w in outputs), [w._dom_classes for w in outputs]
+    assert d.status.value.startswith("Updated in") and d.message.value == ""
 
 
 def test_scenario_picker_loads_the_file_and_resets_levers(tiny_dir):
@@ -281,6 +309,22 @@ def test_scenario_picker_loads_the_file_and_resets_levers(tiny_dir):
     assert "Cannot use this scenario file" in d.message.value and "population" in d.message.value, (
         d.message.value
     )
+
+
+def test_the_one_liners_name_every_setting():
+    import inspect
+
+    from sendmodel.widgets import business_case, compare
+
+    shared = {"scenarios_dir", "replications", "seed", "workers", "quick"}
+    for fn, own in [
+        (explore, {"scenario"}),
+        (compare, {"options", "baseline"}),
+        (business_case, {"scenario", "population", "advice_target_pct", "dmo_target_working_days"}),
+    ]:
+        params = set(inspect.signature(fn).parameters)
+        assert params == shared | own, f"{fn.__name__}: {sorted(params)}"
+    assert inspect.signature(sendmodel.widgets.ExploreDashboard).parameters["delay"].default == 0.1
 
 
 def test_explore_defaults_to_the_project_baseline(monkeypatch):

@@ -48,6 +48,16 @@ def test_bad_inputs_give_messages_and_run_nothing(short_dir):
     assert d.runner.runs_started == 0 and d.case is None
 
 
+def test_a_file_that_cannot_be_used_gives_a_message(short_dir, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: broken\npopulation: -1\n")
+    d = BusinessCaseDashboard(broken, scenarios_dir=short_dir, replications=2, workers=1, quick=False)
+    assert d.picker.value == "broken" and set(d.picker.options) == {"short", "broken"}, d.picker.options
+    assert d.build() is False
+    assert "Cannot use this scenario file" in d.message.value and "population" in d.message.value, d.message.value
+    assert "Traceback" not in d.message.value and d.runner.runs_started == 0
+
+
 def test_population_and_target_give_pas_costs_and_a_workbook(short_dir):
     d = _dash(short_dir)
     d.population.value = 140000

@@ -10,27 +10,16 @@ from __future__ import annotations
 import base64
 import html
 import tempfile
-import time
 from pathlib import Path
 
 import ipywidgets as W
 import pandas as pd
 
+from sendmodel.scenario.config import Scenario
 from sendmodel.scenario.errors import ScenarioError
-from sendmodel.scenario.loading import load_scenario
 from sendmodel.studies.business_case.case import business_case
-from sendmodel.widgets._common import (
-    DEFAULT_REPLICATIONS,
-    DEFAULT_SEED,
-    QUICK_REPLICATIONS,
-    QUICK_SIMULATION,
-    Dashboard,
-    default_scenarios_dir,
-    resolve_quick,
-    scenario_files,
-)
-from sendmodel.widgets._engine import LatestRunner, Stale
-from sendmodel.widgets._render import CSS, message_html
+from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
+from sendmodel.widgets._engine import Stale
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -94,100 +83,80 @@ def download_link(data: bytes, filename: str, mime: str, text: str) -> str:
     )
 
 
+_LABEL_WIDTH, _FIELD_WIDTH = "340px", "480px"  # the inputs' column: long labels, one width
+
+
+def _field(description: str, value: float, css_class: str = "sm-field") -> W.FloatText:
+    return output(
+        css_class,
+        W.FloatText,
+        value=value,
+        description=description,
+        style={"description_width": _LABEL_WIDTH},
+        layout=W.Layout(width=_FIELD_WIDTH),
+    )
+
+
 class BusinessCaseDashboard(Dashboard):
     """See :func:`business_case`. Widgets are attributes: scripts and tests drive it without a browser."""
 
+    failed_status = "Stopped"
+    failed_message = "The business case could not be built"
+    wait_seconds = 900
+    min_replications, max_replications = 2, 200
+    replications_label = "Replications at each PA level"
+
+    @takes_settings(Dashboard.__init__, drop=("delay",))
     def __init__(
         self,
-        scenario: str = "baseline",
+        scenario: str | Path | Scenario = "baseline",
         *,
-        scenarios_dir: str | Path | None = None,
         population: float | None = None,
         advice_target_pct: float = 85.0,
         dmo_target_working_days: float = 10.0,
-        replications: int | None = None,
-        seed: int = DEFAULT_SEED,
-        workers: int = 2,
-        quick: bool | None = None,
         run_now: bool = False,
+        **settings,
     ):
-        self.quick = resolve_quick(quick)
-        self.seed, self.workers = seed, workers
-        self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
-        self.files = scenario_files(self.scenarios_dir) if self.scenarios_dir.is_dir() else {}
-        if scenario not in self.files:
-            raise ValueError(f"scenario {scenario!r} not found; choose from {sorted(self.files)}")
-        reps = replications or (QUICK_REPLICATIONS if self.quick else DEFAULT_REPLICATIONS)
+        super().__init__(delay=0, **settings)  # a build starts on the button: nothing to wait for
+        scenario = self._register(scenario)
         self.case = None  # the latest BusinessCase
         self.outputs: dict[str, bytes] = {}  # file name -> bytes of the latest workbook and report
-        self.timings: list[dict] = []
         self._runs = 0
-        self.runner = LatestRunner(
-            self._work, self._on_start, lambda d, n: None, self._on_result, self._on_error, delay=0
-        )
 
-        self.picker = W.Dropdown(
-            options=list(self.files), value=scenario, description="Scenario", layout=W.Layout(width="420px")
-        )
+        self.picker = self._picker(scenario)
         first_pop = population if population is not None else self._file_population(scenario)
-        style = {"description_width": "340px"}
-        self.population = W.FloatText(
-            value=first_pop,
-            description="Children aged 0-17 in the area",
-            style=style,
-            layout=W.Layout(width="480px"),
-        )
-        self.population.add_class("sm-population")
+        self.population = _field("Children aged 0-17 in the area", first_pop, "sm-population")
         self.advice_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
-        self.advice_target = W.FloatText(
-            value=advice_target_pct,
-            style=style,
-            layout=W.Layout(width="480px"),
-            description="Health advice within 6 weeks, at least (%)",
-        )
-        self.advice_target.add_class("sm-advice-target")
+        self.advice_target = _field("Health advice within 6 weeks, at least (%)", advice_target_pct, "sm-advice-target")
         self.dmo_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
-        self.dmo_target = W.FloatText(
-            value=dmo_target_working_days,
-            style=style,
-            layout=W.Layout(width="480px"),
-            description="DMO/DCO sign-off median, at most (working days)",
+        self.dmo_target = _field("DMO/DCO sign-off median, at most (working days)", dmo_target_working_days)
+        self.replications.style.description_width = _LABEL_WIDTH
+        self.replications.layout.width = _FIELD_WIDTH
+        self.button = output(
+            "sm-build",
+            W.Button,
+            description="Build the business case",
+            button_style="primary",
+            layout=W.Layout(width="240px"),
         )
-        self.replications = W.BoundedIntText(
-            value=reps,
-            min=2,
-            max=200,
-            description="Replications at each PA level",
-            style=style,
-            layout=W.Layout(width="480px"),
-        )
-        self.button = W.Button(
-            description="Build the business case", button_style="primary", layout=W.Layout(width="240px")
-        )
-        self.button.add_class("sm-build")
         self.button.on_click(lambda _b: self.build())
         self.picker.observe(self._on_pick, names="value")
-        self.message = W.HTML()
-        self.message.add_class("sm-message")
-        self.progress = W.IntProgress(value=0, min=0, max=1, bar_style="info", layout=W.Layout(width="260px"))
+        self.progress.bar_style = "info"
         self.progress.layout.visibility = "hidden"
-        self.status = W.HTML("Set the population and targets, then build the business case.")
-        self.status.add_class("sm-status")
-        self.summary = W.HTML()
-        self.summary.add_class("sm-bc-summary-table")
-        self.cost = W.HTML()
-        self.cost.add_class("sm-bc-cost-table")
-        self.downloads = W.HTML()
-        self.downloads.add_class("sm-downloads")
-        self.plot_pas = W.Image(format="png", layout=W.Layout(max_width="760px"))
-        self.plot_cost = W.Image(format="png", layout=W.Layout(max_width="760px"))
+        self.status.value = "Set the population and targets, then build the business case."
+        self.summary = output("sm-bc-summary-table")
+        self.cost = output("sm-bc-cost-table")
+        self.downloads = output("sm-downloads")
+        self.plot_pas = figure("sm-plot-pas")
+        self.plot_cost = figure("sm-plot-cost")
+        self._outputs = (self.downloads, self.summary, self.cost, self.plot_pas, self.plot_cost)
 
-        header = W.HTML(
-            CSS + "<h3 style='margin:4px 0'>DMO/DCO business case</h3>"
-            "<div>For the population and targets below, the model finds the fewest PAs a week that "
+        header = self._header(
+            "DMO/DCO business case",
+            "For the population and targets below, the model finds the fewest PAs a week that "
             "meet each target with 95% confidence, sets them beside the BACD/BACCH recommendation "
             "(2 DMO/DCO PAs per 70,000 children) and what is funded today, and costs them by "
-            "commissioner. It runs the model many times: a few minutes.</div>"
+            "commissioner. It runs the model many times: a few minutes.",
         )
         inputs = W.VBox(
             [
@@ -220,7 +189,7 @@ class BusinessCaseDashboard(Dashboard):
 
     def _file_population(self, name: str) -> float:
         try:
-            return float(load_scenario(self.files[name]).population)
+            return float(self._read(name).population)
         except ScenarioError:
             return 70000.0
 
@@ -250,40 +219,30 @@ class BusinessCaseDashboard(Dashboard):
 
     def build(self) -> bool:
         """Check the inputs, start the business case in the background. False (and a message) if unusable."""
+        return self.update(immediate=True)
+
+    def _payload(self):
         problem = self._problem()
         if problem:
-            self.message.value = message_html(problem, "error")
-            return False
-        try:
-            sc = load_scenario(self.files[self.picker.value])
-            if self.quick:
-                sc = sc.override(QUICK_SIMULATION)
-        except ScenarioError as exc:
-            self.message.value = message_html(f"Cannot use this scenario file. {exc}", "error")
-            return False
-        self.message.value = ""
-        payload = (
-            sc,
-            float(self.population.value),
-            self.targets(),
-            int(self.replications.value),
-            time.perf_counter(),
-        )
-        self.runner.request(payload, immediate=True)
-        return True
+            self._say(problem)
+            return None
+        sc = self._scenario(self.picker.value)
+        if sc is None:
+            return None
+        self._say()
+        return sc, float(self.population.value), self.targets(), int(self.replications.value)
 
     def _work(self, payload, progress, is_stale):
-        sc, population, targets, reps, asked = payload
+        """The solver's runs, then the workbook and report as bytes (for the download links)."""
+        sc, population, targets, reps = payload
         self._runs = 0
-        t0 = time.perf_counter()
 
-        def on_message(msg: str) -> None:
+        def on_message(msg: str) -> None:  # the solver says what it tries; each PA level tried is a step
             if is_stale():
                 raise Stale()
             if "PAs a week ->" in msg:
                 self._runs += 1
-                self.progress.max = max(self.progress.max, self._runs + 1)
-                self.progress.value = self._runs
+                self._bar(self._runs, max(self.progress.max, self._runs + 1))
             self.status.value = html.escape(f"Running ({self._runs} PA levels tried): {msg.strip()}")[:300]
 
         bc = business_case(
@@ -298,78 +257,47 @@ class BusinessCaseDashboard(Dashboard):
         with tempfile.TemporaryDirectory() as tmp:
             paths = bc.to_dir(tmp)
             files = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
-        return bc, files, population, time.perf_counter() - t0, asked
+        return bc, files, population, reps
 
     def _on_start(self) -> None:
-        self.progress.layout.visibility = "visible"
-        self.progress.value, self.progress.max = 0, 10
+        super()._on_start()
+        self.progress.max = 10
         self.button.disabled = True
-        self.status.value = "Running..."
 
-    def _on_result(self, out) -> None:
-        bc, files, population, compute, asked = out
+    def _finish(self, status: str) -> None:
+        super()._finish(status)
+        self.button.disabled = False
+
+    def _show(self, out) -> dict:
+        bc, files, _population, _reps = out
         self.case, self.outputs = bc, files
         self.summary.value = summary_html(bc)
         self.cost.value = cost_html(bc)
         self.plot_pas.value = files.get("kpi_against_pas.png", b"")
         self.plot_cost.value = files.get("cost_by_commissioner.png", b"")
-        links = []
-        if "business_case.xlsx" in files:
-            links.append(
-                download_link(
-                    files["business_case.xlsx"],
-                    "business_case.xlsx",
-                    XLSX_MIME,
-                    "Download the workbook (Excel)",
-                )
+        links = [
+            download_link(files[name], name, mime, text)
+            for name, mime, text in (
+                ("business_case.xlsx", XLSX_MIME, "Download the workbook (Excel)"),
+                ("business_case.html", "text/html", "Download the report (HTML)"),
             )
-        if "business_case.html" in files:
-            links.append(
-                download_link(
-                    files["business_case.html"],
-                    "business_case.html",
-                    "text/html",
-                    "Download the report (HTML)",
-                )
-            )
+            if name in files
+        ]
         self.downloads.value = "".join(links)
-        felt = time.perf_counter() - asked
-        self.timings.append({"compute_seconds": compute, "felt_seconds": felt})
-        self.progress.layout.visibility = "hidden"
-        self.button.disabled = False
+        return {}
+
+    def _done_status(self, out, felt: float) -> str:
+        bc, _files, population, reps = out
         unmet = [r["lever_label"] for _, r in bc.targets.iterrows() if not r["reachable"]]
         note = f" Not reachable within the search cap: {', '.join(unmet)}." if unmet else ""
-        self.status.value = html.escape(
+        return (
             f"Done in {felt:.0f} s for {population:,.0f} children: {self._runs} PA levels tried, "
-            f"{int(self.replications.value)} replications each, seed {self.seed}"
-            + (" (quick mode)" if self.quick else "")
-            + "."
-            + note
+            f"{reps} replications each, seed {self.seed}{self._quick_words}.{note}"
         )
 
-    def _on_error(self, exc: BaseException) -> None:
-        self.progress.layout.visibility = "hidden"
-        self.button.disabled = False
-        self.status.value = "Stopped"
-        self.message.value = message_html(f"The business case could not be built: {exc}", "error")
 
-    def wait(self, timeout: float | None = 900) -> bool:
-        """Block until the business case asked for has been built and shown (scripts and tests)."""
-        return self.runner.wait(timeout)
-
-
-def business_case_dashboard(
-    scenario: str = "baseline",
-    *,
-    scenarios_dir: str | Path | None = None,
-    population: float | None = None,
-    advice_target_pct: float = 85.0,
-    dmo_target_working_days: float = 10.0,
-    replications: int | None = None,
-    seed: int = DEFAULT_SEED,
-    workers: int = 2,
-    quick: bool | None = None,
-) -> BusinessCaseDashboard:
+@takes_settings(BusinessCaseDashboard, drop=("run_now",))
+def business_case_dashboard(scenario: str | Path | Scenario = "baseline", **settings) -> BusinessCaseDashboard:
     """The business case dashboard: population and targets in; PAs needed and cost by commissioner out.
 
     Parameters
@@ -392,14 +320,4 @@ def business_case_dashboard(
     >>> from sendmodel.widgets import business_case
     >>> business_case(population=250_000)          # doctest: +SKIP
     """
-    return BusinessCaseDashboard(
-        scenario,
-        scenarios_dir=scenarios_dir,
-        population=population,
-        advice_target_pct=advice_target_pct,
-        dmo_target_working_days=dmo_target_working_days,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        quick=quick,
-    )
+    return BusinessCaseDashboard(scenario, **settings)

@@ -1,4 +1,7 @@
-"""Pieces the dashboards share: where scenario files are, quick mode, and the display protocol."""
+"""Settings the dashboards share: where scenario files are, quick mode, default seed and replications.
+
+No widgets here (the dashboards' base class is in :mod:`._base`).
+"""
 
 from __future__ import annotations
 
@@ -46,18 +49,5 @@ def scenario_files(folder: Path, under: str | None = None) -> dict[str, Path]:
 
 
 def resolve_quick(quick: bool | None) -> bool:
+    """``quick`` as given, else from ``SENDMODEL_QUICK``."""
     return quick_mode() if quick is None else bool(quick)
-
-
-class Dashboard:
-    """Base for dashboards: displays as its root widget, so a notebook cell can end with ``explore()``."""
-
-    widget = None
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)

@@ -9,8 +9,6 @@ only that one.
 from __future__ import annotations
 
 import html
-import time
-from pathlib import Path
 
 import ipywidgets as W
 import pandas as pd
@@ -18,20 +16,10 @@ import pandas as pd
 from sendmodel.analysis.compare import cost_effectiveness, paired_table
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, label
 from sendmodel.analysis.plots import cost_vs_within_6w
-from sendmodel.scenario.errors import ScenarioError
-from sendmodel.scenario.loading import config_hash, load_scenario
-from sendmodel.widgets._common import (
-    DEFAULT_REPLICATIONS,
-    DEFAULT_SEED,
-    QUICK_REPLICATIONS,
-    QUICK_SIMULATION,
-    Dashboard,
-    default_scenarios_dir,
-    resolve_quick,
-    scenario_files,
-)
-from sendmodel.widgets._engine import LatestRunner, run_frames, warm_pool
-from sendmodel.widgets._render import CSS, figure_png, fmt, message_html
+from sendmodel.scenario.loading import config_hash
+from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
+from sendmodel.widgets._engine import run_frames
+from sendmodel.widgets._render import figure_png, fmt
 
 TABLE_KPIS = [
     "advice_within_6w_pct",
@@ -133,23 +121,22 @@ def who_pays_html(table: pd.DataFrame, baseline: str) -> str:
 class CompareDashboard(Dashboard):
     """See :func:`compare`. Widgets are attributes, so scripts and tests can drive it without a browser."""
 
+    progress_unit = "option replications"
+    failed_message = "The comparison failed"
+    wait_seconds = 300
+    min_replications = 2
+
+    @takes_settings(Dashboard.__init__)
     def __init__(
         self,
         options: list[str] | None = None,
         baseline: str | None = None,
         *,
-        scenarios_dir: str | Path | None = None,
-        replications: int | None = None,
-        seed: int = DEFAULT_SEED,
-        workers: int = 2,
         delay: float = 0.5,
-        quick: bool | None = None,
         run_now: bool = True,
+        **settings,
     ):
-        self.quick = resolve_quick(quick)
-        self.seed, self.workers = seed, workers
-        self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
-        self.files = scenario_files(self.scenarios_dir) if self.scenarios_dir.is_dir() else {}
+        super().__init__(delay=delay, **settings)
         if not self.files:
             raise ValueError(f"no scenario files in {self.scenarios_dir}")
         names = list(self.files)
@@ -157,81 +144,47 @@ class CompareDashboard(Dashboard):
             baseline = next((n for n in ("options/status_quo", "baseline") if n in self.files), names[0])
         if options is None:
             options = [n for n in names if n.startswith("options/")] or names
-        unknown = [n for n in [baseline, *options] if n not in self.files]
-        if unknown:
-            raise ValueError(f"unknown scenario(s) {unknown}; choose from {names}")
-        reps = replications or (QUICK_REPLICATIONS if self.quick else DEFAULT_REPLICATIONS)
+        baseline = self._register(baseline)
+        options = [self._register(n) for n in options]
+        names = list(self.files)  # with any file given by its path
 
         self.table = None  # the latest comparison table (sendmodel.compare's columns)
-        self.timings: list[dict] = []
         self._cache: dict[tuple, pd.DataFrame] = {}  # (content hash, replications, seed) -> KPIs
-        self.runner = LatestRunner(
-            self._work, self._on_start, self._on_progress, self._on_result, self._on_error, delay=delay
-        )
 
-        self.baseline = W.Dropdown(
-            options=names, value=baseline, description="Baseline", layout=W.Layout(width="380px")
-        )
-        self.baseline.add_class("sm-baseline")
+        self.baseline = self._picker(baseline, "Baseline", "sm-baseline", width="380px")
         self.choices = {
-            n: W.Checkbox(value=n in options, description=n, indent=False, layout=W.Layout(width="auto"))
+            n: output(
+                "sm-option-" + n.replace("/", "-").replace("_", "-"),
+                W.Checkbox,
+                value=n in options,
+                description=n,
+                indent=False,
+                layout=W.Layout(width="auto"),
+            )
             for n in names
         }
-        for n, c in self.choices.items():
-            c.add_class("sm-option-" + n.replace("/", "-").replace("_", "-"))
+        for c in self.choices.values():
             c.observe(self._on_change, names="value")
-        self.replications = W.BoundedIntText(
-            value=reps, min=2, max=500, description="Replications", layout=W.Layout(width="200px")
-        )
         self.baseline.observe(self._on_change, names="value")
         self.replications.observe(self._on_change, names="value")
-        self.message = W.HTML()
-        self.message.add_class("sm-message")
-        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
-        self.progress.add_class("sm-progress")
-        self.status = W.HTML("Starting...")
-        self.status.add_class("sm-status")
-        self.comparison = W.HTML()
-        self.comparison.add_class("sm-comparison-table")
-        self.who_pays = W.HTML()
-        self.who_pays.add_class("sm-who-pays-table")
-        self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
-        self.plot.add_class("sm-plot")
+        self.comparison = output("sm-comparison-table")
+        self.who_pays = output("sm-who-pays-table")
+        self.plot = figure("sm-plot")
+        self._outputs = (self.comparison, self.who_pays, self.plot)
 
-        header = W.HTML(
-            CSS + "<h3 style='margin:4px 0'>Compare options</h3>"
-            "<div>Tick the options to compare with the baseline. Every option sees the same children "
+        self.widget = self._columns(
+            "sendmodel-compare",
+            "Compare options",
+            "Tick the options to compare with the baseline. Every option sees the same children "
             "and requests, so each difference (below each mean, with its 95% CI) is the option's own "
             "effect: <span class='sm-better'>green</span> is clearly better, "
-            "<span class='sm-worse'>red</span> clearly worse, black not clearly different.</div>"
-        )
-        left = W.VBox(
+            "<span class='sm-worse'>red</span> clearly worse, black not clearly different.",
+            W.HBox([self.baseline, self.replications]),
             [W.HTML("<b>Options</b>"), *self.choices.values()],
-            layout=W.Layout(flex="0 0 300px", margin="0 16px 0 0"),
+            [self.comparison, W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
+            px=(300, 600),
         )
-        right = W.VBox(
-            [
-                self.message,
-                W.HBox([self.progress, self.status]),
-                self.comparison,
-                W.HTML("<b>Who pays</b>"),
-                self.who_pays,
-                self.plot,
-            ],
-            layout=W.Layout(flex="1 1 600px", min_width="480px"),
-        )
-        self.widget = W.VBox(
-            [
-                header,
-                W.HBox([self.baseline, self.replications]),
-                W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
-            ]
-        )
-        self.widget.add_class("sendmodel-compare")
-        if run_now:
-            if workers > 1:
-                warm_pool(workers)
-            self.update(immediate=True)
+        self._start(run_now)
 
     def selected(self) -> list[str]:
         """The baseline then the ticked options (each once)."""
@@ -240,51 +193,32 @@ class CompareDashboard(Dashboard):
 
     def set(self, options: list[str] | None = None, baseline: str | None = None) -> None:
         """Choose options and/or the baseline in one go (one update follows). For scripts and tests."""
-        self._quiet = True
-        try:
+        with self._quietly():
             if baseline is not None:
                 self.baseline.value = baseline
             if options is not None:
                 for n, c in self.choices.items():
                     c.value = n in options
-        finally:
-            self._quiet = False
         self.update()
 
-    _quiet = False
-
-    def _on_change(self, change=None) -> None:
-        if not self._quiet:
-            self.update()
-
-    def update(self, immediate: bool = False) -> bool:
-        """Load the chosen files (a bad one gives a message) and ask for a run."""
+    def _payload(self):
+        """The chosen files, loaded (a bad one gives a message), with the keys their runs are kept under."""
         chosen = self.selected()
         if len(chosen) < 2:
-            self.message.value = message_html(
-                "Tick at least one option to compare with the baseline.", "warning"
-            )
-            return False
+            self._say("Tick at least one option to compare with the baseline.", kind="warning")
+            return None
         scenarios = {}
         for n in chosen:
-            try:
-                sc = load_scenario(self.files[n])
-                if self.quick:
-                    sc = sc.override(QUICK_SIMULATION)
-            except ScenarioError as exc:
-                self.message.value = message_html(f"Cannot use {n}: {exc}", "error")
-                return False
-            scenarios[n] = sc
-        self.message.value = ""
-        keys = {n: (config_hash(sc), int(self.replications.value), self.seed) for n, sc in scenarios.items()}
-        self.runner.request(
-            (chosen, scenarios, keys, int(self.replications.value), time.perf_counter()), immediate=immediate
-        )
-        return True
+            scenarios[n] = self._scenario(n, f"Cannot use {n}:")
+            if scenarios[n] is None:
+                return None
+        self._say()
+        reps = int(self.replications.value)
+        keys = {n: (config_hash(sc), reps, self.seed) for n, sc in scenarios.items()}
+        return chosen, scenarios, keys, reps
 
     def _work(self, payload, progress, is_stale):
-        chosen, scenarios, keys, reps, asked = payload
-        t0 = time.perf_counter()
+        chosen, scenarios, keys, reps = payload
         todo = [n for n in chosen if keys[n] not in self._cache]
         total, done = max(len(todo) * reps, 1), 0
         for n in todo:
@@ -308,54 +242,27 @@ class CompareDashboard(Dashboard):
         base = _short(chosen[0])
         table = pd.concat([paired_table(kpis, base), cost_effectiveness(kpis, base)], ignore_index=True)
         png = figure_png(cost_vs_within_6w, table) if "cost_total_gbp" in set(table["kpi"]) else b""
-        return table, base, png, len(todo), reps, time.perf_counter() - t0, asked
+        return table, base, png, len(todo), reps
 
-    def _on_start(self) -> None:
-        self.progress.layout.visibility = "visible"
-        self.status.value = "Running..."
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.max = total
-        self.progress.value = done
-        self.status.value = f"Running: {done} of {total} option replications done"
-
-    def _on_result(self, out) -> None:
-        table, base, png, ran, reps, compute, asked = out
+    def _show(self, out) -> dict:
+        table, base, png, ran, reps = out
         self.table = table
         self.comparison.value = comparison_html(table, base)
         self.who_pays.value = who_pays_html(table, base)
         self.plot.value = png
-        felt = time.perf_counter() - asked
-        self.timings.append({"compute_seconds": compute, "felt_seconds": felt, "options_run": ran})
-        self.progress.layout.visibility = "hidden"
+        return {"options_run": ran}
+
+    def _done_status(self, out, felt: float) -> str:
+        table, base, _png, ran, reps = out
         n_opts = table["option"].nunique() - 1
-        self.status.value = (
+        return (
             f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
-            f"{reps} replications each, seed {self.seed}"
-            + (" (quick mode)" if self.quick else "")
-            + f"; ran {ran}, reused the rest"
+            f"{reps} replications each, seed {self.seed}{self._quick_words}; ran {ran}, reused the rest"
         )
 
-    def _on_error(self, exc: BaseException) -> None:
-        self.progress.layout.visibility = "hidden"
-        self.status.value = "Run failed"
-        self.message.value = message_html(f"The comparison failed: {exc}", "error")
 
-    def wait(self, timeout: float | None = 300) -> bool:
-        """Block until the latest choice has been run and shown (scripts and tests). True if it finished."""
-        return self.runner.wait(timeout)
-
-
-def compare(
-    options: list[str] | None = None,
-    baseline: str | None = None,
-    *,
-    scenarios_dir: str | Path | None = None,
-    replications: int | None = None,
-    seed: int = DEFAULT_SEED,
-    workers: int = 2,
-    quick: bool | None = None,
-) -> CompareDashboard:
+@takes_settings(CompareDashboard, drop=("delay", "run_now"))
+def compare(options: list[str] | None = None, baseline: str | None = None, **settings) -> CompareDashboard:
     """The compare dashboard: options against a baseline, paired on common random numbers.
 
     Parameters
@@ -373,12 +280,4 @@ def compare(
     >>> from sendmodel.widgets import compare
     >>> compare()          # doctest: +SKIP
     """
-    return CompareDashboard(
-        options,
-        baseline,
-        scenarios_dir=scenarios_dir,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        quick=quick,
-    )
+    return CompareDashboard(options, baseline, **settings)

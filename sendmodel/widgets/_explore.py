@@ -8,7 +8,6 @@ with the same seed (common random numbers), so the table can say what the change
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,11 @@ import ipywidgets as W
 from sendmodel.analysis.plots import advice_turnaround
 from sendmodel.scenario.checks import scenario_warnings
 from sendmodel.scenario.config import Scenario
-from sendmodel.scenario.errors import ScenarioError
-from sendmodel.scenario.loading import load_scenario
-from sendmodel.widgets._common import (
-    DEFAULT_REPLICATIONS,
-    DEFAULT_SEED,
-    QUICK_REPLICATIONS,
-    QUICK_SIMULATION,
-    Dashboard,
-    default_scenarios_dir,
-    resolve_quick,
-    scenario_files,
-)
-from sendmodel.widgets._engine import LatestRunner, run_frames, warm_pool
-from sendmodel.widgets._render import CSS, figure_png, kpi_table_html, message_html, service_table_html
+from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
+from sendmodel.widgets._engine import run_frames
+from sendmodel.widgets._render import figure_png, kpi_table_html, service_table_html
 from sendmodel.widgets.levers import LeverError, apply_levers, levers_for, read_levers, service_rows
 
-_GIVEN = "(scenario given in Python)"
 _SLIDERS = {"dmo_pas": "DMO/DCO PAs a week", "demand": "EHC requests a year per 70,000"}
 
 
@@ -44,137 +31,60 @@ def _css_key(key: str) -> str:
 class ExploreDashboard(Dashboard):
     """See :func:`explore`. Attributes are the widgets: scripts and tests drive it without a browser."""
 
+    @takes_settings(Dashboard.__init__)
     def __init__(
         self,
         scenario: str | Path | Scenario = "baseline",
         *,
-        scenarios_dir: str | Path | None = None,
-        replications: int | None = None,
-        seed: int = DEFAULT_SEED,
-        workers: int = 2,
         delay: float = 0.1,  # sliders fire on release (continuous_update=False): only typing needs more
-        quick: bool | None = None,
         run_now: bool = True,
+        **settings,
     ):
-        self.quick = resolve_quick(quick)
-        self.seed = seed
-        self.workers = workers
-        self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
-        self.files: dict[str, Any] = (
-            dict(scenario_files(self.scenarios_dir)) if self.scenarios_dir.is_dir() else {}
-        )
+        super().__init__(delay=delay, **settings)
         first = self._register(scenario)
-        reps = replications or (QUICK_REPLICATIONS if self.quick else DEFAULT_REPLICATIONS)
-
         self.results = None  # the latest Results shown
         self.summary = None  # its summary (mean and 95% CI per KPI)
         self.reference_summary = None  # the scenario file as it stands, when the table compares with it
-        self.timings: list[dict] = []  # one per update shown: compute and felt seconds
         self._references: dict[tuple, Any] = {}
-        self._first_felt: float | None = None
-        self._suspend = False
-        self.runner = LatestRunner(
-            self._work, self._on_start, self._on_progress, self._on_result, self._on_error, delay=delay
-        )
 
-        self.picker = W.Dropdown(
-            options=list(self.files), value=first, description="Scenario", layout=W.Layout(width="420px")
-        )
-        self.picker.add_class("sm-scenario")
-        self.replications = W.BoundedIntText(
-            value=reps, min=1, max=500, description="Replications", layout=W.Layout(width="200px")
-        )
-        self.replications.add_class("sm-replications")
-        self.message = W.HTML()
-        self.message.add_class("sm-message")
-        self.progress = W.IntProgress(
-            value=0, min=0, max=reps, description="", layout=W.Layout(width="260px")
-        )
-        self.progress.add_class("sm-progress")
-        self.status = W.HTML("Starting...")
-        self.status.add_class("sm-status")
-        self.table = W.HTML()
-        self.table.add_class("sm-kpi-table")
-        self.service_table = W.HTML()
-        self.service_table.add_class("sm-service-table")
-        self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
-        self.plot.add_class("sm-plot")
+        self.picker = self._picker(first)
+        self.table = output("sm-kpi-table")
+        self.service_table = output("sm-service-table")
+        self.plot = figure("sm-plot")
+        self._outputs = (self.table, self.plot, self.service_table)
         self.controls: dict[str, W.ValueWidget] = {}
         self.controls_box = W.VBox()
 
         self.picker.observe(self._on_pick, names="value")
         self.replications.observe(self._on_change, names="value")
-        header = W.HTML(
-            CSS + "<h3 style='margin:4px 0'>Explore a scenario</h3>"
-            "<div>Change a lever and the figures update by themselves (a run takes a few seconds). "
-            "Numbers are means over replications with 95% confidence intervals.</div>"
+        self.widget = self._columns(
+            "sendmodel-explore",
+            "Explore a scenario",
+            "Change a lever and the figures update by themselves (a run takes a few seconds). "
+            "Numbers are means over replications with 95% confidence intervals.",
+            W.HBox([self.picker, self.replications]),
+            [self.controls_box],
+            [self.table, self.plot, W.HTML("<b>By service</b>"), self.service_table],
+            px=(500, 560),
         )
-        right = W.VBox(
-            [
-                self.message,
-                W.HBox([self.progress, self.status]),
-                self.table,
-                self.plot,
-                W.HTML("<b>By service</b>"),
-                self.service_table,
-            ],
-            layout=W.Layout(flex="1 1 560px", min_width="480px"),
-        )
-        left = W.VBox([self.controls_box], layout=W.Layout(flex="0 0 500px", margin="0 16px 0 0"))
-        self.widget = W.VBox(
-            [
-                header,
-                W.HBox([self.picker, self.replications]),
-                W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
-            ]
-        )
-        self.widget.add_class("sendmodel-explore")
-
         self._load(first)
-        if run_now and self.base is not None:
-            if self.workers > 1:
-                warm_pool(self.workers)
-            self.update(immediate=True)
+        self._start(run_now and self.base is not None)
 
     # --- scenarios and levers -------------------------------------------------------------------------------
 
-    def _register(self, scenario) -> str:
-        if isinstance(scenario, Scenario):
-            self.files[_GIVEN] = scenario
-            return _GIVEN
-        s = str(scenario)
-        if s in self.files:
-            return s
-        p = Path(s)
-        if p.suffix in (".yaml", ".yml") and p.exists():
-            name = p.stem if p.stem not in self.files else str(p)
-            self.files[name] = p
-            return name
-        raise ValueError(f"scenario {s!r} not found; give a file path or one of {sorted(self.files)}")
-
     def _load(self, name: str) -> None:
         """Load a scenario and set every lever to its values (without starting runs for each one)."""
-        self.base = None
-        src = self.files[name]
-        try:
-            sc = src if isinstance(src, Scenario) else load_scenario(src)
-            if self.quick:
-                sc = sc.override(QUICK_SIMULATION)
-        except ScenarioError as exc:
-            self._show_error(f"Cannot use this scenario file. {exc}")
+        self.base = self._scenario(name)
+        if self.base is None:
             self.controls_box.children = []
             return
-        self.base = sc
-        self.scenario = sc
+        sc = self.scenario = self.base
         self.levers = levers_for(sc)
         self.file_values = read_levers(sc, self.levers)
-        self._suspend = True
-        try:
+        with self._quietly():
             self.controls = {lv.key: self._make_control(lv, self.file_values[lv.key]) for lv in self.levers}
             self.controls_box.children = self._layout_controls(sc)
-        finally:
-            self._suspend = False
-        self.message.value = ""
+        self._say()
 
     def _make_control(self, lv, value) -> W.ValueWidget:
         tip = f"{lv.label} ({lv.unit}); sets {lv.path}" if lv.unit else f"{lv.label}; sets {lv.path}"
@@ -270,12 +180,9 @@ class ExploreDashboard(Dashboard):
         unknown = set(values) - set(self.controls)
         if unknown:
             raise KeyError(f"unknown lever(s) {sorted(unknown)}; levers: {sorted(self.controls)}")
-        self._suspend = True
-        try:
+        with self._quietly():
             for k, v in values.items():
                 self.controls[k].value = v
-        finally:
-            self._suspend = False
         self.update()
 
     # --- running --------------------------------------------------------------------------------------------
@@ -285,39 +192,23 @@ class ExploreDashboard(Dashboard):
         if self.base is not None:
             self.update()
 
-    def _on_change(self, change=None) -> None:
-        if not self._suspend:
-            self.update()
-
-    def update(self, immediate: bool = False) -> bool:
-        """Validate the levers and ask for a run. False (and a message shown) when a value cannot be used."""
+    def _payload(self):
         if self.base is None:
-            return False
+            return None
         vals = self.values()
         try:
             sc = apply_levers(self.base, vals, self.levers)
         except LeverError as exc:
-            self._show_error(exc.message)
-            return False
-        warn = scenario_warnings(sc)
-        self.message.value = "".join(message_html(w, "warning") for w in warn)
+            self._say(exc.message)
+            return None
+        self._say(*scenario_warnings(sc), kind="warning")
         self.scenario = sc
         unchanged = vals == self.file_values
-        payload = (
-            self.picker.value,
-            self.base,
-            sc,
-            int(self.replications.value),
-            self.seed,
-            unchanged,
-            time.perf_counter(),
-        )
-        self.runner.request(payload, immediate=immediate)
-        return True
+        return self.picker.value, self.base, sc, int(self.replications.value), self.seed, unchanged
 
     def _work(self, payload, progress, is_stale):
-        name, base, sc, reps, seed, unchanged, asked = payload
-        t0 = time.perf_counter()
+        """The change, and the first time also the file as it stands (same seed), so the table can compare."""
+        name, base, sc, reps, seed, unchanged = payload
         key = (name, base.simulation.horizon_days, reps, seed)
         ref = self._references.get(key)
         total = reps if (unchanged or ref is not None) else 2 * reps
@@ -328,14 +219,12 @@ class ExploreDashboard(Dashboard):
             self._references[key] = ref
         offset = total - reps
 
-        self._first_felt = None
-
         def first_figures(part) -> None:  # the table from the replications in so far; the plot waits for all
             if not is_stale():
-                self._first_felt = time.perf_counter() - asked
                 self.table.value = kpi_table_html(part.summary(), ref, part.scenario)
-                self.status.value = (
-                    f"First figures from {part.replications} of {reps} replications; the rest are running"
+                self._provisional(
+                    f"First figures from {part.replications} of {reps} replications; the rest are running",
+                    self.table,
                 )
 
         res = run_frames(
@@ -352,65 +241,27 @@ class ExploreDashboard(Dashboard):
         if unchanged:
             self._references[key] = summary
             ref = None
-        png = figure_png(advice_turnaround, res)
-        return res, summary, ref, png, time.perf_counter() - t0, asked
+        return res, summary, ref, figure_png(advice_turnaround, res)
 
-    def _on_start(self) -> None:
-        self.progress.layout.visibility = "visible"
-        self.status.value = "Running..."
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.max = total
-        self.progress.value = done
-        if not self.status.value.startswith("First figures"):
-            self.status.value = f"Running: {done} of {total} replications done"
-
-    def _on_result(self, out) -> None:
-        res, summary, ref, png, compute, asked = out
+    def _show(self, out) -> dict:
+        res, summary, ref, png = out
         self.results, self.summary, self.reference_summary = res, summary, ref
         self.table.value = kpi_table_html(summary, ref, res.scenario)
         self.service_table.value = service_table_html(summary, res.scenario, ref)
         self.plot.value = png
-        felt = time.perf_counter() - asked
-        self.timings.append(
-            {
-                "compute_seconds": compute,
-                "felt_seconds": felt,
-                "replications": res.replications,
-                "first_felt_seconds": self._first_felt,
-            }
-        )
+        return {"replications": res.replications, "first_felt_seconds": self.provisional_felt}
+
+    def _done_status(self, out, felt: float) -> str:
+        res = out[0]
         sc = res.scenario
-        self.progress.value = self.progress.max
-        self.progress.layout.visibility = "hidden"
-        self.status.value = (
+        return (
             f"Updated in {felt:.1f} s: {res.replications} replications, seed {res.seed}, "
-            f"{sc.population:,.0f} children, {sc.simulation.horizon_days:g} days measured"
-            + (" (quick mode)" if self.quick else "")
+            f"{sc.population:,.0f} children, {sc.simulation.horizon_days:g} days measured" + self._quick_words
         )
 
-    def _on_error(self, exc: BaseException) -> None:
-        self.progress.layout.visibility = "hidden"
-        self.status.value = "Run failed"
-        self._show_error(f"The run failed: {exc}")
 
-    def _show_error(self, text: str) -> None:
-        self.message.value = message_html(text, "error")
-
-    def wait(self, timeout: float | None = 120) -> bool:
-        """Block until the latest change has been run and shown (scripts and tests). True if it finished."""
-        return self.runner.wait(timeout)
-
-
-def explore(
-    scenario: str | Path | Scenario = "baseline",
-    *,
-    scenarios_dir: str | Path | None = None,
-    replications: int | None = None,
-    seed: int = DEFAULT_SEED,
-    workers: int = 2,
-    quick: bool | None = None,
-) -> ExploreDashboard:
+@takes_settings(ExploreDashboard, drop=("delay", "run_now"))
+def explore(scenario: str | Path | Scenario = "baseline", **settings) -> ExploreDashboard:
     """The explore dashboard: a scenario, the levers a commissioner controls, KPIs with CIs, turnaround plot.
 
     Parameters
@@ -433,11 +284,4 @@ def explore(
     >>> from sendmodel.widgets import explore
     >>> explore()          # doctest: +SKIP
     """
-    return ExploreDashboard(
-        scenario,
-        scenarios_dir=scenarios_dir,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        quick=quick,
-    )
+    return ExploreDashboard(scenario, **settings)

@@ -65,6 +65,8 @@ try:
 except ImportError:
     COMMISSIONER_LABELS = {}
 
+STALE_CLASS = "sm-stale"  # on an output while a run for newer inputs goes: dimmed, so nobody reads it as current
+
 CSS = """
 <style>
 .sm-table {border-collapse: collapse; font-size: 13px; margin: 4px 0 10px 0;}
@@ -78,6 +80,7 @@ CSS = """
 .sm-error {color: #b42318; background: #fdecea; padding: 6px 10px; border-left: 4px solid #b42318;}
 .sm-warning {color: #7a4b00; background: #fff4e0; padding: 6px 10px; border-left: 4px solid #e8a33d;}
 .sm-ok {color: #444; padding: 2px 0;}
+.sm-stale {opacity: 0.45; transition: opacity 0.3s;}
 </style>
 """
 
@@ -204,6 +207,7 @@ def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame 
 
 
 def message_html(text: str, kind: str = "error") -> str:
+    """A message box (``kind``: error, warning, ok); the text is escaped, so a file's own words are safe."""
     return f'<div class="sm-{kind}">{html.escape(text)}</div>'
 
 

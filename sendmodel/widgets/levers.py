@@ -86,6 +86,29 @@ def service_rows(scenario: Scenario) -> list[str]:
     return [n for n, s in scenario.services.items() if s.kind not in _SPECIAL_KINDS]
 
 
+def _pas_lever(
+    scenario: Scenario,
+    key: str,
+    label: str,
+    service: str,
+    group: str,
+    field: str = "pas_per_week",
+    high: float | None = None,
+) -> Lever:
+    """A lever on one service's PAs a week: in the unit its file gives them, from 0, half a PA a step."""
+    return Lever(
+        key,
+        label,
+        f"services.{service}.{field}",
+        pas_unit(scenario, service),
+        low=0,
+        high=high,
+        step=0.5,
+        group=group,
+        service=service,
+    )
+
+
 def levers_for(scenario: Scenario) -> list[Lever]:
     """The levers that make sense for this scenario, in display order."""
     out = [
@@ -112,20 +135,7 @@ def levers_for(scenario: Scenario) -> list[Lever]:
                 group="area",
             )
         )
-        dmo = ehc.dmo_service
-        out.append(
-            Lever(
-                "dmo_pas",
-                "DMO/DCO PAs a week",
-                f"services.{dmo}.pas_per_week",
-                pas_unit(scenario, dmo),
-                low=0,
-                high=20,
-                step=0.5,
-                group="dmo",
-                service=dmo,
-            )
-        )
+        out.append(_pas_lever(scenario, "dmo_pas", "DMO/DCO PAs a week", ehc.dmo_service, "dmo", high=20))
         out.append(
             Lever(
                 "admin_support",
@@ -136,19 +146,7 @@ def levers_for(scenario: Scenario) -> list[Lever]:
             )
         )
         if ehc.admin_service is not None:
-            a = ehc.admin_service
-            out.append(
-                Lever(
-                    "admin_pas",
-                    "Admin support PAs a week",
-                    f"services.{a}.pas_per_week",
-                    pas_unit(scenario, a),
-                    low=0,
-                    step=0.5,
-                    group="dmo",
-                    service=a,
-                )
-            )
+            out.append(_pas_lever(scenario, "admin_pas", "Admin support PAs a week", ehc.admin_service, "dmo"))
         if ehc.triage.service is not None:
             out.append(
                 Lever(
@@ -159,44 +157,19 @@ def levers_for(scenario: Scenario) -> list[Lever]:
                     group="triage",
                 )
             )
-            t = ehc.triage.service
-            out.append(
-                Lever(
-                    "triage_pas",
-                    "Triage PAs a week",
-                    f"services.{t}.pas_per_week",
-                    pas_unit(scenario, t),
-                    low=0,
-                    step=0.5,
-                    group="triage",
-                    service=t,
-                )
-            )
+            out.append(_pas_lever(scenario, "triage_pas", "Triage PAs a week", ehc.triage.service, "triage"))
     for name in service_rows(scenario):
         svc = scenario.services[name]
-        out.append(
-            Lever(
-                f"pas.{name}",
-                f"{svc.label}: PAs a week",
-                f"services.{name}.pas_per_week",
-                pas_unit(scenario, name),
-                low=0,
-                step=0.5,
-                group="services",
-                service=name,
-            )
-        )
+        out.append(_pas_lever(scenario, f"pas.{name}", f"{svc.label}: PAs a week", name, "services"))
         if svc.advice is not None and ehc is not None:
             out.append(
-                Lever(
+                _pas_lever(
+                    scenario,
                     f"ring_fenced.{name}",
                     f"{svc.label}: reserved short-notice assessment PAs",
-                    f"services.{name}.ring_fenced_pas_per_week",
-                    pas_unit(scenario, name),
-                    low=0,
-                    step=0.5,
-                    group="services",
-                    service=name,
+                    name,
+                    "services",
+                    field="ring_fenced_pas_per_week",
                 )
             )
             out.append(
@@ -253,9 +226,8 @@ def apply_levers(scenario: Scenario, values: dict[str, Any], levers: list[Lever]
         if lv.from_model(lv.to_model(shown)) != current[key]:
             changes[lv.path] = lv.to_model(shown)
     merged = {**current, **values}
-    for lv in (
-        levers
-    ):  # the commonest cross-field slip, said in lever words before the model says it in field words
+    # the commonest cross-field slip, said in lever words before the model says it in field words
+    for lv in levers:
         if lv.key.startswith("ring_fenced."):
             pas = by_key.get(f"pas.{lv.service}")
             if pas is not None and float(merged[lv.key]) > float(merged[pas.key]):
