@@ -25,12 +25,16 @@ def has_costs(sc: Scenario) -> bool:
     return bool(sc.costs.setup) or any(s.cost_per_pa_gbp is not None for s in sc.services.values())
 
 
-def service_pa_weeks(sc: Scenario, name: str) -> float:
-    """PA-weeks a service is commissioned for in the measured window (PAs a week x weeks, dated changes included)."""
+def service_pa_weeks(sc: Scenario, name: str, window: tuple[float, float] | None = None) -> float:
+    """PA-weeks a service is commissioned for in the measured window, or in ``window`` (model days [from, to)):
+    PAs a week x weeks, dated changes included."""
     svc = sc.services[name]
     scale = sc.scale if svc.capacity_basis == "per_70k" else 1.0
-    lo = sc.simulation.warm_up_days
-    hi = lo + sc.simulation.horizon_days
+    if window is None:
+        lo = sc.simulation.warm_up_days
+        hi = lo + sc.simulation.horizon_days
+    else:
+        lo, hi = window
     if not svc.capacity_changes:
         return svc.pas_per_week * scale * (hi - lo) / 7.0
     start = sc.simulation.start_date
@@ -46,8 +50,9 @@ def service_pa_weeks(sc: Scenario, name: str) -> float:
     return total
 
 
-def cost_lines(sc: Scenario) -> list[dict]:
-    """Every cost line of a scenario, a year: one per costed service and one per set-up item.
+def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[dict]:
+    """Every cost line of a scenario, a year (over the measured period, or over ``window``): one per costed
+    service and one per set-up item.
 
     Returns
     -------
@@ -56,19 +61,20 @@ def cost_lines(sc: Scenario) -> list[dict]:
         (average over the window, absolute), ``gbp_per_pa``, ``gbp_per_year`` and, for set-up lines,
         ``gbp_once``.
     """
-    years = sc.simulation.horizon_days / DAYS_PER_YEAR
+    days = sc.simulation.horizon_days if window is None else window[1] - window[0]
+    years = days / DAYS_PER_YEAR
     out = []
     for name, svc in sc.services.items():
         unit = svc.cost_per_pa_gbp
         if unit is None:
             continue
-        pa_weeks = service_pa_weeks(sc, name)
+        pa_weeks = service_pa_weeks(sc, name, window)
         out.append({
             "line": name,
             "label": svc.label,
             "kind": "pas",
             "commissioner": svc.commissioner,
-            "pas_per_week": pa_weeks * 7.0 / sc.simulation.horizon_days,
+            "pas_per_week": pa_weeks * 7.0 / days,
             "gbp_per_pa": unit,
             "gbp_once": 0.0,
             "gbp_per_year": pa_weeks * unit / years,
@@ -95,7 +101,7 @@ def funded_by(sc: Scenario, commissioner: str, gbp: float) -> dict[str, float]:
     return {f: (gbp if f == commissioner else 0.0) for f in FUNDERS}
 
 
-def cost_kpis(sc: Scenario) -> list[tuple[str, str, float]]:
+def cost_kpis(sc: Scenario, window: tuple[float, float] | None = None) -> list[tuple[str, str, float]]:
     """Cost KPI rows (kpi, service, value), GBP a year; the ``service`` column holds the commissioner or funder.
 
     - ``cost_total_gbp`` (all): PAs plus set-up spread over ``setup_amortise_years``;
@@ -105,7 +111,7 @@ def cost_kpis(sc: Scenario) -> list[tuple[str, str, float]]:
     """
     if not has_costs(sc):
         return []
-    lines = cost_lines(sc)
+    lines = cost_lines(sc, window)
     by_comm = dict.fromkeys(COMMISSIONERS, 0.0)
     by_funder = dict.fromkeys(FUNDERS, 0.0)
     for ln in lines:

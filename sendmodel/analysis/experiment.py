@@ -9,19 +9,21 @@ from __future__ import annotations
 import pandas as pd
 
 from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.analysis.periods import multi_year, period_frame
 from sendmodel.analysis.results import Results, advice_frame, events_frame, kpi_frame
 from sendmodel.common.parallel import map_pool
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
 
 
-def _one(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict | None]:
+def _one(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict | None, pd.DataFrame]:
     scenario, seed, rep, keep = args
     rec = run_replication(scenario, seed, rep)
     k = kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep)
+    periods = period_frame(rec, scenario, rep) if multi_year(scenario) else pd.DataFrame()
     if not keep:
-        return k, pd.DataFrame(), pd.DataFrame(), None
-    return k, events_frame(rec, scenario.name, rep), advice_frame(rec, scenario.name, rep), rec
+        return k, pd.DataFrame(), pd.DataFrame(), None, periods
+    return k, events_frame(rec, scenario.name, rep), advice_frame(rec, scenario.name, rep), rec, periods
 
 
 def run(
@@ -58,4 +60,5 @@ def run(
     events = pd.concat([o[1] for o in out], ignore_index=True) if keep_events else pd.DataFrame()
     advice = pd.concat([o[2] for o in out], ignore_index=True) if keep_events else pd.DataFrame()
     records = [o[3] for o in out] if keep_events else []
-    return Results(scenario, seed, replications, kpis, events, advice, records)
+    periods = pd.concat([o[4] for o in out], ignore_index=True) if multi_year(scenario) else pd.DataFrame()
+    return Results(scenario, seed, replications, kpis, events, advice, records, periods)

@@ -30,15 +30,25 @@ def _q(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q)) if x.size else float("nan")
 
 
+def _by(done: np.ndarray, end: float) -> np.ndarray:
+    """Completion days as seen at ``end``: NaN (still open) for anything done later. A no-op at the run's end."""
+    return np.where(done < end, done, np.nan)
+
+
 def _waits(start: np.ndarray, done: np.ndarray, end: float) -> np.ndarray:
     """Time from start to done, or to the end of the run for those still open (a lower bound)."""
     return np.where(np.isnan(done), end - start, done - start)
 
 
-def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
-    """KPIs of one replication as (kpi, service, value) rows; units in :data:`sendmodel.labels.KPI_UNITS`."""
-    warm = sc.simulation.warm_up_days
-    end = rec["end_day"]
+def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | None = None
+                      ) -> list[tuple[str, str, float]]:
+    """KPIs of one replication as (kpi, service, value) rows; units in :data:`sendmodel.labels.KPI_UNITS`.
+
+    ``window`` (model days [from, to)) measures a part of the run, such as one year of several, as if the run
+    ended at its end: cohorts are those due (or received, decided, issued) in the window, and whatever is still
+    open at its end counts as open then. By default the window is the measured period after the warm-up.
+    """
+    warm, end = (sc.simulation.warm_up_days, rec["end_day"]) if window is None else window
     rows: list[tuple[str, str, float]] = []
     add = rows.append
 
@@ -50,7 +60,7 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         due = req + ADVICE_DUE_DAYS
         cohort = ~np.isnan(req) & (due >= warm) & (due < end)
         ok = (ret[cohort] <= due[cohort]) & ~np.isnan(ret[cohort])
-        tt = _waits(req[cohort], ret[cohort], end)
+        tt = _waits(req[cohort], _by(ret[cohort], end), end)
         add(("advice_within_6w_pct", s, _pct(ok)))
         add(("advice_turnaround_median_days", s, _q(tt, 0.5)))
         add(("advice_turnaround_p90_days", s, _q(tt, 0.9)))
@@ -89,8 +99,8 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
         add(("plans_issued_per_year", ALL, float(issued.sum()) * 365.25 / (end - warm)))
         dreq = e["dmo_requested_day"]
         c = ~np.isnan(dreq) & (dreq >= warm) & (dreq < end)
-        add(("dmo_signoff_median_days", ALL, _q(_waits(dreq[c], e["dmo_signoff_day"][c], end), 0.5)))
-        open_ = (arr < end) & np.isnan(e["closed_day"])
+        add(("dmo_signoff_median_days", ALL, _q(_waits(dreq[c], _by(e["dmo_signoff_day"][c], end), end), 0.5)))
+        open_ = (arr < end) & np.isnan(_by(e["closed_day"], end))
         add(("requests_open_end", ALL, float(open_.sum())))
         add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
         rows += sen2_style_kpis(e, warm, end)
@@ -107,16 +117,17 @@ def kpis_from_records(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
             target = sc.services[s].routine_target_weeks
             add(("routine_seen_within_target_pct", s, _pct(w <= target)))
             rows += routine_list_kpis(s, arr, seen, w, warm, end)
-            wl += float((np.isnan(seen) & (arr < end)).sum())
+            wl += float((np.isnan(_by(seen, end)) & (arr < end)).sum())
         if s in rec["advice"]:
             a = rec["advice"][s]
-            wl += float((~np.isnan(a["requested_day"]) & np.isnan(a["returned_day"])).sum())
+            req = a["requested_day"]
+            wl += float((~np.isnan(req) & (req < end) & np.isnan(_by(a["returned_day"], end))).sum())
         add(("waiting_list_end", s, wl))
         lo, hi = int(np.floor(warm)), int(np.ceil(end))
         avail = svc_rec["available_hours_by_day"][lo:hi].sum()
         busy = svc_rec["busy_hours_by_day"][lo:hi].sum()
         add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
-    rows += cost_kpis(sc)
+    rows += cost_kpis(sc, None if window is None else (warm, end))
     return rows
 
 

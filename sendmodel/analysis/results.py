@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sendmodel.analysis.intervals import summarise_groups
 from sendmodel.analysis.kpis import summarise
 from sendmodel.analysis.labels import KPI_UNITS
 from sendmodel.common.io import atomic_dir
@@ -135,10 +136,22 @@ class Results:
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
     advice: pd.DataFrame = field(default_factory=pd.DataFrame)
     records: list = field(default_factory=list, repr=False)
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # KPIs by calendar and financial year
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """Mean and (1 - alpha) confidence interval per KPI (and service) across replications."""
         return summarise(self.kpis, alpha)
+
+    def by_year(self, kind: str = "financial", alpha: float = 0.05) -> pd.DataFrame:
+        """Mean and CI per year (``financial``: April-March, or ``calendar``), KPI and service, for a run over
+        more than one year (empty otherwise); ``days`` < 365 marks a year the run only partly covers."""
+        if self.periods.empty:
+            return pd.DataFrame()
+        p = self.periods[self.periods["period_kind"] == kind]
+        keys = ["period", "days", "kpi", "service"]
+        out = summarise_groups(p.groupby(keys, sort=False)["value"], alpha)
+        out["unit"] = out["kpi"].map(KPI_UNITS).fillna("")
+        return out
 
     def kpi(self, name: str, service: str = "all") -> float:
         """Mean of one KPI across replications."""
@@ -150,6 +163,10 @@ class Results:
         with atomic_dir(path) as tmp:
             self.kpis.to_csv(tmp / "kpis.csv", index=False)
             self.summary().to_csv(tmp / "summary.csv", index=False)
+            if not self.periods.empty:
+                self.periods.to_csv(tmp / "kpis_by_year.csv", index=False)
+                for kind in ("financial", "calendar"):
+                    self.by_year(kind).to_csv(tmp / f"summary_by_{kind}_year.csv", index=False)
             if not self.events.empty:
                 self.events.to_parquet(tmp / "events.parquet", index=False)
             if not self.advice.empty:
