@@ -10,6 +10,7 @@ import pandas as pd
 
 from sendmodel.analysis.intervals import half_width
 from sendmodel.analysis.kpis import waiting_list_series
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
 from sendmodel.analysis.plotting import plt
 from sendmodel.scenario.config import ADVICE_DUE_DAYS
 
@@ -132,9 +133,61 @@ STANDARD_PLOTS = {
 }
 
 
+#: What a multi-year run shows by year: (kpi, service, title).
+YEAR_PANELS = (
+    ("advice_within_6w_pct", "all", "Health advice within 6 weeks"),
+    ("plans_within_20w_pct", "all", "EHC plans within 20 weeks"),
+    ("requests_open_end", "all", "EHC requests open at the year end"),
+    ("cost_funded_gbp", None, "Cost a year by who pays"),
+)
+
+
+def over_years(results, kind: str = "financial") -> plt.Figure:
+    """Key KPIs by financial (or calendar) year with 95% CI bands; cost by funder as stacked bars."""
+    by = results.by_year(kind)
+    fig, axes = plt.subplots(1, len(YEAR_PANELS), figsize=(4.2 * len(YEAR_PANELS), 3.6))
+    if by.empty:
+        for ax in axes:
+            ax.axis("off")
+        axes[0].text(0, 0.5, "one measured year: nothing to show by year", fontsize=10)
+        return fig
+    periods = list(dict.fromkeys(by["period"]))
+    x = np.arange(len(periods))
+    for ax, (kpi, svc, title) in zip(axes, YEAR_PANELS):
+        d = by[by["kpi"] == kpi]
+        if svc is None:
+            bottom = np.zeros(len(periods))
+            for funder, g in d.groupby("service", sort=False):
+                v = g.set_index("period").reindex(periods)["mean"].fillna(0.0).to_numpy() / 1e6
+                if v.any():
+                    ax.bar(x, v, bottom=bottom, label=COMMISSIONER_LABELS.get(funder, funder))
+                    bottom += v
+            ax.set_ylabel("GBP million a year")
+            ax.legend(fontsize=7)
+        else:
+            g = d[d["service"] == svc].set_index("period").reindex(periods)
+            ax.plot(x, g["mean"], marker="o")
+            ax.fill_between(x, g["ci_low"], g["ci_high"], alpha=0.2, label="95% CI")
+            ax.set_ylabel(KPI_UNITS.get(kpi, ""))
+            if KPI_UNITS.get(kpi) == "%":
+                ax.set_ylim(0, 100)
+        part = [p for p, days in zip(by.drop_duplicates("period")["period"], by.drop_duplicates("period")["days"])
+                if days < 360]
+        ax.set_xticks(x, [p + (" (part)" if p in part else "") for p in periods], rotation=30, fontsize=8)
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(f"{results.scenario.name}: by {kind} year ({results.replications} replications)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def save_standard_plots(results, folder: str | Path) -> list[Path]:
-    """Write the standard run plots as PNG files into ``folder``."""
+    """Write the standard run plots as PNG files into ``folder`` (and the by-year plot for a multi-year run)."""
     out = []
+    if not results.periods.empty:
+        fig = over_years(results)
+        fig.savefig(Path(folder) / "over_years.png", dpi=110)
+        plt.close(fig)
+        out.append(Path(folder) / "over_years.png")
     for name, fn in STANDARD_PLOTS.items():
         fig = fn(results)
         p = Path(folder) / name
@@ -169,7 +222,7 @@ def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
 
     The dashed line is the baseline's mean; the text beside each option is its paired difference and 95% CI.
     """
-    from sendmodel.analysis.labels import KPI_UNITS, label
+
 
     t = table[(table["service"] == "all") & table["kpi"].isin(kpis)]
     kpis = [k for k in kpis if k in set(t["kpi"])]
@@ -251,7 +304,7 @@ def cost_vs_within_6w(table: pd.DataFrame) -> plt.Figure:
 
 def who_pays(table: pd.DataFrame) -> plt.Figure:
     """Extra cost a year of each option against the baseline, stacked by funder (joint costs split)."""
-    from sendmodel.analysis.labels import COMMISSIONER_LABELS
+
 
     t = table[table["kpi"] == "cost_funded_gbp"]
     opts = [o for o in _options_in_order(table)[1:] if o in set(t["option"])]
