@@ -4,7 +4,7 @@ A commissioner pays for the PAs it commissions, whether or not a clinician is bu
 too; so a service's cost is its PAs a week (with dated ``capacity_changes``) over the measured period times its
 cost per PA, annualised. One-off set-up costs (``costs.setup``) are spread over ``costs.setup_amortise_years``.
 Each cost line carries its responsible commissioner from the Must / Should / Could matrix and Appendix 2 of the
-CDC joint commissioning bulletin (seed 000): ``nhs``, ``la_education``, ``la_social_care`` or ``joint`` (a pooled
+CDC joint commissioning bulletin: ``nhs``, ``la_education``, ``la_social_care`` or ``joint`` (a pooled
 budget under Section 75, shared between funders by ``costs.joint_split``).
 
 Costs depend only on the scenario, never on the replication: options differ in cost by exactly what they buy.

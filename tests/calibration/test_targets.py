@@ -1,4 +1,4 @@
-"""Targets read from the DfE SEN2, ONS and NHS files equal the published figures (FIGURES.md)."""
+"""Targets read from the DfE SEN2, ONS and NHS files equal the published figures (data/figures.md)."""
 
 from pathlib import Path
 
@@ -16,14 +16,14 @@ def _t(year):
 
 
 def test_ons_denominator_is_children_0_17():
-    assert T.children_0_17() == 11_998_646, "ONS mid-2023 England 0-17 should be 11,998,646 (FIGURES.md s.3.1)"
+    assert T.children_0_17() == 11_998_646, "ONS mid-2023 England 0-17 should be 11,998,646 (data/figures.md s.3.1)"
     assert T.per_70k() == pytest.approx(0.005834, abs=1e-6)
 
 
 @pytest.mark.parametrize(
     "kpi, expected, places",
     [
-        ("requests_per_year", 901, 0),  # FIGURES.md 7.2: 901 requests a year per 70,000 in 2024
+        ("requests_per_year", 901, 0),  # data/figures.md 7.2: 901 requests a year per 70,000 in 2024
         ("requests_refused_pct", 25.2, 1),
         ("requests_assessed_pct", 65.4, 1),
         ("requests_undecided_pct", 7.8, 1),
@@ -38,13 +38,13 @@ def test_ons_denominator_is_children_0_17():
 )
 def test_2024_ehc_targets_equal_published_figures(kpi, expected, places):
     got = _t(2024)[(kpi, "all")]
-    assert round(got, places) == expected, f"{kpi} 2024: expected {expected} (FIGURES.md), read {got:.4f}"
+    assert round(got, places) == expected, f"{kpi} 2024: expected {expected} (data/figures.md), read {got:.4f}"
 
 
 def test_2024_routine_targets_scale_the_nhs_lists_to_70000():
     t = _t(2024)
     assert t[("routine_waiting_mean", "community_paediatrics")] == pytest.approx(1000, rel=0.02), \
-        "community paediatrics: ~1,000 waiting per 70,000 (FIGURES.md s.5)"
+        "community paediatrics: ~1,000 waiting per 70,000 (data/figures.md s.5)"
     assert t[("routine_wait_mean_weeks", "community_paediatrics")] == 33
     assert t[("routine_waiting_mean", "slt")] == pytest.approx(410, rel=0.02), "SLT: ~410 waiting per 70,000"
     assert round(t[("routine_waiting_within_18w_pct", "slt")]) == 63, "SLT: 63% waiting 18 weeks or less"

@@ -19,14 +19,14 @@ def _diff(c, option, kpi, service="all"):
 
 
 @pytest.mark.parametrize("option, kpi, direction, source", [
-    ("spa_triage", "advice_misrouted_turnaround_median_days", -1, "seed 004 6.2.1: one point of contact"),
-    ("spa_triage", "advice_turnaround_p90_days", -1, "seed 004 6.2.1 and Annex A"),
-    ("reserved_slots", "advice_not_known_turnaround_median_days", -1, "seed 004 6.2.2: short-notice slots"),
-    ("dmo_2pa_admin", "dmo_signoff_median_days", -1, "seed 002: 2 PAs per 70,000 and admin support"),
-    ("extra_pas", "advice_within_6w_pct", +1, "seed 004 4.2: PAs by contract variation"),
-    ("pooled_therapy", "advice_turnaround_median_days", -1, "seed 000: integrated team, trusted assessor"),
-    ("combined_front_door", "advice_turnaround_median_days", -1, "seeds 002 and 004 together"),
-    ("combined_front_door", "dmo_signoff_median_days", -1, "seed 002"),
+    ("spa_triage", "advice_misrouted_turnaround_median_days", -1, "NHSE guide 6.2.1: one point of contact"),
+    ("spa_triage", "advice_turnaround_p90_days", -1, "NHSE guide 6.2.1 and Annex A"),
+    ("reserved_slots", "advice_not_known_turnaround_median_days", -1, "NHSE guide 6.2.2: short-notice slots"),
+    ("dmo_2pa_admin", "dmo_signoff_median_days", -1, "DMO/DCO handbook: 2 PAs per 70,000 and admin support"),
+    ("extra_pas", "advice_within_6w_pct", +1, "NHSE guide 4.2: PAs by contract variation"),
+    ("pooled_therapy", "advice_turnaround_median_days", -1, "CDC bulletin: integrated team, trusted assessor"),
+    ("combined_front_door", "advice_turnaround_median_days", -1, "DMO/DCO handbook and NHSE guide together"),
+    ("combined_front_door", "dmo_signoff_median_days", -1, "DMO/DCO handbook"),
 ])
 def test_option_moves_its_target_kpi(default_comparison, option, kpi, direction, source):
     r = _diff(default_comparison, option, kpi)

@@ -45,7 +45,7 @@ def test_mmc_formulas_match_the_birth_death_chain(lam, mu, c):
 
 
 def test_mmc_known_values():
-    assert theory.mmc_mean_wait(2.0, 0.6, 4) == pytest.approx(1.644, abs=5e-4)  # DESIGN.md's example
+    assert theory.mmc_mean_wait(2.0, 0.6, 4) == pytest.approx(1.644, abs=5e-4)  # the example in docs/design.md
     assert theory.erlang_c(2, 1.0) == pytest.approx(1 / 3)  # M/M/2 at rho 0.5: 2 rho^2 / (1 + rho)
     rho, t = 0.7, 2.5
     assert theory.mmc_wait_exceeds(rho, 1.0, 1, t) == pytest.approx(rho * math.exp(-(1 - rho) * t))

@@ -44,7 +44,7 @@ from sendmodel.studies.calibration.compare import BASE_YEAR, scenario_for_year
 from sendmodel.studies.calibration.targets import routine_figures, targets
 
 SOURCE = "calibrated to SEN2 2024"
-SOURCE_NHS = "calibrated to NHS community health waiting lists (FIGURES.md s.5)"
+SOURCE_NHS = "calibrated to NHS community health waiting lists (data/figures.md s.5)"
 
 
 @dataclass(frozen=True)
@@ -200,10 +200,11 @@ def stable_capacity(sc: Scenario, services=LA_SIDE, utilisation: float = LA_SIDE
 class Objective:
     """Residuals (model - target) / tolerance for knob values, each evaluation on the same replications (CRN)."""
 
-    def __init__(self, scenario: Scenario, knobs, kpis, replications: int, seed: int, workers: int, log=print):
+    def __init__(self, scenario: Scenario, knobs, kpis, replications: int, seed: int, workers: int, log=print,
+                 target_table=None):
         self.sc, self.knobs, self.kpis = scenario, tuple(knobs), tuple(kpis)
         self.reps, self.seed, self.workers, self.log = replications, seed, workers, log
-        t = targets(BASE_YEAR).set_index("kpi")
+        t = (targets(BASE_YEAR) if target_table is None else target_table).set_index("kpi")
         self.target = np.array([t.loc[k, "target"] for k in self.kpis])
         self.tol = np.array([t.loc[k, "tolerance"] for k in self.kpis])
         self.good_enough = 0.25 * len(self.kpis)  # mean squared residual of a quarter tolerance
@@ -243,9 +244,11 @@ def _fmt(knobs, x) -> str:
                      f"{'.' + k.field if k.field else ''}={v:.3g}" for k, v in zip(knobs, x))
 
 
-def fit_stage(sc: Scenario, knobs, kpis, replications: int, seed: int, workers: int, max_evals: int, log=print):
-    """Least squares over ``knobs`` for ``kpis``; returns (scenario with the fit, fitted changes, how it ended)."""
-    obj = Objective(sc, knobs, kpis, replications, seed, workers, log)
+def fit_stage(sc: Scenario, knobs, kpis, replications: int, seed: int, workers: int, max_evals: int, log=print,
+              target_table=None):
+    """Least squares over ``knobs`` for ``kpis`` (targets: England's for the calibration year, or
+    ``target_table``, with columns kpi, target, tolerance); returns (fitted scenario, changes, how it ended)."""
+    obj = Objective(sc, knobs, kpis, replications, seed, workers, log, target_table)
     x0 = knob_values(knobs, sc)
     lo, hi = np.array([k.lo for k in knobs]), np.array([k.hi for k in knobs])
     try:

@@ -102,6 +102,12 @@ def published(year: int) -> dict[str, float]:
     t = {k: _num(v) for k, v in trow.iloc[0].items()} if not trow.empty else {}
     if req is None and not t:
         raise KeyError(f"no SEN2 figures for {year}; years available: {available_years()}")
+    return counts_from_rows(year, req, ass, tim, t)
+
+
+def counts_from_rows(year: int, req: dict | None, ass: dict | None, tim: dict | None, t: dict) -> dict[str, float]:
+    """SEN2 counts by name from one geography's "All" rows of the requests, assessments and timeliness files
+    (any may be None) and, for England, the derived time series ``t`` (else empty)."""
     nan = math.nan
     out: dict[str, float] = {"year": float(year)}
     if req is not None:
@@ -167,8 +173,12 @@ def _pct(a: float, b: float) -> float:
 
 def ehc_figures(year: int) -> dict[str, float]:
     """The SEN2 figures for ``year`` as model KPIs: code -> value (per 70,000 children 0-17, or %)."""
-    p = published(year)
-    f = per_70k()
+    return figures_as_kpis(published(year), per_70k())
+
+
+def figures_as_kpis(p: dict[str, float], f: float) -> dict[str, float]:
+    """Published SEN2 counts (as :func:`published` gives them, for England or one area) as model KPIs: counts
+    times ``f`` (to 70,000 children), shares in % as DfE defines them; figures not published are left out."""
     dec = p.get("decisions_within_6w", math.nan) + p.get("decisions_after_6w", math.nan)
     dec_pct = _pct(p.get("decisions_within_6w", math.nan), dec)
     if math.isnan(dec_pct):

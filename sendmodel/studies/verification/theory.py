@@ -116,7 +116,7 @@ def mmc_mean_wait(arrival_rate: float, service_rate: float, servers: int) -> flo
 
     Examples
     --------
-    >>> round(mmc_mean_wait(2.0, 0.6, 4), 3)  # the Erlang C example in DESIGN.md
+    >>> round(mmc_mean_wait(2.0, 0.6, 4), 3)  # the Erlang C example in docs/design.md
     1.644
     """
     _check_positive(arrival_rate=arrival_rate, service_rate=service_rate)
