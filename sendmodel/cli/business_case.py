@@ -6,13 +6,15 @@ import shlex
 import sys
 from pathlib import Path
 
+from sendmodel.cli.options import add_run_options, population, positive_float
+
 HELP = "PAs needed to meet targets, beside BACD/BACCH and today's PAs, costed by commissioner (Excel + HTML)"
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("business-case", help=HELP, description=HELP)
     p.add_argument("scenario", help="today's commissioning, e.g. scenarios/baseline.yaml")
-    p.add_argument("--population", type=float, help="children aged 0-17 (default: the scenario's)")
+    p.add_argument("--population", type=population, help="children aged 0-17 (default: the scenario's)")
     p.add_argument(
         "--target", action="append", metavar="[LEVER:]KPI[@SERVICE]>=X",
         help="a target to solve for (repeat for several). LEVER: dmo, health, a service, or services joined by +; "
@@ -24,10 +26,8 @@ def register(subparsers) -> None:
                    help="ci (default): the 95%% CI bound on the safe side must meet the target; mean: the mean must")
     p.add_argument("--options", help="folder of option scenarios to compare (default: options/ beside SCENARIO)")
     p.add_argument("--no-options", action="store_true", help="compare only today and the plan")
-    p.add_argument("--reps", type=int, default=10, help="replications at every PA level and option (default 10)")
-    p.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
-    p.add_argument("--step", type=float, help="PA grid, PAs a week (default 0.5)")
-    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    add_run_options(p, reps_help="replications at every PA level and option (default 10)")
+    p.add_argument("--step", type=positive_float, help="PA grid, PAs a week (default 0.5)")
     p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
     p.set_defaults(func=run)
 
@@ -38,10 +38,14 @@ def _same_system(a, b) -> bool:
 
 
 def run(args) -> int:
+    from sendmodel.cli.main import warn
+    from sendmodel.common.io import check_output_dir
     from sendmodel.scenario.loading import load_scenario
     from sendmodel.studies.business_case.case import business_case
 
+    check_output_dir(args.out)  # before the runs: never replace a file or someone else's folder
     sc = load_scenario(args.scenario)
+    warn(args.scenario, sc)
     options = {}
     if not args.no_options:
         folder = Path(args.options) if args.options else Path(args.scenario).parent / "options"
@@ -50,6 +54,7 @@ def run(args) -> int:
             return 2
         for f in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             o = load_scenario(f)
+            warn(f, o)
             if _same_system(o, sc):
                 print(f"option {o.name} ({f}) is the same system as {sc.name}: shown as 'today'")
                 continue

@@ -40,7 +40,8 @@ def cmd_calibrate(args) -> int:
 
     from sendmodel.analysis.plots import waiting_lists
     from sendmodel.analysis.plotting import plt
-    from sendmodel.common.io import atomic_dir
+    from sendmodel.cli.main import warn
+    from sendmodel.common.io import atomic_dir, check_output_dir
     from sendmodel.scenario.loading import load_scenario
     from sendmodel.studies.calibration import backtest as bt_mod
     from sendmodel.studies.calibration import plots
@@ -52,7 +53,9 @@ def cmd_calibrate(args) -> int:
         print(f"error: --year {args.year}: the SEN2 files in data/ have no complete figures for that year; "
               f"allowed: {years[0]}-{years[-1]}", file=sys.stderr)
         return 2
+    check_output_dir(args.out)  # before the runs: never replace a file or someone else's folder
     sc = load_scenario(args.scenario)  # a bad file stops here, before anything is written
+    warn(args.scenario, sc)
     final = Path(args.out)
     with atomic_dir(final) as out:  # all or nothing: a failed run leaves the last good folder as it was
         if args.fit:
@@ -107,16 +110,19 @@ def register(subparsers) -> None:
         "within tolerance. --backtest runs the other years' demand through the 2024 calibration; --fit "
         "re-fits the unpublished parameters (slow).")
     p.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml", help="default scenarios/baseline.yaml")
-    p.add_argument("--year", type=int, default=2024, help="calendar year to compare with (default 2024)")
-    p.add_argument("--reps", type=int, default=20, help="replications (default 20)")
-    p.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
-    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    from sendmodel.cli.options import add_run_options, int_between, positive_int, seed
+
+    p.add_argument("--year", type=int_between(1900, 2200), default=2024,
+                   help="calendar year to compare with (default 2024)")
+    add_run_options(p, reps=20)
     p.add_argument("--out", required=True, help="folder for the tables and plots")
     p.add_argument("--backtest", action="store_true", help="also run the back-test years 2019, 2021, 2023, 2025")
-    p.add_argument("--backtest-reps", type=int, default=10, help="replications a back-test year (default 10)")
+    p.add_argument("--backtest-reps", type=positive_int, default=10,
+                   help="replications a back-test year (default 10)")
     p.add_argument("--fit", action="store_true", help="re-fit the unpublished parameters first (slow)")
-    p.add_argument("--fit-reps", type=int, default=16, help="replications a fit evaluation (default 16)")
-    p.add_argument("--fit-seed", type=int, default=7, help="seed of the fit (default 7; checked with --seed)")
-    p.add_argument("--max-evals", type=int, default=24, help="evaluations a fit stage at most (default 24)")
+    p.add_argument("--fit-reps", type=positive_int, default=16, help="replications a fit evaluation (default 16)")
+    p.add_argument("--fit-seed", type=seed, default=7, help="seed of the fit (default 7; checked with --seed)")
+    p.add_argument("--max-evals", type=positive_int, default=24,
+                   help="evaluations a fit stage at most (default 24)")
     p.add_argument("--no-plots", action="store_true", help="tables only")
     p.set_defaults(func=cmd_calibrate)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 # Add a module name here when a command lands.
-MODULES: list[str] = ["sweep", "sweep_report", "compare", "business_case", "calibrate"]
+MODULES: list[str] = ["sweep", "sweep_report", "compare", "business_case", "calibrate", "area", "workbook"]
 
 
 def register_all(subparsers) -> None:

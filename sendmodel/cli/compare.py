@@ -219,7 +219,13 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
 
 def cmd_compare(args) -> int:
     from sendmodel.cli.main import warn
+    from sendmodel.cli.options import CliError
+    from sendmodel.common.io import check_output_dir
 
+    if args.out:
+        check_output_dir(args.out)  # before the runs: never replace a file or someone else's folder
+    if args.min_reps > args.max_reps:
+        raise CliError(f"--min-reps {args.min_reps} is above --max-reps {args.max_reps}")
     files = list(args.scenario)
     scenarios = {}
     for f in files:
@@ -229,14 +235,9 @@ def cmd_compare(args) -> int:
             raise ScenarioError(f, "name", f"two options are named {sc.name!r}; give each file its own name")
         scenarios[sc.name] = sc
     baseline = _resolve_baseline(args.baseline, files, scenarios)
-    reps = args.reps
-    if reps != "auto":
-        try:
-            reps = int(reps)
-        except ValueError:
-            raise ScenarioError(None, "--reps", f"a whole number or 'auto' (got {reps!r})") from None
-    elif args.precision is None:
-        raise ScenarioError(None, "--precision", "--reps auto needs --precision (e.g. 1 percentage point)")
+    reps = args.reps  # a whole number of at least 1 or 'auto' (checked by the parser)
+    if reps == "auto" and args.precision is None:
+        raise CliError("--reps auto needs --precision (e.g. --precision 1 for 1 percentage point)")
 
     def progress(msg: str) -> None:
         print(f"  {msg}", file=sys.stderr, flush=True)
@@ -276,14 +277,17 @@ def register(subparsers) -> None:
     )
     p.add_argument("scenario", nargs="+", help="scenario files, the baseline among them")
     p.add_argument("--baseline", required=True, help="name (or file name without .yaml) of the baseline option")
-    p.add_argument("--reps", default="10", help="replications per option, or 'auto' (default 10)")
-    p.add_argument("--precision", type=float, default=None,
+    from sendmodel.cli.options import add_run_options, positive_float, positive_int
+
+    add_run_options(p, reps=10, auto=True, reps_help="replications per option, or 'auto' (default 10)",
+                    seed_help="base seed, the same for every option (default 2024)")
+    p.add_argument("--precision", type=positive_float, default=None,
                    help=f"target 95%% CI half-width of the paired differences in --precision-kpi, in its unit "
                    f"(e.g. 1 = 1 percentage point on {PRECISION_KPI}); reported, and the goal of --reps auto")
     p.add_argument("--precision-kpi", default=PRECISION_KPI, help=f"KPI for --precision (default {PRECISION_KPI})")
-    p.add_argument("--min-reps", type=int, default=5, help="replications to start from with --reps auto (default 5)")
-    p.add_argument("--max-reps", type=int, default=100, help="cap on replications with --reps auto (default 100)")
-    p.add_argument("--seed", type=int, default=2024, help="base seed, the same for every option (default 2024)")
-    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--min-reps", type=positive_int, default=5,
+                   help="replications to start from with --reps auto (default 5)")
+    p.add_argument("--max-reps", type=positive_int, default=100,
+                   help="cap on replications with --reps auto (default 100)")
     p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json and plots")
     p.set_defaults(func=cmd_compare)

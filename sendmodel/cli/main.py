@@ -1,13 +1,22 @@
-"""Command line: a thin layer over the package. ``sendmodel --help`` lists the commands."""
+"""Command line: a thin layer over the package. ``sendmodel --help`` lists the commands.
+
+Exit status: 0 done; 2 a problem with the input (a bad file, field or argument: one line, no traceback);
+1 an internal error (a short message; the traceback goes to a log file whose path is printed: ``sendmodel-error.log``
+in the output folder when one was given, else a temporary file); 130 interrupted. ``SENDMODEL_DEBUG=1`` lets an
+internal error's traceback through (for developers).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import pandas as pd
 
 from sendmodel.analysis.labels import ci_in_range, label
+from sendmodel.cli.options import CliError, add_run_options
+from sendmodel.common.io import ERROR_LOG, OutputError, check_output_dir
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.scenario.loading import load_scenario
 from sendmodel.scenario.params import _short, _source, _walk
@@ -47,6 +56,8 @@ def warn(file, scenario) -> list[str]:
 def cmd_run(args) -> int:
     from sendmodel.analysis.experiment import run
 
+    if args.out:
+        check_output_dir(args.out)  # before the run: never replace a file or someone else's folder
     sc = load_scenario(args.scenario)
     warn(args.scenario, sc)
     res = run(sc, replications=args.reps, seed=args.seed, workers=args.workers)
@@ -78,6 +89,7 @@ def cmd_validate(args) -> int:
 
 def cmd_params(args) -> int:
     sc = load_scenario(args.scenario)
+    warn(args.scenario, sc)
     rows = [(p, _short(v), d, _source(sc, p, v)) for p, v, d in _walk(sc)]
     df = pd.DataFrame(rows, columns=["parameter", "value", "meaning and unit", "source"])
     if args.csv:
@@ -94,9 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="simulate a scenario and print its KPIs")
     r.add_argument("scenario")
-    r.add_argument("--reps", type=int, default=10, help="replications (default 10)")
-    r.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
-    r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    add_run_options(r)
     r.add_argument("--out", help="folder for event log, KPIs, summary and plots")
     r.set_defaults(func=cmd_run)
 
@@ -104,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenario", nargs="*")
     v.add_argument("--theory", action="store_true", help="run the validation suite (scenarios/validation/)")
     v.add_argument("--case", action="append", help="with --theory: only this case (repeatable)")
-    v.add_argument("--seed", type=int, default=2024, help="with --theory: base seed (default 2024)")
-    v.add_argument("--workers", type=int, default=1, help="with --theory: processes (default 1)")
+    add_run_options(v, reps=None, seed_help="with --theory: base seed (default 2024)",
+                    workers_help="with --theory: processes, 0 = every core (default 1)")
     v.set_defaults(func=cmd_validate)
 
     pa = sub.add_parser("params", help="every parameter with its value, unit and source")
@@ -119,16 +129,90 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_error(exc: BaseException) -> bool:
+    """Whether an exception is a problem with the input, to be told in one line (exit status 2)."""
+    if isinstance(exc, (ScenarioError, OutputError, CliError)):
+        return True
+    spec = sys.modules.get("sendmodel.studies.sweep.spec")
+    return spec is not None and isinstance(exc, spec.SweepError)
+
+
+def _log_path(args):
+    """Where an internal error's traceback goes: the output folder if one was given (and can hold it), else a
+    new temporary file."""
+    import tempfile
+    from pathlib import Path
+
+    out = getattr(args, "out", None)
+    if out:
+        folder = Path(out)
+        if getattr(args, "command", "") == "sweep":  # --out is the store file: its folder
+            folder = folder.parent
+        try:
+            if not folder.exists():
+                folder.mkdir(parents=True)
+            if folder.is_dir():
+                return folder / ERROR_LOG
+        except OSError:
+            pass
+    fd, name = tempfile.mkstemp(prefix="sendmodel-error-", suffix=".log")
+    os.close(fd)
+    return name
+
+
+def _internal_error(exc: BaseException, args, argv) -> int:
+    import datetime as dt
+    import traceback
+
+    from sendmodel.common.version import __version__
+
+    text = (f"sendmodel {__version__}, {dt.datetime.now().isoformat(timespec='seconds')}\n"
+            f"command: sendmodel {' '.join(argv if argv is not None else sys.argv[1:])}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        log = _log_path(args)
+        with open(log, "w", encoding="utf-8") as f:
+            f.write(text)
+        where = f"the details are in {log}"
+    except OSError:
+        where = "the details could not be written to a log file"
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if len(what) > 300:
+        what = what[:297] + "..."
+    print(f"internal error: {what}\nThis is a fault in sendmodel, not in your input; {where} "
+          "(please send it with your report).", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad argument: argparse says which and what is allowed, exit status 2
     try:
         return args.func(args)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `sendmodel params ... | head`
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second complaint when Python flushes stdout at exit
+        except (OSError, ValueError):
+            pass
         return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every error ends in a message, never a traceback
+        if _user_error(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if os.environ.get("SENDMODEL_DEBUG"):
+            raise
+        if isinstance(exc, OSError) and exc.filename:  # a file or folder of the user's: permissions, disk full
+            print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, MemoryError):
+            print("error: out of memory: try fewer replications, a smaller population or a shorter run",
+                  file=sys.stderr)
+            return 1
+        return _internal_error(exc, args, argv)
 
 
 if __name__ == "__main__":

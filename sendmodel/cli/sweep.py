@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store_path(store: str | Path, option: str = "--out") -> Path:
+    """Refuse a store path that is a folder, or a file that is not an SQLite database (never overwrite it)."""
+    from sendmodel.cli.options import CliError
+
+    store = Path(store)
+    if store.is_dir():
+        raise CliError(f"{option} {store}: is a folder; a sweep store is one SQLite file, e.g. {store}/sweep.sqlite")
+    if store.exists():
+        try:
+            with open(store, "rb") as f:
+                head = f.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise CliError(f"{option} {store}: cannot read it: {exc.strerror}") from None
+        if head and head != SQLITE_HEADER:
+            raise CliError(f"{option} {store}: is a file that is not a sweep store (not an SQLite database); "
+                           "refusing to touch it" + (": give another --out" if option == "--out" else ""))
+    parent = store.resolve().parent
+    if parent.exists() and not parent.is_dir():
+        raise CliError(f"{option} {store}: {parent} is a file, not a folder")
+    return store
 
 
 def cmd_sweep(args) -> int:
     from sendmodel.studies.sweep.run import run_sweep
     from sendmodel.studies.sweep.spec import SweepError, load_sweep_spec
 
+    check_store_path(args.out)
+    from sendmodel.cli.main import warn
+
     sw = load_sweep_spec(args.spec)  # a bad spec stops here, before anything is written
+    warn(sw.base.source_file or args.spec, sw.base)
     where = (
         f"Dask scheduler {args.scheduler}"
         if args.scheduler
@@ -62,11 +91,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", required=True, help="store (SQLite file): created, or resumed if it holds this sweep"
     )
+    from sendmodel.cli.options import positive_int, workers
+
     p.add_argument(
         "--workers",
-        type=int,
+        type=workers,
         default=None,
-        help="local processes, or LocalCluster workers with --dask local (default: the cores)",
+        help="local processes, or LocalCluster workers with --dask local: 1 or more, 0 = every core "
+        "(default: every core)",
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
@@ -75,7 +107,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--batch",
-        type=int,
+        type=positive_int,
         default=None,
         help="replications per task (default: about a second of work a task, from one timed run)",
     )

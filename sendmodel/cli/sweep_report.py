@@ -1,4 +1,7 @@
-"""``sendmodel sweep-report STORE --out DIR``: summary tables and plots of a parameter sweep."""
+"""``sendmodel sweep-report STORE --out DIR``: summary tables and plots of a parameter sweep.
+
+The folder is written all or nothing (:func:`sendmodel.common.io.atomic_dir`), with a ``manifest.json``.
+"""
 
 from __future__ import annotations
 
@@ -37,20 +40,50 @@ def _g(v) -> str:
     return f"{v:g}" if isinstance(v, (int, float)) else str(v)
 
 
+def _read_store(store: str):
+    """The store's rows and record, or a CliError saying why it cannot be read as a sweep store."""
+    import sqlite3
+
+    from sendmodel.cli.options import CliError
+    from sendmodel.cli.sweep import check_store_path
+    from sendmodel.studies.sweep.store import load_sweep, sweep_meta
+
+    path = check_store_path(store, "STORE")
+    if not path.exists():
+        raise CliError(f"{store}: no sweep store there; run `sendmodel sweep SPEC --out {store}` first")
+    try:
+        df = load_sweep(path)
+        meta = sweep_meta(path)
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
+        raise CliError(f"{store}: not a sweep store written by `sendmodel sweep` ({exc})") from None
+    if df.empty:
+        raise CliError(f"{store}: the sweep has no runs stored yet; run `sendmodel sweep` on it first")
+    return df, meta
+
+
 def cmd_sweep_report(args) -> int:
+    from sendmodel.common.io import atomic_dir, check_output_dir
+
+    check_output_dir(args.out)  # before reading: never replace a file or someone else's folder
+    df, meta = _read_store(args.store)
+    out = Path(args.out)
+    with atomic_dir(out) as tmp:  # all or nothing: a failure leaves an earlier report as it was
+        written, n_pts, n_runs, s_all = _write_report(df, meta, args, tmp)
+    _print_report(meta, n_pts, n_runs, s_all)
+    print(f"\nWrote {', '.join(written)} to {out}/")
+    return 0
+
+
+def _write_report(df, meta, args, out: Path):
     import pandas as pd
 
     from sendmodel.analysis.labels import KPI_UNITS
     from sendmodel.analysis.plotting import plt
+    from sendmodel.common.manifest import write_manifest
     from sendmodel.studies.sweep.effects import main_effects, sensitivity, summarise_points
-    from sendmodel.studies.sweep.plots import effects_figure, param_label, tornado_figure
-    from sendmodel.studies.sweep.store import load_sweep, sweep_meta
+    from sendmodel.studies.sweep.plots import effects_figure, tornado_figure
 
-    df = load_sweep(args.store)
-    meta = sweep_meta(args.store)
     base = meta.get("base_scenario")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     n_pts, n_runs = df["point"].nunique(), df[["point", "replication"]].drop_duplicates().shape[0]
     summarise_points(df).to_csv(out / "summary.csv", index=False)
     effects, sens, written = [], [], ["summary.csv"]
@@ -72,6 +105,7 @@ def cmd_sweep_report(args) -> int:
     if effects:
         pd.concat(effects, ignore_index=True).to_csv(out / "main_effects.csv", index=False)
         written.append("main_effects.csv")
+    s_all = None
     if sens:
         s_all = pd.concat(sens, ignore_index=True)
         s_all.to_csv(out / "sensitivity.csv", index=False)
@@ -80,12 +114,23 @@ def cmd_sweep_report(args) -> int:
     meta_out["points_stored"], meta_out["runs_stored"] = n_pts, n_runs
     (out / "sweep.json").write_text(json.dumps(meta_out, indent=2, default=str))
     written.append("sweep.json")
+    write_manifest(out, "sweep_report", store=str(Path(args.store).resolve()), sweep=meta.get("name"),
+                   points_stored=n_pts, runs_stored=n_runs)
+    written.append("manifest.json")
+    return written, n_pts, n_runs, s_all
 
+
+def _print_report(meta, n_pts, n_runs, s_all) -> None:
+    import pandas as pd
+
+    from sendmodel.studies.sweep.plots import param_label
+
+    base = meta.get("base_scenario")
     print(
         f"Sweep {meta['name']}: {n_pts} points, {n_runs} runs stored (of {meta['replications']} replications "
         f"a point), seed {meta['seed']}, sendmodel {meta['sendmodel']}"
     )
-    if sens:
+    if s_all is not None:
         t = s_all.assign(parameter=[param_label(p, base) for p in s_all["parameter"]])
         t["95% CI"] = [f"[{a:+.1f}, {b:+.1f}]" for a, b in zip(t["swing_ci_low"], t["swing_ci_high"])]
         t["range"] = [f"{_g(lo)} -> {_g(hi)}" for lo, hi in zip(t["low_level"], t["high_level"])]
@@ -95,8 +140,6 @@ def cmd_sweep_report(args) -> int:
         with pd.option_context("display.width", 200, "display.max_colwidth", 60):
             print("\nSensitivity (KPI at each parameter's lowest and highest value, others averaged over):")
             print(t[cols].to_string(index=False))
-    print(f"\nWrote {', '.join(written)} to {out}/")
-    return 0
 
 
 def register(subparsers) -> None:

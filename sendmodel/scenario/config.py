@@ -10,10 +10,25 @@ Clock unit inside the model: days. Clinician effort: hours. Capacity: programmed
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from typing import Annotated, Literal, Union
+import math
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from sendmodel.scenario.errors import _RefError
+from sendmodel.scenario.raw import apply_changes, validate, with_override
 
 HOURS_PER_PA = 4.0
 REFERENCE_POPULATION = 70_000
@@ -21,9 +36,73 @@ ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (seeds 001, 004)
 PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (seed 002)
 DECISION_DUE_DAYS = 42.0  # LA decision to assess within 6 weeks
 
+# Sizes a real area could need, with room; beyond them a run cannot finish (or its dates overflow). Every bound
+# is stated in its error message.
+MIN_POPULATION, MAX_POPULATION = 1_000, 20_000_000  # England has about 12 million children aged 0-17
+MAX_PAS_PER_70K = 2_000.0  # PAs a week per 70,000 children, a service (the baseline's largest is 28)
+MAX_REQUESTS_PER_YEAR_PER_70K = 70_000.0  # one EHC request a year for every child
+MAX_ROUTINE_PER_WEEK_PER_70K = 10_000.0  # routine referrals a week (the baseline's largest is 31)
+MAX_BACKLOG_PER_70K = 70_000.0  # children waiting, a band: every child
+MAX_AGE_WEEKS = 940.0  # 18 years: a child 0-17 cannot have waited longer
+MAX_WARM_UP_DAYS = 3_653.0  # 10 years
+MAX_HORIZON_DAYS = 7_305.0  # 20 years measured, calendar working_days
+MAX_HORIZON_DAYS_ALWAYS_OPEN = 36_525.0  # 100 years, for validation against queueing theory (always_open)
+FIRST_START, LAST_START = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+MAX_DIST_VALUE = 1_000_000.0  # hours or days, any distribution parameter
+MAX_CV = 20.0
+MAX_ARRIVALS = 10_000_000  # expected requests, referrals and backlog in one replication (~1 KB of memory each)
+MAX_SESSIONS = 20_000_000  # clinician sessions laid out in one replication
+# The kind of service each role of the EHC pathway must name.
+ROLE_KINDS = {
+    "ehc.la_service": ("local_authority", "LA SEND casework"),
+    "ehc.dmo_service": ("designated_officer", "the DMO/DCO"),
+    "ehc.admin_service": ("admin", "DMO/DCO admin support"),
+    "ehc.triage.service": ("triage", "triage (single point of access)"),
+}
+
+
+def _n(x: float) -> str:
+    """A number as people write it: 20,000,000; 0.5; 1e+12."""
+    if isinstance(x, (int, float)) and math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:g}" if isinstance(x, (int, float)) else repr(x)
+
+
+def _not_bool(v: Any) -> Any:
+    """A number field refuses true/false (pydantic would take them as 1 and 0)."""
+    if isinstance(v, bool):
+        raise PydanticCustomError("number_not_bool", "must be a number, not {value}",
+                                  {"value": "true" if v else "false"})
+    return v
+
+
+def _date_only(v: Any) -> Any:
+    """A date field refuses numbers (pydantic would take 2024 as seconds since 1970)."""
+    if isinstance(v, (bool, int, float)):
+        raise PydanticCustomError("date_not_number", "must be a date written YYYY-MM-DD (got {value})",
+                                  {"value": repr(v)})
+    return v
+
+
+def at_most(limit: float, unit: str) -> AfterValidator:
+    def check(v):
+        if v is not None and v > limit:
+            raise ValueError(f"must be at most {_n(limit)} {unit} (got {_n(v)})")
+        return v
+
+    return AfterValidator(check)
+
+
+Num = Annotated[float, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Date = Annotated[dt.date, BeforeValidator(_date_only)]
+DistValue = Annotated[Num, at_most(MAX_DIST_VALUE, "(hours or days)")]
+Cv = Annotated[Num, Field(gt=0), at_most(MAX_CV, "(coefficient of variation)")]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: .inf and .nan are refused everywhere, inside lists and mappings too
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- distributions -------------------------------------------------------------------------------------------
@@ -33,7 +112,7 @@ class Fixed(_Strict):
     """A constant value (hours or days, as the field says)."""
 
     dist: Literal["fixed"]
-    value: float = Field(ge=0)
+    value: DistValue = Field(ge=0)
 
     @property
     def mean_value(self) -> float:
@@ -44,7 +123,7 @@ class Exponential(_Strict):
     """Exponential with the given mean."""
 
     dist: Literal["exponential"]
-    mean: float = Field(gt=0)
+    mean: DistValue = Field(gt=0)
 
     @property
     def mean_value(self) -> float:
@@ -55,8 +134,8 @@ class LogNormal(_Strict):
     """Log-normal given by its mean and coefficient of variation (sd / mean)."""
 
     dist: Literal["lognormal"]
-    mean: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    mean: DistValue = Field(gt=0)
+    cv: Cv
 
     @property
     def mean_value(self) -> float:
@@ -67,8 +146,8 @@ class Gamma(_Strict):
     """Gamma given by its mean and coefficient of variation (sd / mean)."""
 
     dist: Literal["gamma"]
-    mean: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    mean: DistValue = Field(gt=0)
+    cv: Cv
 
     @property
     def mean_value(self) -> float:
@@ -79,8 +158,8 @@ class Uniform(_Strict):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"]
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: DistValue = Field(ge=0)
+    high: DistValue = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -97,9 +176,9 @@ class Triangular(_Strict):
     """Triangular on [low, high] with the given mode."""
 
     dist: Literal["triangular"]
-    low: float = Field(ge=0)
-    mode: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: DistValue = Field(ge=0)
+    mode: DistValue = Field(ge=0)
+    high: DistValue = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -117,8 +196,8 @@ Distribution = Annotated[
 ]
 DIST_NAMES = ("fixed", "exponential", "lognormal", "gamma", "uniform", "triangular")
 
-Probability = Annotated[float, Field(ge=0, le=1)]
-NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[Num, Field(ge=0, le=1)]
+NonNegative = Annotated[Num, Field(ge=0)]
 
 # Who commissions (pays for) a cost line: seed 000, Appendix 2 and the Must / Should / Could matrix.
 COMMISSIONERS = ("nhs", "la_education", "la_social_care", "joint")
@@ -158,23 +237,27 @@ class Advice(_Strict):
 class BacklogBand(_Strict):
     """Children already waiting at the start of the run, with ages uniform within the band."""
 
-    n_per_70k: NonNegative = Field(description="children waiting per 70,000 children 0-17")
-    age_weeks: tuple[float, float] = Field(description="[youngest, oldest] wait so far, weeks")
+    n_per_70k: Annotated[NonNegative, at_most(MAX_BACKLOG_PER_70K, "children per 70,000 (every child)")] = Field(
+        description="children waiting per 70,000 children 0-17"
+    )
+    age_weeks: tuple[Num, Num] = Field(description="[youngest, oldest] wait so far, weeks")
 
     @field_validator("age_weeks")
     @classmethod
     def _ages(cls, v):
         if v[0] < 0 or v[1] < v[0]:
             raise ValueError(f"need 0 <= youngest <= oldest (got {list(v)})")
+        if v[1] > MAX_AGE_WEEKS:
+            raise ValueError(f"the oldest wait must be at most {_n(MAX_AGE_WEEKS)} weeks (18 years; got {_n(v[1])})")
         return v
 
 
 class CapacityChange(_Strict):
     """A dated change to a service's PAs a week: '+2 PAs from April', 'a vacancy from month 3 to 9'."""
 
-    start: dt.date = Field(description="first day the change applies (YYYY-MM-DD)")
-    end: dt.date | None = Field(None, description="first day it no longer applies; empty = to the end of the run")
-    pas_per_week_delta: float = Field(description="PAs a week added (+) or removed (-), same basis as pas_per_week")
+    start: Date = Field(description="first day the change applies (YYYY-MM-DD)")
+    end: Date | None = Field(None, description="first day it no longer applies; empty = to the end of the run")
+    pas_per_week_delta: Num = Field(description="PAs a week added (+) or removed (-), same basis as pas_per_week")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -188,7 +271,10 @@ class Service(_Strict):
 
     label: str = Field(description="name shown in tables and plots")
     kind: Literal["health", "education", "social_care", "local_authority", "designated_officer", "admin", "triage"]
-    pas_per_week: NonNegative = Field(description="PAs a week (1 PA = 4 hours) for new-patient and statutory work")
+    pas_per_week: NonNegative = Field(
+        description="PAs a week (1 PA = 4 hours) for new-patient and statutory work; at most 2,000 per 70,000 "
+        "children"
+    )
     capacity_basis: Literal["per_70k", "absolute"] = Field(
         "per_70k", description="pas_per_week is per 70,000 children (scaled by population) or absolute"
     )
@@ -203,14 +289,14 @@ class Service(_Strict):
     ring_fence_release_unused: bool = Field(
         True, description="a ring-fenced session with no EHC assessment waiting takes other work"
     )
-    leave_weeks_per_year: NonNegative = Field(6.0, description="weeks of leave a year per clinician")
-    routine_referrals_per_week_per_70k: NonNegative = Field(
-        0.0, description="routine (non-EHC) referrals a week per 70,000 children"
-    )
+    leave_weeks_per_year: NonNegative = Field(6.0, le=52, description="weeks of leave a year per clinician")
+    routine_referrals_per_week_per_70k: Annotated[
+        NonNegative, at_most(MAX_ROUTINE_PER_WEEK_PER_70K, "referrals a week per 70,000 children")
+    ] = Field(0.0, description="routine (non-EHC) referrals a week per 70,000 children")
     routine_appointment_hours: Distribution | None = Field(
         None, description="hours of clinician time for a routine first appointment"
     )
-    routine_target_weeks: float = Field(18.0, gt=0, description="routine waiting-time standard, weeks")
+    routine_target_weeks: Num = Field(18.0, gt=0, le=520, description="routine waiting-time standard, weeks")
     p_missed_appointment: Probability = Field(0.0, description="share of appointments not attended (slot is used)")
     rebook_delay_days: Distribution | None = Field(None, description="days until a missed appointment is rebooked")
     advice: Advice | None = Field(None, description="EHC advice this service gives (if any)")
@@ -221,10 +307,10 @@ class Service(_Strict):
         description="who commissions these PAs: nhs, la_education, la_social_care or joint (pooled budget, split by "
         "costs.joint_split); seed 000 Appendix 2",
     )
-    gbp_per_pa: NonNegative | None = Field(
+    gbp_per_pa: Annotated[NonNegative, at_most(100_000, "GBP a PA")] | None = Field(
         None, description="cost of one PA (4 hours) with on-costs and overheads, GBP (see sendmodel.costs)"
     )
-    gbp_per_hour: NonNegative | None = Field(
+    gbp_per_hour: Annotated[NonNegative, at_most(25_000, "GBP an hour")] | None = Field(
         None, description="cost of one hour with on-costs and overheads, GBP (staff paid by the hour: admin, triage)"
     )
 
@@ -276,8 +362,10 @@ class Triage(_Strict):
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
-    requests_per_year_per_70k: NonNegative = Field(description="requests for EHC needs assessment a year")
-    monthly_profile: list[float] = Field(
+    requests_per_year_per_70k: Annotated[
+        NonNegative, at_most(MAX_REQUESTS_PER_YEAR_PER_70K, "requests a year per 70,000 children (one a child)")
+    ] = Field(description="requests for EHC needs assessment a year")
+    monthly_profile: list[Num] = Field(
         default_factory=lambda: [1.0] * 12,
         description="relative request rate Jan..Dec (normalised to mean 1)",
     )
@@ -292,7 +380,9 @@ class Ehc(_Strict):
     decision_lag_days: Distribution = Field(description="days gathering information before the decision task")
     decision_hours: Distribution = Field(description="LA casework hours to decide whether to assess")
     draft_hours: Distribution = Field(description="LA casework hours to draft the plan")
-    family_consultation_days: NonNegative = Field(15.0, description="days the family has to comment on the draft")
+    family_consultation_days: NonNegative = Field(
+        15.0, le=365, description="days the family has to comment on the draft"
+    )
     finalise_hours: Distribution = Field(description="LA casework hours to finalise the plan")
     dmo_service: str = Field(description="the Designated Medical/Clinical Officer service")
     dmo_review_hours: Distribution = Field(description="DMO/DCO hours to review and sign off exceptional provision")
@@ -337,7 +427,7 @@ class Pool(_Strict):
     label: str = Field(description="name shown in tables and plots")
     services: list[str] = Field(min_length=2, description="services whose capacity is pooled")
     trusted_assessor: bool = Field(False, description="one assessment serves all of a child's pooled advice")
-    trusted_assessor_extra_share: float = Field(
+    trusted_assessor_extra_share: Num = Field(
         0.25, ge=0, le=1,
         description="extra effort of a joint assessment: the longest single assessment plus this share of the others",
     )
@@ -347,7 +437,7 @@ class SetupCost(_Strict):
     """A one-off cost of setting an option up (protocols, recruitment, training, IT)."""
 
     item: str = Field(description="what the money buys")
-    gbp: NonNegative = Field(description="one-off cost, GBP")
+    gbp: Annotated[NonNegative, at_most(1e9, "GBP")] = Field(description="one-off cost, GBP")
     commissioner: Commissioner = Field(description="who pays: nhs, la_education, la_social_care or joint")
 
 
@@ -359,8 +449,8 @@ class Costs(_Strict):
         description="shares of jointly commissioned (pooled, Section 75) costs each funder pays (sum to 1)",
     )
     setup: list[SetupCost] = Field(default_factory=list, description="one-off set-up costs of the option")
-    setup_amortise_years: float = Field(
-        3.0, gt=0, description="years over which set-up costs are spread in the annual cost"
+    setup_amortise_years: Num = Field(
+        3.0, gt=0, le=100, description="years over which set-up costs are spread in the annual cost"
     )
 
     @field_validator("joint_split")
@@ -375,14 +465,41 @@ class Costs(_Strict):
 class Simulation(_Strict):
     """Run length and calendar."""
 
-    start_date: dt.date = Field(dt.date(2024, 1, 1), description="calendar date at the start of the warm-up")
-    warm_up_days: NonNegative = Field(182.0, description="days simulated and then dropped from the KPIs")
-    horizon_days: float = Field(365.0, gt=0, description="days measured after the warm-up")
+    start_date: Date = Field(dt.date(2024, 1, 1), description="calendar date at the start of the warm-up")
+    warm_up_days: Annotated[NonNegative, at_most(MAX_WARM_UP_DAYS, "days (10 years)")] = Field(
+        182.0, description="days simulated and then dropped from the KPIs"
+    )
+    horizon_days: Num = Field(
+        365.0, gt=0, description="days measured after the warm-up (at most 20 years; 100 with always_open)"
+    )
     calendar: Literal["working_days", "always_open"] = Field(
         "working_days",
         description="working_days: PAs laid out as 4-hour sessions Mon-Fri with leave and bank holidays; "
         "always_open: every service runs continuously (validation against queueing theory)",
     )
+
+    @field_validator("start_date")
+    @classmethod
+    def _start(cls, v):
+        if not FIRST_START <= v <= LAST_START:
+            raise ValueError(f"must be between {FIRST_START} and {LAST_START} (got {v})")
+        return v
+
+    @model_validator(mode="after")
+    def _length(self):
+        if self.calendar == "always_open":
+            limit, why = MAX_HORIZON_DAYS_ALWAYS_OPEN, "100 years, with calendar always_open"
+        else:
+            limit, why = MAX_HORIZON_DAYS, "20 years; 100 with calendar always_open"
+        if self.horizon_days > limit:
+            raise _RefError("simulation.horizon_days",
+                            f"must be at most {_n(limit)} days ({why}; got {_n(self.horizon_days)})")
+        return self
+
+    @property
+    def end_date(self) -> dt.date:
+        """The first day after the run (warm-up and horizon)."""
+        return self.start_date + dt.timedelta(days=math.ceil(self.warm_up_days + self.horizon_days))
 
 
 class Scenario(_Strict):
@@ -390,13 +507,50 @@ class Scenario(_Strict):
 
     name: str = Field(description="short name used in tables")
     description: str = ""
-    population: float = Field(gt=0, description="children aged 0-17 in the area")
+    population: Num = Field(description="children aged 0-17 in the area (1,000 to 20,000,000)")
     simulation: Simulation = Field(default_factory=Simulation)
     ehc: Ehc | None = Field(None, description="the EHC pathway; leave out for routine-only scenarios")
     services: dict[str, Service] = Field(min_length=1)
     pools: dict[str, Pool] = Field(default_factory=dict, description="integrated teams sharing capacity")
     costs: Costs = Field(default_factory=Costs, description="set-up costs and how joint costs are split")
     sources: dict[str, str] = Field(default_factory=dict, description="field path (glob) -> source")
+
+    # What the scenario was validated from, kept beside the fields (pydantic private attributes, so copies keep
+    # them): the merged mapping (what `override` changes), the file as given, and where each value came from
+    # (the files of an `extends` chain, and overrides), for error messages.
+    _raw: dict | None = PrivateAttr(None)
+    _file: str | None = PrivateAttr(None)
+    _sources: tuple = PrivateAttr(())
+
+    @property
+    def source_file(self) -> str | None:
+        """The file this scenario was loaded from (as given), or None for one built in memory."""
+        return self._file
+
+    def override(self, changes: dict[str, Any], name: str | None = None) -> Scenario:
+        """A new, re-validated scenario with fields changed by dotted path, e.g.
+        ``sc.override({"services.slt.pas_per_week": 30})``.
+
+        Raises :class:`~sendmodel.ScenarioError` for anything that does not make a valid scenario: a path that
+        is not a field, a value the field cannot take, ``changes`` that is not a mapping of path -> value.
+        """
+        base = self._raw if self._raw is not None else self.model_dump(mode="json", exclude_unset=True)
+        raw, sources = apply_changes(base, self._sources, self._file, changes, name)
+        return validate(type(self), raw, self._file, sources)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Scenario:
+        """pydantic's copy, keeping the mapping behind it in step with ``update`` (so ``override`` on the copy
+        starts from the copy's values, not the original's)."""
+        new = super().model_copy(update=update, deep=deep)
+        if update and self._raw is not None:
+            raw = copy.deepcopy(self._raw)
+            fields = [k for k in update if k in type(self).model_fields]
+            dumped = new.model_dump(include=set(fields), warnings=False) if fields else {}
+            for k, v in update.items():
+                raw[k] = dumped[k] if k in dumped else copy.deepcopy(v)
+            new._raw = raw
+            new._sources = with_override(self._sources, self._file, {k: None for k in update})
+        return new
 
     @property
     def scale(self) -> float:
@@ -410,13 +564,22 @@ class Scenario(_Strict):
     def advice_services(self) -> list[str]:
         return [n for n, s in self.services.items() if s.advice is not None and s.advice.p_requested > 0]
 
+    @field_validator("population")
+    @classmethod
+    def _population(cls, v):
+        if not MIN_POPULATION <= v <= MAX_POPULATION:
+            raise ValueError(f"must be between {_n(MIN_POPULATION)} and {_n(MAX_POPULATION)} children aged 0-17 "
+                             f"(got {_n(v)})")
+        return v
+
     @model_validator(mode="after")
     def _references(self):
         names = sorted(self.services)
         allowed = f"one of {names}"
         for n in self.services:
-            if not n.replace("_", "").isalnum() or not n[0].isalpha():
-                raise ValueError(f"services: name {n!r} must be letters, digits and underscores")
+            if not n or not n.replace("_", "").isalnum() or not n[0].isalpha() or not n.isascii():
+                raise _RefError("services", f"service name {n!r} must be letters, digits and underscores, "
+                                "starting with a letter")
         if self.ehc is not None:
             refs = {"ehc.la_service": self.ehc.la_service, "ehc.dmo_service": self.ehc.dmo_service}
             if self.ehc.admin_service is not None:
@@ -426,6 +589,14 @@ class Scenario(_Strict):
             for path, ref in refs.items():
                 if ref not in self.services:
                     raise _RefError(path, f"unknown service {ref!r}; allowed: {allowed}")
+                kind, role = ROLE_KINDS[path]
+                if self.services[ref].kind != kind:
+                    fits = sorted(n for n, s in self.services.items() if s.kind == kind)
+                    raise _RefError(
+                        path,
+                        f"{ref!r} is a service of kind {self.services[ref].kind}; {role} must be a service of "
+                        f"kind {kind} (here: {fits if fits else 'none; add one'})",
+                    )
         pooled: dict[str, str] = {}
         for pname, pool in self.pools.items():
             for i, ref in enumerate(pool.services):
@@ -454,13 +625,51 @@ class Scenario(_Strict):
                         f"services.{n}",
                         "calendar always_open allows no capacity_changes and leave_weeks_per_year: 0",
                     )
+        self._check_sizes()
         return self
 
-
-class _RefError(ValueError):
-    """A cross-field error that knows its own field path."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(message)
-        self.path = path
-        self.message = message
+    def _check_sizes(self) -> None:
+        """Refuse what cannot run: too many PAs, arrivals or sessions for one replication."""
+        scale = self.scale
+        days = self.simulation.warm_up_days + self.simulation.horizon_days
+        weeks = days / 7.0
+        sessions = 0.0
+        for n, s in self.services.items():
+            per_70k = s.capacity_basis == "per_70k"
+            limit = MAX_PAS_PER_70K if per_70k else MAX_PAS_PER_70K * max(scale, 1.0)
+            unit = "PAs a week per 70,000 children" if per_70k else (
+                "PAs a week (absolute: 2,000 per 70,000 children of the population, at least 2,000)")
+            if s.pas_per_week > limit:
+                raise _RefError(f"services.{n}.pas_per_week", f"must be at most {_n(limit)} {unit} "
+                                f"(got {_n(s.pas_per_week)})")
+            peak = s.pas_per_week
+            for i, c in enumerate(s.capacity_changes):
+                if abs(c.pas_per_week_delta) > limit:
+                    raise _RefError(f"services.{n}.capacity_changes[{i}].pas_per_week_delta",
+                                    f"must be between -{_n(limit)} and {_n(limit)} {unit} "
+                                    f"(got {_n(c.pas_per_week_delta)})")
+                on = s.pas_per_week + sum(
+                    d.pas_per_week_delta for d in s.capacity_changes
+                    if d.start <= c.start and (d.end is None or c.start < d.end)
+                )
+                if on > limit:
+                    raise _RefError(f"services.{n}.capacity_changes[{i}]",
+                                    f"from {c.start} the service would have {_n(on)} PAs a week; at most "
+                                    f"{_n(limit)} {unit}")
+                peak = max(peak, on)
+            if self.simulation.calendar == "working_days":
+                sessions += peak * (scale if per_70k else 1.0) * weeks
+        if sessions > MAX_SESSIONS:
+            raise _RefError("services", f"about {_n(round(sessions))} clinician sessions in one replication "
+                            f"({_n(days)} days); at most {_n(MAX_SESSIONS)}: fewer PAs, a smaller population or "
+                            "a shorter run", whole=True)
+        arrivals = 0.0
+        if self.ehc is not None:
+            arrivals += self.ehc.requests_per_year_per_70k * scale * days / 365.25
+        for s in self.services.values():
+            arrivals += s.routine_referrals_per_week_per_70k * scale * weeks
+            arrivals += sum(b.n_per_70k for b in s.backlog) * scale
+        if arrivals > MAX_ARRIVALS:
+            raise _RefError("population", f"about {_n(round(arrivals))} requests, referrals and children waiting "
+                            f"in one replication ({_n(self.population)} children, {_n(days)} days); at most "
+                            f"{_n(MAX_ARRIVALS)}: a smaller population, less demand or a shorter run", whole=True)

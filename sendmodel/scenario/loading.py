@@ -1,89 +1,100 @@
-"""Scenario files: YAML in, a validated :class:`~sendmodel.config.Scenario` out.
+"""Scenario files: YAML in, a validated :class:`~sendmodel.scenario.config.Scenario` out.
 
 A file may say ``extends: other.yaml`` (relative to itself) and override any fields; mappings merge key by key,
-lists and scalars replace. Every problem becomes one :class:`ScenarioError` naming the file, the field path and
-what is allowed, so a commissioner editing YAML knows exactly what to fix.
+lists and scalars replace. Every problem becomes one :class:`ScenarioError` naming the file where the value is
+(a parent's own bad value is reported against the parent, with its line), the field path and what is allowed,
+so a commissioner editing YAML knows exactly what to fix. Files are read by :mod:`sendmodel.scenario.reading`
+(safe YAML, UTF-8, size and depth limits, duplicate keys refused).
 """
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import hashlib
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from sendmodel.scenario.config import Scenario
-from sendmodel.scenario.errors import ScenarioError, _explain
+from sendmodel.scenario.errors import ScenarioError, short_repr
+from sendmodel.scenario.raw import Layer as _Layer
+from sendmodel.scenario.raw import deep_merge as _deep_merge
+from sendmodel.scenario.raw import validate
+from sendmodel.scenario.reading import read_yaml
+
+MAX_EXTENDS = 20  # files in one extends chain
 
 
-def _deep_merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in override.items():
-        base_v = out.get(k)
-        merge = isinstance(v, dict) and isinstance(base_v, dict)
-        if merge and "dist" in v and v["dist"] != base_v.get("dist"):
-            merge = False  # a distribution of another family replaces the base's (its parameters would not fit)
-        if merge:
-            out[k] = _deep_merge(base_v, v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
+def _read_yaml(path: Path, shown: str | None = None) -> dict:
+    """A YAML file's top-level mapping (every failure a :class:`ScenarioError`)."""
+    return read_yaml(path, shown).data
 
 
-def _read_yaml(path: Path) -> dict:
-    if not path.exists():
-        raise ScenarioError(path, "", "file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(path, "", f"not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(path, "", "the file must hold a mapping of fields (key: value)")
-    return data
+def _chain(path: str | Path) -> tuple[dict, list[_Layer]]:
+    """The merged mapping of a file and everything it extends, and its layers (the file first, then its parents)."""
+    shown = os.fspath(path)
+    layers: list[_Layer] = []
+    docs: list[dict] = []
+    seen: list[Path] = []
+    current, current_shown = Path(path), shown
+    while True:
+        try:
+            real = current.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # a name too long, a NUL byte, a symlink loop
+            where = (layers[-1].file, "extends") if layers else (current_shown, "")
+            raise ScenarioError(*where, f"cannot use the file name {short_repr(str(current))}: "
+                                f"{getattr(exc, 'strerror', None) or exc}") from None
+        if real in seen:
+            loop = " -> ".join(p.name for p in (*seen, real))
+            raise ScenarioError(layers[-1].file, "extends", f"extends loop: {loop}")
+        seen.append(real)
+        doc = read_yaml(current, current_shown)
+        data = dict(doc.data)
+        layers.append(_Layer(current_shown, doc.lines))
+        parent = data.pop("extends", None)
+        docs.append(data)
+        if parent is None:
+            break
+        if not isinstance(parent, str):
+            raise ScenarioError(current_shown, "extends", f"must be a file name (relative to this file), not "
+                                f"{short_repr(parent)}", line=doc.lines.get("extends"))
+        nxt = current.parent / parent
+        nxt_shown = os.path.normpath(os.path.join(os.path.dirname(current_shown), parent))
+        line = doc.lines.get("extends")
+        try:
+            is_dir, exists = nxt.is_dir(), nxt.exists()
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(current_shown, "extends", f"cannot use the file name {short_repr(parent)}: "
+                                f"{getattr(exc, 'strerror', None) or exc}", line=line) from None
+        if not parent.strip() or is_dir:
+            raise ScenarioError(current_shown, "extends", f"{parent!r} names a folder ({nxt_shown}), not a "
+                                "scenario file; give the file, e.g. extends: baseline.yaml", line=line)
+        if not exists:
+            raise ScenarioError(current_shown, "extends", f"file not found: {nxt}", line=line)
+        if len(seen) >= MAX_EXTENDS:
+            raise ScenarioError(current_shown, "extends", f"more than {MAX_EXTENDS} files extend one another: "
+                                "refused", line=line)
+        current, current_shown = nxt, nxt_shown
+    merged: dict = {}
+    for d in reversed(docs):
+        merged = _deep_merge(merged, d)
+    return merged, layers
 
 
-def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+def load_raw(path: str | Path) -> dict:
     """Read a scenario file and everything it extends into one merged mapping (not yet validated)."""
-    path = Path(path).resolve()
-    if path in _chain:
-        loop = " -> ".join(p.name for p in (*_chain, path))
-        raise ScenarioError(_chain[-1], "extends", f"extends loop: {loop}")
-    data = _read_yaml(path) if not _chain else _read_yaml_for_parent(path, _chain[-1])
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name (relative to this file)")
-    base = load_raw(path.parent / parent, (*_chain, path))
-    return _deep_merge(base, data)
+    return _chain(path)[0]
 
 
-def _read_yaml_for_parent(path: Path, child: Path) -> dict:
-    if not path.exists():
-        raise ScenarioError(child, "extends", f"file not found: {path}")
-    return _read_yaml(path)
+def validate_mapping(data: dict, file: str | Path | None = None, *, sources: tuple = ()) -> Scenario:
+    """Validate a merged mapping into a :class:`Scenario`, raising :class:`ScenarioError`.
 
-
-def validate_mapping(data: dict, file: str | Path | None = None) -> Scenario:
-    """Validate a merged mapping into a :class:`Scenario`, raising :class:`ScenarioError`."""
-    try:
-        sc = Scenario.model_validate(data)
-    except ValidationError as exc:
-        errs = exc.errors()
-        path, msg = _explain(errs[0])
-        if len(errs) > 1:
-            msg += f" (and {len(errs) - 1} more problem{'s' if len(errs) > 2 else ''})"
-        raise ScenarioError(file, path, msg) from None
-    object.__setattr__(sc, "_raw", copy.deepcopy(data))
-    object.__setattr__(sc, "_file", str(file) if file is not None else None)
-    return sc
+    ``sources`` (the layers the mapping came from, as :func:`load_scenario` finds them) lets an error name the
+    file, and the line, where the bad value is; without it errors name ``file``.
+    """
+    return validate(Scenario, data, os.fspath(file) if file is not None else None, sources)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -92,51 +103,43 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ScenarioError
-        Naming the file, the field path and what is allowed.
+        Naming the file where the bad value is (the file, or a parent it extends), the line where it is known,
+        the field path and what is allowed.
     """
-    raw = load_raw(path)
-    return validate_mapping(raw, path)
+    raw, layers = _chain(path)
+    return validate_mapping(raw, path, sources=tuple(layers))
 
 
-def _set_path(data: dict, dotted: str, value: Any, file) -> None:
-    keys = dotted.split(".")
-    node = data
-    for i, k in enumerate(keys[:-1]):
-        nxt = node.setdefault(k, {})  # a missing section is created; validation rejects unknown names
-        if not isinstance(nxt, dict):
-            raise ScenarioError(file, dotted, f"{'.'.join(keys[: i + 1])!r} is a value, not a section")
-        node = nxt
-    node[keys[-1]] = copy.deepcopy(value)
+# --- override ------------------------------------------------------------------------------------------------
 
 
-def override(scenario: Scenario, changes: dict[str, Any], name: str | None = None) -> Scenario:
-    """Return a new, re-validated scenario with fields changed by dotted path.
+def override(scenario: Scenario, changes: Mapping[str, Any], name: str | None = None) -> Scenario:
+    """Return a new, re-validated scenario with fields changed by dotted path (``scenario.override`` does the
+    same).
+
+    Raises :class:`ScenarioError` for anything that does not make a valid scenario: a path that is not a field,
+    a value the field cannot take, ``changes`` that is not a mapping of path -> value.
 
     Examples
     --------
     >>> sc2 = override(sc, {"services.slt.pas_per_week": 30})  # doctest: +SKIP
     """
-    raw = copy.deepcopy(raw_of(scenario))
-    file = getattr(scenario, "_file", None)
-    for path, value in changes.items():
-        if path.split(".")[0] == "services" and len(path.split(".")) >= 2:
-            svc = path.split(".")[1]
-            if svc not in raw.get("services", {}):
-                raise ScenarioError(
-                    file, path, f"unknown service {svc!r}; allowed: one of {sorted(raw.get('services', {}))}"
-                )
-        _set_path(raw, path, value, file)
-    if name is not None:
-        raw["name"] = name
-    return validate_mapping(raw, file)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(None, "", f"override needs a Scenario (got {type(scenario).__name__})")
+    return scenario.override(changes, name)
 
 
 def raw_of(scenario: Scenario) -> dict:
-    """The merged mapping a scenario was validated from."""
+    """The merged mapping a scenario was validated from (its fields, for one built in memory)."""
     raw = getattr(scenario, "_raw", None)
     if raw is None:
         raw = scenario.model_dump(mode="json", exclude_unset=True)
     return raw
+
+
+def file_of(scenario: Scenario) -> str | None:
+    """The file a scenario was loaded from (as given), or None."""
+    return getattr(scenario, "_file", None)
 
 
 def config_hash(scenario: Scenario) -> str:
@@ -153,7 +156,3 @@ def source_for(scenario: Scenario, path: str) -> str:
             if len(pattern) > best_len:
                 best, best_len = src, len(pattern)
     return best or "assumption: replace with local data"
-
-
-# Attach the override method so widgets and sweeps can write `scenario.override({...})`.
-Scenario.override = override  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """The layout is the architecture: layers import only downward, no import cycles, no argparse below the CLI.
 
 Layers, from the bottom (docs/architecture.md): common -> scenario -> engine -> analysis -> studies -> cli and
-widgets. Inside studies, the business case builds on the capacity solver; the other studies stand alone. Every
-import counts, including those inside functions (a lazy import is still a dependency).
+widgets. Inside studies, the business case builds on the capacity solver and local areas on the calibration; the
+other studies stand alone. Every import counts, including those inside functions (a lazy import is still a
+dependency).
 """
 
 import ast
@@ -15,7 +16,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "sendmodel"
 LAYERS = {"common": 0, "scenario": 1, "engine": 2, "analysis": 3, "studies": 4, "cli": 5, "widgets": 5}
-STUDIES = {"sweep": 0, "verification": 0, "calibration": 0, "capacity": 0, "business_case": 1}
+STUDIES = {"sweep": 0, "verification": 0, "calibration": 0, "capacity": 0, "business_case": 1, "area": 1}
 
 
 def _module(path: Path) -> str:

@@ -144,7 +144,7 @@ def _not_known_turnaround(sc, reps=REPS):
 
 
 def test_reserved_slots_skip_the_booking_notice_only_for_children_seen_in_them():
-    """A reserved short-notice slot needs no weeks of notice (NHS England quick guide, 6.2.2), but an ordinary appointment
+    """A reserved short-notice slot needs no weeks of notice (NHSE quick guide, 6.2.2), but an ordinary appointment
     still does: with reserved PAs well above the not-known assessments' ~12 hours a week nearly every child is
     seen without the 21 days' notice; with one reserved PA most still wait for it."""
     base = {"services.therapy.advice.booking_lead_days": fixed(21)}

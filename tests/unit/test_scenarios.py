@@ -260,6 +260,15 @@ def test_override_with_bad_path_or_value_raises_scenario_error(changes, field, a
     assert err.field == field and allowed in str(err), f"expected field {field!r} and {allowed!r} in: {err}"
 
 
+def test_override_after_model_copy_starts_from_the_copy():
+    """Issue 13: the mapping behind a scenario is a private attribute kept in step by model_copy, so override on a
+    copy never silently returns the original's values."""
+    sc = tiny()
+    assert sc.model_copy(update={"name": "x"}).override({}).name == "x"
+    assert sendmodel.override(sc.model_copy(update={"name": "y"}), {}).name == "y"
+    assert sc.override({}).name == "tiny"
+
+
 def test_override_of_loaded_file_names_the_file(tmp_path):
     f = _write(tmp_path / "tiny.yaml", tiny_mapping())
     with pytest.raises(ScenarioError) as info:

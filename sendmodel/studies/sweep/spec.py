@@ -1,9 +1,16 @@
-"""spec."""
+"""Sweep specs: read (through the same reading path as scenarios), validated, sized and expanded to points.
+
+A spec is refused before anything is built if it cannot be used: the file itself (see
+:mod:`sendmodel.scenario.reading`), a field (the same translation of pydantic's errors as scenarios), or its
+size: points (counted by multiplication for a grid, never by listing them) and points x replications.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -12,12 +19,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from scipy.stats import qmc
 
-from sendmodel.scenario.config import Scenario
-from sendmodel.scenario.errors import ScenarioError
-from sendmodel.scenario.loading import _read_yaml, load_scenario
+from sendmodel.scenario.config import Int, Num, Scenario, _n, _RefError
+from sendmodel.scenario.errors import ScenarioError, from_validation_error, short_repr
+from sendmodel.scenario.loading import load_scenario
+from sendmodel.scenario.reading import read_yaml
 
 _LHS_SPAWN_KEY = 0x5EED  # keeps the design's random numbers apart from the replications' streams
 _RESERVED = ("point", "replication", "kpi", "service", "value", "unit")
+MAX_POINTS = 10_000  # points in one sweep (each is a scenario, checked before anything runs)
+MAX_RUNS = 1_000_000  # points x replications (the committed sweep has 450)
+MAX_SEED = 2**63 - 1  # stored as an SQLite integer
 
 
 class SweepError(RuntimeError):
@@ -28,15 +39,28 @@ class SweepError(RuntimeError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _SpecBase(_Strict):
     name: str | None = Field(None, description="short name (default: the spec file's name)")
     description: str = ""
     base: str = Field(description="base scenario file, relative to the spec file")
-    replications: int = Field(ge=1, description="replications of every point")
-    seed: int = Field(ge=0, description="base seed; every point uses it (common random numbers)")
+    replications: Int = Field(ge=1, description="replications of every point")
+    seed: Int = Field(ge=0, le=MAX_SEED, description="base seed; every point uses it (common random numbers)")
+
+    def point_count(self) -> int:  # pragma: no cover - each design says
+        raise NotImplementedError
+
+    def _sized(self, where: str, how: str):
+        n = self.point_count()
+        if n > MAX_POINTS:
+            raise _RefError(where, f"{how} gives {_n(n)} points; a sweep has at most {_n(MAX_POINTS)}")
+        runs = n * self.replications
+        if runs > MAX_RUNS:
+            raise _RefError("replications", f"{_n(n)} points x {_n(self.replications)} replications = {_n(runs)} "
+                            f"runs; a sweep has at most {_n(MAX_RUNS)} runs")
+        return self
 
 
 def _check_path(p: str) -> str:
@@ -58,6 +82,14 @@ class GridSpec(_SpecBase):
     design: Literal["grid"]
     parameters: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
 
+    def point_count(self) -> int:
+        return math.prod(len(v) for v in self.parameters.values())  # counted, never listed
+
+    @model_validator(mode="after")
+    def _size(self):
+        return self._sized("parameters", "the grid (" + " x ".join(str(len(v)) for v in self.parameters.values())
+                           + " values)")
+
 
 class PointsSpec(_SpecBase):
     """Listed points, each a mapping of field path -> value (every point sets the same fields)."""
@@ -65,13 +97,20 @@ class PointsSpec(_SpecBase):
     design: Literal["points"]
     points: list[Annotated[dict[str, Any], Field(min_length=1)]] = Field(min_length=1)
 
+    def point_count(self) -> int:
+        return len(self.points)
+
+    @model_validator(mode="after")
+    def _size(self):
+        return self._sized("points", "the list")
+
 
 class Range(_Strict):
     """A parameter's range in a Latin hypercube. ``[low, high]`` is short for ``{low: .., high: ..}``."""
 
-    low: float
-    high: float
-    decimals: int | None = Field(None, ge=0, description="round sampled values (0: whole numbers)")
+    low: Num
+    high: Num
+    decimals: Int | None = Field(None, ge=0, le=15, description="round sampled values (0: whole numbers)")
 
     @model_validator(mode="before")
     @classmethod
@@ -93,39 +132,20 @@ class LhsSpec(_SpecBase):
     """A Latin hypercube of ``n_points`` within the ranges (scipy.stats.qmc, seeded by ``seed``)."""
 
     design: Literal["lhs"]
-    n_points: int = Field(ge=2, description="points in the hypercube")
+    n_points: Int = Field(ge=2, description="points in the hypercube")
     parameters: dict[str, Range] = Field(min_length=1)
+
+    def point_count(self) -> int:
+        return self.n_points
+
+    @model_validator(mode="after")
+    def _size(self):
+        return self._sized("n_points", "n_points")
 
 
 SweepSpec = Annotated[Union[GridSpec, PointsSpec, LhsSpec], Field(discriminator="design")]
 _SPEC = TypeAdapter(SweepSpec)
 DESIGNS = ("grid", "points", "lhs")
-
-
-def _explain(err: dict) -> tuple[str, str]:
-    loc = [
-        x for x in err.get("loc", ()) if x not in DESIGNS and x not in ("function-after", "function-before")
-    ]
-    path = ""
-    for x in loc:
-        path += f"[{x}]" if isinstance(x, int) else ("." if path else "") + str(x)
-    typ, got = err.get("type", ""), err.get("input")
-    if typ == "union_tag_not_found":
-        return "design", f"required: one of {list(DESIGNS)}"
-    if typ == "union_tag_invalid":
-        return "design", f"must be one of {list(DESIGNS)} (got {(err.get('ctx') or {}).get('tag')!r})"
-    if typ == "extra_forbidden":
-        raw = err.get("loc", ())
-        model = {"grid": GridSpec, "points": PointsSpec, "lhs": LhsSpec}.get(raw[0] if raw else None)
-        if model is not None and len(raw) == 2:
-            return path, f"unknown field; allowed: {list(model.model_fields)}"
-        return path, "unknown field"
-    if typ == "missing":
-        return path, "required field is missing"
-    msg = err["msg"].removeprefix("Value error, ")
-    if not typ.startswith("value_error"):
-        msg = f"{msg} (got {got!r})"
-    return path, msg
 
 
 @dataclass(frozen=True)
@@ -175,7 +195,17 @@ def _lhs_points(spec: LhsSpec) -> list[dict[str, Any]]:
     return pts
 
 
-def _design_points(spec, file: Path) -> tuple[list[str], list[dict[str, Any]]]:
+def _line(lines: dict[str, int], where: str) -> int | None:
+    """The line of a spec field, or of the nearest section holding it."""
+    while where:
+        if where in lines:
+            return lines[where]
+        cut = max(where.rfind("."), where.rfind("["))
+        where = where[:cut] if cut > 0 else ""
+    return None
+
+
+def _design_points(spec, file: str) -> tuple[list[str], list[dict[str, Any]]]:
     for p in getattr(spec, "parameters", {}):
         try:
             _check_path(p)
@@ -183,7 +213,7 @@ def _design_points(spec, file: Path) -> tuple[list[str], list[dict[str, Any]]]:
             raise ScenarioError(file, f"parameters.{p}", str(exc)) from None
     if isinstance(spec, GridSpec):
         for p, values in spec.parameters.items():
-            keys = [json.dumps(x, sort_keys=True) for x in values]
+            keys = [json.dumps(x, sort_keys=True, default=str) for x in values]
             dup = next((j for j, k in enumerate(keys) if k in keys[:j]), None)
             if dup is not None:
                 raise ScenarioError(file, f"parameters.{p}[{dup}]", f"value {values[dup]!r} is listed twice")
@@ -209,7 +239,7 @@ def _design_points(spec, file: Path) -> tuple[list[str], list[dict[str, Any]]]:
         names = list(spec.parameters)
         pts = _lhs_points(spec)
     # Values as they will be stored (JSON), so a resumed sweep compares like with like.
-    return names, [json.loads(json.dumps(p)) for p in pts]
+    return names, [json.loads(json.dumps(p, default=str)) for p in pts]
 
 
 def _path_problem(exc: ScenarioError) -> bool:
@@ -226,8 +256,9 @@ def _blame(spec, names: list[str], i: int, pt: dict, exc: ScenarioError) -> str:
     if hit is None:
         return "parameters"
     if isinstance(spec, GridSpec) and not _path_problem(exc):
-        values = [json.dumps(v, sort_keys=True) for v in spec.parameters[hit]]
-        return f"parameters.{hit}[{values.index(json.dumps(pt[hit], sort_keys=True))}]"
+        values = [json.dumps(json.loads(json.dumps(v, default=str)), sort_keys=True) for v in spec.parameters[hit]]
+        got = json.dumps(pt[hit], sort_keys=True)
+        return f"parameters.{hit}[{values.index(got)}]" if got in values else f"parameters.{hit}"
     return f"parameters.{hit}"
 
 
@@ -239,21 +270,29 @@ def load_sweep_spec(path: str | Path) -> Sweep:
     ScenarioError
         Naming the spec file and the field at fault (a bad path, range, design or value), before any run.
     """
+    shown = os.fspath(path)
     path = Path(path)
-    data = _read_yaml(path)
+    doc = read_yaml(path, shown)
     try:
-        spec = _SPEC.validate_python(data)
+        spec = _SPEC.validate_python(doc.data)
     except ValidationError as exc:
-        errs = exc.errors()
-        where, msg = _explain(errs[0])
-        if len(errs) > 1:
-            msg += f" (and {len(errs) - 1} more problem{'s' if len(errs) > 2 else ''})"
-        raise ScenarioError(path, where, msg) from None
-    base_file = path.resolve().parent / spec.base
-    if not base_file.exists():
-        raise ScenarioError(path, "base", f"scenario file not found: {base_file}")
+        raise from_validation_error(exc, shown, SweepSpec, lines=doc.lines) from None
+    except RecursionError:
+        raise ScenarioError(shown, "", "a value is nested too deeply") from None
+    line = doc.lines.get("base")
+    try:
+        base_file = path.resolve().parent / spec.base
+        is_dir, exists = base_file.is_dir(), base_file.exists()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ScenarioError(shown, "base", f"cannot use the file name {short_repr(spec.base)}: "
+                            f"{getattr(exc, 'strerror', None) or exc}", line=line) from None
+    if not spec.base.strip() or is_dir:
+        raise ScenarioError(shown, "base", f"{spec.base!r} names a folder ({base_file}), not a scenario file",
+                            line=line)
+    if not exists:
+        raise ScenarioError(shown, "base", f"scenario file not found: {base_file}", line=line)
     base = load_scenario(base_file)
-    names, pts = _design_points(spec, path)
+    names, pts = _design_points(spec, shown)
     scenarios = []
     for i, pt in enumerate(pts):
         try:
@@ -263,7 +302,7 @@ def load_sweep_spec(path: str | Path) -> Sweep:
             if _path_problem(exc):
                 msg = f"{exc.message} (in {exc.field} of the base scenario {base_file.name})"
             else:
-                values = ", ".join(f"{k}={v!r}" for k, v in pt.items())
+                values = ", ".join(f"{k}={short_repr(v)}" for k, v in pt.items())
                 msg = f"point {i} ({values}) is not a valid scenario: {exc.field}: {exc.message}"
-            raise ScenarioError(path, where, msg) from None
+            raise ScenarioError(shown, where, msg, line=_line(doc.lines, where)) from None
     return Sweep(spec, path, base, names, pts, scenarios)

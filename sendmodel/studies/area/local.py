@@ -1,0 +1,280 @@
+"""A local baseline: the national baseline with one LA's published demand, and its LA-side delays calibrated so
+the model reproduces that LA's published timeliness.
+
+What comes from where (each value's ``sources`` entry says so):
+
+* **DfE SEN2 <year>, <LA>**: requests a year (scaled to 70,000 children with the commissioner's population),
+  the shares assessed / refused / withdrawn, the share of assessments ending in a plan.
+* **calibrated to <LA> <year>**: the LA's information-gathering lag before a decision (fitted to its decisions
+  within 6 weeks and requests undecided at year end) and the educational psychology allocation-and-booking
+  delay (fitted to its plans within 20 weeks, after 20-52 weeks and after more than 52 weeks), by the same least
+  squares on common random numbers as the national calibration; LA casework, educational psychology and social
+  care PAs are set for 85% utilisation of the LA's own demand.
+* **national baseline: replace with local data**: everything else (health-service PAs, task times, shares of
+  children known to services): no LA publishes them; the spreadsheet template is how a commissioner gives them.
+
+SEN2 does not publish mean weeks to issue by LA in the files shipped here, so it is not fitted locally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sendmodel.analysis.labels import KPI_UNITS, label
+from sendmodel.scenario.config import REFERENCE_POPULATION, Scenario
+from sendmodel.studies.area.figures import AreaError, dmo_dco_in_post, find_la, published_for
+from sendmodel.studies.calibration.compare import scenario_for_year
+from sendmodel.studies.calibration.fit import stable_capacity
+from sendmodel.studies.calibration.targets import TOLERANCE, figures_as_kpis, per_70k, published, tolerance
+
+#: A population (children aged 0-17) the model accepts for one area: from a small unitary to the largest county.
+MIN_POPULATION, MAX_POPULATION = 5_000, 2_000_000
+DECISION_TARGETS = ("decisions_made_within_6w_pct", "requests_undecided_pct")
+PLAN_TARGETS = ("plans_issued_within_20w_pct", "plans_issued_20_to_52w_pct", "plans_issued_over_52w_pct")
+BENCHMARK_KPIS = ("requests_per_year", "requests_refused_pct", "requests_assessed_pct", "assessments_plan_pct",
+                  "decisions_made_within_6w_pct", "requests_undecided_pct", "plans_issued_within_20w_pct",
+                  "plans_issued_20_to_52w_pct", "plans_issued_over_52w_pct", "not_to_issue_within_16w_pct")
+
+
+def check_population(population, la_name: str = "the area") -> float:
+    """The commissioner's 0-17 population, refused with a clear message when missing or absurd."""
+    if population is None:
+        raise AreaError(f"give the number of children aged 0-17 in {la_name} (--population): sendmodel does not "
+                        "ship LA populations (ONS mid-year estimates by LA have them)")
+    try:
+        p = float(population)
+    except (TypeError, ValueError):
+        raise AreaError(f"--population must be a number of children aged 0-17 (got {population!r})") from None
+    if not math.isfinite(p) or not MIN_POPULATION <= p <= MAX_POPULATION:
+        raise AreaError(f"--population must be between {MIN_POPULATION:,} and {MAX_POPULATION:,} children aged "
+                        f"0-17 (got {population!r}); the largest English LA has about 300,000")
+    return p
+
+
+def demand_changes(p: dict[str, float], population: float, national: dict[str, float]) -> dict:
+    """Scenario changes giving the model an area's published demand (``p`` from :func:`published_for`)."""
+    decided = p["assessed"] + p["refused"] + (p["withdrawn"] if not math.isnan(p["withdrawn"]) else 0.0)
+    withdrawn = p["withdrawn"] / decided if not math.isnan(p["withdrawn"]) else (
+        national["withdrawn"] / (national["assessed"] + national["refused"] + national["withdrawn"]))
+    refused = round(p["refused"] / decided, 4)
+    withdrawn = round(withdrawn, 4)
+    done = p["assessments"] if not math.isnan(p["assessments"]) else p["assessments_plan"] + p["assessments_no_plan"]
+    return {
+        "population": population,
+        "ehc.requests_per_year_per_70k": round(p["requests"] * REFERENCE_POPULATION / population, 1),
+        "ehc.request_outcomes": {"assessed": round(1.0 - refused - withdrawn, 4), "refused": refused,
+                                 "withdrawn": withdrawn},
+        "ehc.p_plan_after_assessment": round(p["assessments_plan"] / done, 4),
+    }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One fitted field: a log-normal delay's mean or cv, moved within [lo, hi] until ``kpi`` meets its figure."""
+
+    path: str
+    field: str
+    lo: float
+    hi: float
+    kpi: str
+    increasing: bool  # does the KPI rise with the field?
+
+
+#: The LA's decision stage (information-gathering lag) and plan stage (educational psychology allocation and
+#: booking delay), each fitted by its mean, then its spread, then its mean again (the stages' KPIs move
+#: monotonically with these fields, so bisection on common random numbers finds them reliably, where a
+#: gradient method stalls on simulation noise).
+DECISION_LAG, EP_DELAY = "ehc.decision_lag_days", "services.educational_psychology.advice.booking_lead_days"
+STEPS = (
+    Step(DECISION_LAG, "mean", 3.0, 120.0, "decisions_made_within_6w_pct", False),
+    Step(DECISION_LAG, "cv", 0.1, 2.0, "requests_undecided_pct", True),
+    Step(DECISION_LAG, "mean", 3.0, 120.0, "decisions_made_within_6w_pct", False),
+    Step(EP_DELAY, "mean", 2.0, 400.0, "plans_issued_within_20w_pct", False),
+    Step(EP_DELAY, "cv", 0.1, 2.5, "plans_issued_over_52w_pct", True),
+    Step(EP_DELAY, "mean", 2.0, 400.0, "plans_issued_within_20w_pct", False),
+)
+
+
+def _lognormal(sc: Scenario, path: str) -> dict:
+    node = sc
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return {"dist": "lognormal", "mean": float(node.mean_value), "cv": float(getattr(node, "cv", 0.5))}
+
+
+def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: int, workers: int,
+             iterations: int = 7, log=lambda msg: None) -> tuple[Scenario, dict, str]:
+    """Bisection (on a log scale) of one field so that the model's mean ``step.kpi`` meets ``target``, every
+    evaluation on the same replications. A target the field cannot reach within its range is reported as such,
+    with the nearest value the model gives, never forced."""
+    from sendmodel.analysis.experiment import run
+
+    cache: dict[float, float] = {}
+
+    def kpi_at(x: float) -> float:
+        x = round(x, 4)
+        if x not in cache:
+            dist = {**_lognormal(sc, step.path), step.field: x}
+            summ = run(sc.override({step.path: dist}), replications, seed, workers=workers,
+                       keep_events=False).summary()
+            m = summ[(summ["kpi"] == step.kpi) & (summ["service"] == "all")]["mean"]
+            cache[x] = float(m.iloc[0]) if len(m) else math.nan
+            log(f"  [{len(cache):3d}] {step.path.split('.')[-1]}.{step.field}={x:.4g} -> {step.kpi}={cache[x]:.2f} "
+                f"(figure {target:.2f})")
+        return cache[x]
+
+    lo, hi = step.lo, step.hi
+    f_lo, f_hi = kpi_at(lo), kpi_at(hi)
+    below = (lambda v: v < target) if step.increasing else (lambda v: v > target)  # x too small
+    message = "fitted"
+    if below(f_lo) == below(f_hi):
+        x = _lognormal(sc, step.path)[step.field]
+        message = (f"{label(step.kpi)} {target:.1f}% is not reachable through {step.path}.{step.field} within "
+                   f"[{lo:g}, {hi:g}] (the model gives {f_lo:.1f} to {f_hi:.1f}): left at {x:g}; other parts of "
+                   "the pathway (national baseline values) limit it")
+    else:
+        for _ in range(iterations):
+            mid = math.sqrt(lo * hi)
+            if below(kpi_at(mid)):
+                lo = mid
+            else:
+                hi = mid
+        x = min((lo, hi), key=lambda v: abs(kpi_at(v) - target))
+    dist = {**_lognormal(sc, step.path), step.field: round(x, 4)}
+    return sc.override({step.path: dist}), {step.path: dist}, message
+
+
+@dataclass
+class LocalBaseline:
+    """What :func:`local_baseline` returns: the calibrated scenario, what changed and why, and the benchmark."""
+
+    la: dict[str, str]
+    year: int
+    population: float
+    scenario: Scenario
+    changes: dict
+    sources: dict[str, str]
+    benchmark: pd.DataFrame = field(default_factory=pd.DataFrame)
+    base_file: Path | None = None
+    notes: list[str] = field(default_factory=list)  # targets the fit could not reach, said in words
+
+    def to_yaml(self, path: str | Path) -> Path:
+        """The scenario file: ``extends`` the national baseline and changes only what is local (atomically)."""
+        import os
+
+        import yaml
+
+        from sendmodel.common.io import atomic_write_text
+
+        path = Path(path)
+        doc: dict = {"name": self.scenario.name}
+        if self.base_file is not None:
+            doc["extends"] = os.path.relpath(Path(self.base_file).resolve(), path.resolve().parent)
+        for dotted, value in self.changes.items():
+            node = doc
+            parts = dotted.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        doc["sources"] = self.sources
+        head = (f"# Local baseline for {self.la['la_name']} ({self.la['old_la_code']}, {self.la['new_la_code']}), "
+                f"written by `sendmodel area` on {dt.date.today().isoformat()}.\n"
+                f"# Demand from DfE SEN2 {self.year} for this LA; LA-side delays calibrated to its published "
+                "timeliness; everything else\n# is the national baseline: replace it with local data "
+                "(`sendmodel template`).\n")
+        return atomic_write_text(path, head + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True))
+
+
+def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, replications: int = 8,
+                   seed: int = 7, workers: int = 1, calibrate: bool = True,
+                   log=lambda msg: None) -> LocalBaseline:
+    """The national ``base`` with LA ``query``'s published ``year`` demand, calibrated to its timeliness."""
+    la = find_la(query)
+    name = la["la_name"]
+    pop = check_population(population, name)
+    p = published_for(year, "Local authority", la["old_la_code"])
+    if math.isnan(p.get("requests", math.nan)) or p["requests"] <= 0:
+        raise AreaError(f"{name} has no published requests for {year} (suppressed or not returned); "
+                        "try another --year")
+    k = figures_as_kpis(p, REFERENCE_POPULATION / pop)
+    src_la = f"DfE SEN2 {year}, {name}"
+    slug = "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
+    changes = demand_changes(p, pop, published(year))
+    sc = scenario_for_year(base, year).override(changes, name=slug)
+    sources = {pattern: f"national baseline (England: {text}): replace with local data"
+               for pattern, text in base.sources.items()}
+    sources.update({
+        "population": f"commissioner's input: children aged 0-17 in {name}",
+        "ehc.requests_per_year_per_70k": f"{src_la}: {p['requests']:,.0f} requests received in calendar {year} "
+                                         f"x 70,000 / {pop:,.0f} children",
+        "ehc.request_outcomes": f"{src_la}: decided to assess / not to assess / withdrawn, shares of decided",
+        "ehc.p_plan_after_assessment": f"{src_la}: plans issued / assessments completed",
+    })
+    dmo = dmo_dco_in_post(la["old_la_code"], year + 1)
+    if dmo:
+        in_post = [r for r, v in (("DMO", dmo.get("dmo")), ("DCO", dmo.get("dco"))) if v == "Yes"]
+        sources[f"services.{sc.ehc.dmo_service}.*"] = (
+            f"DfE SEN2 January {year + 1} return, {name}: {' and '.join(in_post) or 'no DMO or DCO'} in post; "
+            "PAs are the national baseline's: replace with local data")
+    fitted: dict = {}
+    notes: list[str] = []
+    if calibrate:
+        step = stable_capacity(sc)
+        sc = sc.override(step)
+        fitted.update(step)
+        for s in step:
+            sources[s] = f"calibrated to {name} {year}: 85% utilisation of its own EHC demand"
+        for step in STEPS:
+            if step.kpi not in k:
+                log(f"  {step.kpi}: not published for {name} in {year}; {step.path}.{step.field} kept")
+                continue
+            sc, change, message = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log)
+            log(f"  -> {message}")
+            if message != "fitted":
+                notes.append(message)
+            fitted.update(change)
+        for path, kpis in ((DECISION_LAG, DECISION_TARGETS), (EP_DELAY, PLAN_TARGETS)):
+            if path in fitted:
+                sources[path] = f"calibrated to {name} {year}: {', '.join(label(x) for x in kpis if x in k)}"
+    changes.update(fitted)
+    return LocalBaseline(la, year, pop, sc, changes, sources, base_file=getattr(base, "_file", None), notes=notes)
+
+
+def benchmark(lb: LocalBaseline, replications: int = 20, seed: int = 2024, workers: int = 1) -> pd.DataFrame:
+    """The LA against its region and England on each published figure, and the model's prediction with its 95% CI
+    (counts per 70,000 children: the LA's with the commissioner's population, England's with ONS; the region's
+    are not scaled, since no regional population is shipped)."""
+    from sendmodel.analysis.experiment import run
+
+    la, year = lb.la, lb.year
+    mine = figures_as_kpis(published_for(year, "Local authority", la["old_la_code"]),
+                           REFERENCE_POPULATION / lb.population)
+    region = figures_as_kpis(published_for(year, "Regional", la["region_code"]), math.nan)
+    england = figures_as_kpis(published(year), per_70k())
+    summ = run(lb.scenario, replications, seed, workers=workers, keep_events=False).summary()
+    s = summ[summ["service"] == "all"].set_index("kpi")
+    rows = []
+    scale = REFERENCE_POPULATION / lb.population  # the model counts requests for the area; the table per 70,000
+    for kpi in BENCHMARK_KPIS:
+        m = s.loc[kpi].copy() if kpi in s.index else None
+        if m is not None and KPI_UNITS.get(kpi, "").endswith("/year"):
+            m[["mean", "ci_low", "ci_high"]] = m[["mean", "ci_low", "ci_high"]] * scale
+        target = mine.get(kpi, math.nan)
+        rows.append({
+            "kpi": kpi, "label": label(kpi), "unit": KPI_UNITS.get(kpi, ""),
+            la["la_name"]: target, la["region_name"]: region.get(kpi, math.nan), "England": england.get(kpi, math.nan),
+            "model": float(m["mean"]) if m is not None else math.nan,
+            "model_ci_low": float(m["ci_low"]) if m is not None else math.nan,
+            "model_ci_high": float(m["ci_high"]) if m is not None else math.nan,
+            "tolerance": tolerance(kpi, target) if kpi in TOLERANCE and not math.isnan(target) else math.nan,
+        })
+    out = pd.DataFrame(rows)
+    out["error"] = out["model"] - out[la["la_name"]]
+    out["within_tolerance"] = (out["error"].abs() <= out["tolerance"]).where(out["tolerance"].notna())
+    lb.benchmark = out
+    return out
