@@ -42,9 +42,7 @@ def service_pa_weeks(sc: Scenario, name: str, window: tuple[float, float] | None
     while d < hi:
         overlap = min(d + 1, hi) - max(d, lo)
         date = start + dt.timedelta(days=d)
-        pas = svc.pas_per_week + sum(
-            c.pas_per_week_delta for c in svc.capacity_changes if c.start <= date and (c.end is None or date < c.end)
-        )
+        pas = svc.pas_per_week + sum(c.delta_on(date) for c in svc.capacity_changes)
         total += max(pas, 0.0) * scale * overlap / 7.0
         d += 1
     return total

@@ -34,12 +34,30 @@ def _poisson_times(rng: np.random.Generator, cum_end: float) -> np.ndarray:
 
 
 def daily_rate_profile(sc: Scenario, n_days: int, per_year: float) -> np.ndarray:
-    """Expected requests on each simulated day, following the monthly profile (mean 1)."""
+    """Expected requests on each simulated day, following the monthly profile (mean 1) and the demand trend."""
     prof = np.asarray(sc.ehc.monthly_profile, dtype=float)
     prof = prof / prof.mean()
     start = sc.simulation.start_date
     months = np.array([(start + dt.timedelta(days=int(d))).month - 1 for d in range(n_days)])
-    return per_year / 365.25 * prof[months]
+    rate = per_year / 365.25 * prof[months]
+    if sc.ehc.growth_per_year or sc.ehc.requests_by_year:
+        rate = rate * trend_factor(sc, n_days)
+    return rate
+
+
+def trend_factor(sc: Scenario, n_days: int) -> np.ndarray:
+    """Each day's requests relative to ``requests_per_year_per_70k``: compounding growth from the start date,
+    or the rate given for that calendar year in ``requests_by_year``."""
+    e = sc.ehc
+    d = np.arange(n_days, dtype=float)
+    f = (1.0 + e.growth_per_year) ** (d / 365.25)
+    if e.requests_by_year:
+        start = sc.simulation.start_date
+        years = np.array([(start + dt.timedelta(days=int(x))).year for x in range(n_days)])
+        base = e.requests_per_year_per_70k
+        for y, v in e.requests_by_year.items():
+            f[years == y] = v / base if base > 0 else 0.0
+    return f
 
 
 @dataclass

@@ -81,8 +81,9 @@ def working_days(start: dt.date, n_days: int) -> tuple[np.ndarray, np.ndarray]:
 def _pas_on(day: dt.date, base: float, changes, scale: float) -> float:
     p = base
     for c in changes:
-        if c.start <= day and (c.end is None or day < c.end):
-            p += c.pas_per_week_delta * scale
+        d = c.delta_on(day)
+        if d:
+            p += d * scale
     return max(p, 0.0)
 
 
@@ -100,7 +101,7 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
     start = sc.simulation.start_date
     n_days = int(math.ceil(end_day))
     # Which clinician indices ever exist: enough for the largest weekly PAs in the run.
-    peak = max([base] + [_pas_on(c.start, base, svc.capacity_changes, scale) for c in svc.capacity_changes])
+    peak = max([base] + [_pas_on(c.applies_from, base, svc.capacity_changes, scale) for c in svc.capacity_changes])
     n_clin = int(math.floor(peak / 10 + 1e-9)) + 1
     n_weeks = n_days // 7 + 2
     on_leave = np.zeros((n_clin, n_weeks), dtype=bool)

@@ -12,7 +12,7 @@ from sendmodel.scenario.config import Scenario
 
 def _in_run(c, first: dt.date, end: dt.date) -> bool:
     """Whether a dated capacity change applies on any day of the run [first, end)."""
-    return c.start < end and (c.end is None or c.end > first)
+    return c.applies_from < end and (c.end is None or c.end > first)
 
 
 def capacity_warnings(scenario: Scenario) -> list[str]:
@@ -28,12 +28,11 @@ def capacity_warnings(scenario: Scenario) -> list[str]:
                            f"wholly outside the run ({first} to {end - dt.timedelta(days=1)}), so it changes "
                            "nothing; check its dates (and simulation.start_date)")
         # PAs a week (the file's basis) on each day a change starts or ends inside the run
-        days = sorted({first} | {d for c in s.capacity_changes for d in (c.start, c.end)
+        days = sorted({first} | {d for c in s.capacity_changes for d in (c.applies_from, c.end)
                                  if d is not None and first <= d < end})
         for d in days:
-            active = [i for i, c in enumerate(s.capacity_changes)
-                      if c.start <= d and (c.end is None or d < c.end)]
-            pas = s.pas_per_week + sum(s.capacity_changes[i].pas_per_week_delta for i in active)
+            active = [i for i, c in enumerate(s.capacity_changes) if c.delta_on(d)]
+            pas = s.pas_per_week + sum(s.capacity_changes[i].delta_on(d) for i in active)
             if pas < -1e-9:
                 which = ", ".join(f"capacity_changes[{i}]" for i in active)
                 out.append(f"services.{name}.capacity_changes: {s.label}: from {d} the changes ({which}) take "

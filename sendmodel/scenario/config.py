@@ -258,12 +258,36 @@ class CapacityChange(_Strict):
     start: Date = Field(description="first day the change applies (YYYY-MM-DD)")
     end: Date | None = Field(None, description="first day it no longer applies; empty = to the end of the run")
     pas_per_week_delta: Num = Field(description="PAs a week added (+) or removed (-), same basis as pas_per_week")
+    recruitment_lead_weeks: Annotated[NonNegative, at_most(260, "weeks (5 years)")] = Field(
+        0.0, description="weeks from start (the decision to fund) until added PAs are in post; removals apply at "
+        "once; assumption: replace with your recruitment experience")
+    vacancy_rate: Probability = Field(
+        0.0, description="share of added PAs vacant on average once recruited (turnover, unfilled posts); the "
+        "model adds PAs x (1 - vacancy_rate); assumption: replace with local data")
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         return self
+
+    @property
+    def applies_from(self) -> dt.date:
+        """The first day the change is in effect: an addition after its recruitment lead time."""
+        if self.pas_per_week_delta > 0 and self.recruitment_lead_weeks > 0:
+            return self.start + dt.timedelta(days=round(7 * self.recruitment_lead_weeks))
+        return self.start
+
+    @property
+    def delta(self) -> float:
+        """PAs a week the change adds once in effect (an addition net of its vacancy rate)."""
+        if self.pas_per_week_delta > 0 and self.vacancy_rate > 0:
+            return self.pas_per_week_delta * (1.0 - self.vacancy_rate)
+        return self.pas_per_week_delta
+
+    def delta_on(self, day: dt.date) -> float:
+        """PAs a week this change adds (or removes) on ``day``."""
+        return self.delta if self.applies_from <= day and (self.end is None or day < self.end) else 0.0
 
 
 class Service(_Strict):
@@ -365,6 +389,14 @@ class Ehc(_Strict):
     requests_per_year_per_70k: Annotated[
         NonNegative, at_most(MAX_REQUESTS_PER_YEAR_PER_70K, "requests a year per 70,000 children (one a child)")
     ] = Field(description="requests for EHC needs assessment a year")
+    growth_per_year: Num = Field(
+        0.0, ge=-0.5, le=1.0,
+        description="growth in requests a year, compounding from the start date (0.13 = +13% a year, the national "
+        "2016-2025 trend); 0 = level demand")
+    requests_by_year: dict[int, NonNegative] = Field(
+        default_factory=dict,
+        description="requests a year per 70,000 by calendar year (e.g. a local forecast); a year not listed follows "
+        "requests_per_year_per_70k and growth_per_year")
     monthly_profile: list[Num] = Field(
         default_factory=lambda: [1.0] * 12,
         description="relative request rate Jan..Dec (normalised to mean 1)",
@@ -391,6 +423,14 @@ class Ehc(_Strict):
     admin_service: str | None = Field(None, description="service doing DMO/DCO admin when admin_support is on")
     misroute_delay_days: Distribution = Field(description="days lost when an advice request goes to the wrong service")
     triage: Triage = Field(default_factory=Triage)
+
+    @field_validator("requests_by_year")
+    @classmethod
+    def _years(cls, v):
+        bad = [y for y in v if not 2000 <= y <= 2100]
+        if bad:
+            raise ValueError(f"years must be from 2000 to 2100 (got {bad})")
+        return v
 
     @field_validator("monthly_profile")
     @classmethod

@@ -681,3 +681,45 @@ def _kpis(rec, sc):
     from sendmodel.analysis.kpis import kpis_from_records
 
     return kpis_from_records(rec, sc)
+
+
+def test_demand_grows_by_the_trend_and_follows_given_years(short_baseline):
+    """10% growth a year gives about 10% more requests in the second year than the first; a year given in
+    requests_by_year has that year's rate; no trend leaves demand exactly as it was."""
+    from sendmodel.engine.demand import sample_demand
+
+    sc = short_baseline.override({"simulation.warm_up_days": 0, "simulation.horizon_days": 730.0,
+                                  "simulation.start_date": "2025-01-01"})
+    level = sample_demand(sc, 3, 0).ehc.arrival_day
+    assert np.array_equal(level, sample_demand(sc.override({"ehc.growth_per_year": 0.0}), 3, 0).ehc.arrival_day)
+    ratios = []
+    for rep in range(6):
+        a = sample_demand(sc.override({"ehc.growth_per_year": 0.10}), 3, rep).ehc.arrival_day
+        ratios.append(((a >= 365) & (a < 730)).sum() / (a < 365).sum())
+    assert 1.05 < float(np.mean(ratios)) < 1.16
+    base = sc.ehc.requests_per_year_per_70k
+    a = sample_demand(sc.override({"ehc.requests_by_year": {"2026": 2 * base}}), 3, 0).ehc.arrival_day
+    assert 1.8 < ((a >= 365) & (a < 730)).sum() / (a < 365).sum() < 2.2
+
+
+def test_added_pas_arrive_after_recruitment_and_net_of_vacancies(short_baseline):
+    """+10 PAs from 1 February with 12 weeks' recruitment and a 20% vacancy rate: 8 PAs more from late April, none
+    before; costs follow the same PAs."""
+    import datetime as dt
+
+    from sendmodel.analysis.costs import service_pa_weeks
+    from sendmodel.engine.sessions import available_hours_by_day, build_sessions
+
+    ch = {"start": "2024-02-01", "pas_per_week_delta": 10, "recruitment_lead_weeks": 12, "vacancy_rate": 0.2}
+    sc = short_baseline.override({"simulation.warm_up_days": 0, "simulation.horizon_days": 200.0,
+                                  "simulation.start_date": "2024-01-01", "services.slt.leave_weeks_per_year": 0,
+                                  "services.slt.capacity_changes": [ch]})
+    c = sc.services["slt"].capacity_changes[0]
+    assert c.applies_from == dt.date(2024, 4, 25) and c.delta == 8.0
+    hours = available_hours_by_day(build_sessions(sc, "slt", 1, 0, 200.0), 200)
+    base = sc.services["slt"].pas_per_week * sc.scale
+    early, late = hours[35:112].sum() / 11, hours[126:196].sum() / 10  # whole weeks before and after
+    assert abs(early - 4 * base) < 0.05 * 4 * base and abs(late - 4 * (base + 8 * sc.scale)) < 0.05 * late
+    plain = sc.override({"services.slt.capacity_changes": []})
+    extra = service_pa_weeks(sc, "slt") - service_pa_weeks(plain, "slt")
+    assert abs(extra - 8 * sc.scale * (200 - 115) / 7) < 1.0
