@@ -7,10 +7,11 @@ What comes from where (each value's ``sources`` entry says so):
   the shares assessed / refused / withdrawn, the share of assessments ending in a plan.
 * **calibrated to <LA> <year>**: the LA's information-gathering lag before a decision (fitted to its decisions
   within 6 weeks and requests undecided at year end) and the educational psychology allocation-and-booking
-  delay (fitted to its plans within 20 weeks, after 20-52 weeks and after more than 52 weeks), by the same least
-  squares on common random numbers as the national calibration; LA casework, educational psychology and social
-  care PAs are set for 85% utilisation of the LA's own demand.
-* **national baseline: replace with local data**: everything else (health-service PAs, task times, shares of
+  delay (fitted to its plans within 20 weeks and after more than 52 weeks), by bisection on common random
+  numbers; LA casework, educational psychology and social care PAs for 85% utilisation of the LA's own demand;
+  health-service PAs, as the national calibration sets them, for a steady routine list with the LA's EHC
+  advice work on top.
+* **national baseline: replace with local data**: everything else (task times, shares of
   children known to services): no LA publishes them; the spreadsheet template is how a commissioner gives them.
 
 SEN2 does not publish mean weeks to issue by LA in the files shipped here, so it is not fitted locally.
@@ -29,7 +30,7 @@ from sendmodel.analysis.labels import KPI_UNITS, label
 from sendmodel.scenario.config import REFERENCE_POPULATION, Scenario
 from sendmodel.studies.area.figures import AreaError, dmo_dco_in_post, find_la, published_for
 from sendmodel.studies.calibration.compare import scenario_for_year
-from sendmodel.studies.calibration.fit import stable_capacity
+from sendmodel.studies.calibration.fit import stable_capacity, steady_capacity
 from sendmodel.studies.calibration.targets import TOLERANCE, figures_as_kpis, per_70k, published, tolerance
 
 #: A population (children aged 0-17) the model accepts for one area: from a small unitary to the largest county.
@@ -94,9 +95,9 @@ STEPS = (
     Step(DECISION_LAG, "mean", 3.0, 120.0, "decisions_made_within_6w_pct", False),
     Step(DECISION_LAG, "cv", 0.1, 2.0, "requests_undecided_pct", True),
     Step(DECISION_LAG, "mean", 3.0, 120.0, "decisions_made_within_6w_pct", False),
-    Step(EP_DELAY, "mean", 2.0, 400.0, "plans_issued_within_20w_pct", False),
+    Step(EP_DELAY, "mean", 2.0, 1000.0, "plans_issued_within_20w_pct", False),
     Step(EP_DELAY, "cv", 0.1, 2.5, "plans_issued_over_52w_pct", True),
-    Step(EP_DELAY, "mean", 2.0, 400.0, "plans_issued_within_20w_pct", False),
+    Step(EP_DELAY, "mean", 2.0, 1000.0, "plans_issued_within_20w_pct", False),
 )
 
 
@@ -224,6 +225,15 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
     fitted: dict = {}
     notes: list[str] = []
     if calibrate:
+        # Health services as the national calibration sets them: PAs that keep the routine list steady (national
+        # routine demand per 70,000) with this LA's EHC work on top, so that an LA with more requests a child
+        # does not meet national health capacity already full; LA-side services at 85% of the LA's EHC work.
+        health = steady_capacity(sc)
+        sc = sc.override(health)
+        fitted.update(health)
+        for s in health:
+            sources[s] = (f"calibrated to {name} {year}: PAs for a steady routine list (national routine demand) "
+                          "plus this LA's EHC advice work; replace with local data")
         step = stable_capacity(sc)
         sc = sc.override(step)
         fitted.update(step)
