@@ -1,4 +1,4 @@
-"""replication."""
+"""One replication from a scenario, a seed and a replication number to plain records: what every study runs."""
 
 from __future__ import annotations
 
