@@ -7,8 +7,6 @@ then value for money (extra cost a year per extra health advice returned within 
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ import pandas as pd
 
 from sendmodel.analysis.compare import CE_KPI, PRECISION_KPI, Comparison, run_comparison
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
+from sendmodel.common.manifest import write_manifest
 from sendmodel.scenario.config import FUNDERS
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.scenario.loading import config_hash, load_scenario
@@ -188,7 +187,6 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
     """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots, atomically."""
     from sendmodel.analysis.plots import save_comparison_plots
     from sendmodel.common.io import atomic_dir
-    from sendmodel.common.version import __version__
 
     with atomic_dir(path) as tmp:
         c.table.to_csv(tmp / "comparison.csv", index=False)
@@ -197,23 +195,20 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             vfm.to_csv(tmp / "value_for_money.csv", index=False)
         c.kpis.to_csv(tmp / "kpis.csv", index=False)
         save_comparison_plots(c.table, tmp)
-        manifest = {
-            "sendmodel": __version__,
-            "command": argv,
-            "baseline": c.baseline,
-            "options": {n: {"file": f, "config_hash": config_hash(sc)}
-                        for (n, sc), f in zip(c.scenarios.items(), files)},
-            "seed": c.seed,
-            "replications": c.replications,
-            "replication_history": [{"replications": n, "half_width": hw} for n, hw in c.history],
-            "precision": c.precision,
-            "precision_kpi": c.precision_kpi,
-            "precision_on": c.precision_on,
-            "half_width": c.half_width,
-            "precision_met": c.precision_met,
-            "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        write_manifest(
+            tmp, "comparison",
+            command_given=argv,
+            baseline=c.baseline,
+            options={n: {"file": f, "config_hash": config_hash(sc)} for (n, sc), f in zip(c.scenarios.items(), files)},
+            seed=c.seed,
+            replications=c.replications,
+            replication_history=[{"replications": n, "half_width": hw} for n, hw in c.history],
+            precision=c.precision,
+            precision_kpi=c.precision_kpi,
+            precision_on=c.precision_on,
+            half_width=c.half_width,
+            precision_met=c.precision_met,
+        )
     return Path(path)
 
 
