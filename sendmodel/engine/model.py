@@ -252,7 +252,7 @@ class SendModel:
             return
         asked = env.now
         rec["advice_requested_day"][i] = asked
-        # A single point of access triages requests for *health* advice (seed 004, 6.2.1); the LA's own advice
+        # A single point of access triages requests for *health* advice (NHSE quick guide, 6.2.1); the LA's own advice
         # services (educational psychology, social care) are asked directly and do not wait for it.
         triage = None
         if cfg.triage.enabled:
@@ -336,7 +336,7 @@ class SendModel:
                 not triaged
             ):  # without a single point of access, finding out the child is not known takes a look
                 yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
-            # An ordinary appointment is booked with notice. With reserved short-notice slots (seed 004,
+            # An ordinary appointment is booked with notice. With reserved short-notice slots (NHS England quick guide,
             # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
             # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
             lead = a["booking_lead_days"][i]

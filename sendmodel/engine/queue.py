@@ -54,7 +54,7 @@ class ServiceQueue:
     ):
         self.env = env
         self.discipline = discipline
-        # Reserved short-notice slots (seed 004, 6.2.2): a not-known assessment can be seen at once in a
+        # Reserved short-notice slots (NHS England quick guide, 6.2.2): a not-known assessment can be seen at once in a
         # ring-fenced session, but an ordinary session can see it only once the usual booking notice has run
         # (``open_to_all``), when the task joins ``rest`` as well. A task in both heaps is taken once; its
         # other entry is dropped when it reaches the top (a taken task has a start time).

@@ -5,7 +5,7 @@ A scenario describes *the system* (population, demand, services, the EHC pathway
 its field name or description; the scenario file's ``sources:`` table says where each value comes from.
 
 Clock unit inside the model: days. Clinician effort: hours. Capacity: programmed activities (PAs) a week,
-1 PA = 4 hours (NHS consultant contract; CDC DMO/DCO handbook, seed 002).
+1 PA = 4 hours (NHS consultant contract; CDC DMO/DCO handbook, CDC DMO/DCO handbook).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from sendmodel.scenario.raw import apply_changes, validate, with_override
 
 HOURS_PER_PA = 4.0
 REFERENCE_POPULATION = 70_000
-ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (seeds 001, 004)
-PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (seed 002)
+ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (CCG duties summary; NHS England quick guide)
+PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (CDC DMO/DCO handbook)
 DECISION_DUE_DAYS = 42.0  # LA decision to assess within 6 weeks
 
 # Sizes a real area could need, with room; beyond them a run cannot finish (or its dates overflow). Every bound
@@ -199,7 +199,7 @@ DIST_NAMES = ("fixed", "exponential", "lognormal", "gamma", "uniform", "triangul
 Probability = Annotated[Num, Field(ge=0, le=1)]
 NonNegative = Annotated[Num, Field(ge=0)]
 
-# Who commissions (pays for) a cost line: seed 000, Appendix 2 and the Must / Should / Could matrix.
+# Who commissions (pays for) a cost line: CDC bulletin, Appendix 2 and the Must / Should / Could matrix.
 COMMISSIONERS = ("nhs", "la_education", "la_social_care", "joint")
 FUNDERS = ("nhs", "la_education", "la_social_care")
 Commissioner = Literal["nhs", "la_education", "la_social_care", "joint"]
@@ -329,7 +329,7 @@ class Service(_Strict):
     commissioner: Commissioner | None = Field(
         None,
         description="who commissions these PAs: nhs, la_education, la_social_care or joint (pooled budget, split by "
-        "costs.joint_split); seed 000 Appendix 2",
+        "costs.joint_split); CDC joint commissioning bulletin Appendix 2",
     )
     gbp_per_pa: Annotated[NonNegative, at_most(100_000, "GBP a PA")] | None = Field(
         None, description="cost of one PA (4 hours) with on-costs and overheads, GBP (see sendmodel.costs)"
@@ -370,7 +370,7 @@ class Service(_Strict):
 
 
 class Triage(_Strict):
-    """Single point of access for health advice requests (seed 004, Annex A)."""
+    """Single point of access for health advice requests (NHS England quick guide, Annex A)."""
 
     enabled: bool = False
     service: str | None = Field(None, description="service that triages (kind: triage)")
@@ -458,7 +458,7 @@ class Ehc(_Strict):
 
 
 class Pool(_Strict):
-    """Services commissioned as one integrated team (e.g. a 0-25 therapy team, seed 000).
+    """Services commissioned as one integrated team (e.g. a 0-25 therapy team, CDC joint commissioning bulletin).
 
     Pooled services share one queue: any of their clinicians takes the next task of any of them. With a trusted
     assessor, a child not known to several pooled services gets one assessment that serves all their advice.
