@@ -7,6 +7,7 @@ skips, saying why, only when that was impossible.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -67,8 +68,17 @@ def voila_url(tmp_path):
     """Serve dashboards/explore.ipynb with Voila on a free localhost port (quick mode); stop it afterwards."""
     _requirements()
     port = _free_port()
-    env = {**os.environ, "SENDMODEL_QUICK": "1"}
-    log = open(tmp_path / "voila.log", "w")
+    # The page's kernel is this interpreter, whatever "python3" kernel the machine's user directories hold
+    # (JUPYTER_PATH is searched first): a stale user kernelspec would run the page without sendmodel.
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (sendmodel)", "language": "python",
+    }))
+    env = {**os.environ, "SENDMODEL_QUICK": "1", "JUPYTER_PATH": str(tmp_path / "jupyter")}
+    log_path = tmp_path / "voila.log"
+    log = open(log_path, "w")
     cmd = [
         sys.executable,
         "-m",
@@ -96,7 +106,7 @@ def voila_url(tmp_path):
                     log.flush()
                     pytest.fail(f"Voila did not start: {(tmp_path / 'voila.log').read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield url
+        yield url, log_path
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)  # voila and the kernels it started (its own session)
@@ -109,8 +119,33 @@ def voila_url(tmp_path):
         log.close()
 
 
+def _waiting(page, log_path: Path, what: str):
+    """Fail with what the page shows and the server's log, not a bare timeout, when ``what`` never comes."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    class _Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, exc, tb):
+            if kind is None or not issubclass(kind, PlaywrightTimeout):
+                return False
+            try:
+                body = page.inner_text("body")[-3000:]
+            except Exception as e:  # noqa: BLE001 - the page itself may be gone
+                body = f"(page unreadable: {e})"
+            pytest.fail(
+                f"timed out waiting for {what}.\n--- page text (end) ---\n{body}\n"
+                f"--- voila log (end) ---\n{log_path.read_text(errors='replace')[-4000:]}"
+            )
+
+    return _Guard()
+
+
 def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
     from playwright.sync_api import sync_playwright
+
+    voila_url, log_path = voila_url
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -118,10 +153,11 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
             page.goto(voila_url, timeout=90_000)
-            page.wait_for_selector(".sm-kpi-table table", timeout=120_000)
-            page.wait_for_function(
-                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=120_000
-            )
+            with _waiting(page, log_path, "the first KPI table"):
+                page.wait_for_selector(".sm-kpi-table table", timeout=150_000)
+                page.wait_for_function(
+                    "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=150_000
+                )
             assert page.locator(".sm-plot").is_visible(), "the turnaround plot is not shown"
             table0 = page.inner_text(".sm-kpi-table")
             plot0 = page.locator(".sm-plot").screenshot()
@@ -141,11 +177,12 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
                 timeout=10_000,
             )
             moved = readout.inner_text()
-            page.wait_for_function(
-                "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
-                "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
-                timeout=120_000,
-            )
+            with _waiting(page, log_path, "the KPI table after moving the demand slider"):
+                page.wait_for_function(
+                    "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
+                    "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
+                    timeout=150_000,
+                )
             page.wait_for_timeout(500)  # let the new picture paint
             table1 = page.inner_text(".sm-kpi-table")
             plot1 = page.locator(".sm-plot").screenshot()
