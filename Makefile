@@ -46,8 +46,11 @@ demo: $(STAMP)
 	$(BIN)/sendmodel compare scenarios/options/*.yaml --baseline status_quo --reps auto --precision 1 \
 		--max-reps 80 --seed 2024 --workers 2 --out results/options
 
+# The browser test runs after the rest, on its own: a dashboard served while the other tests load both cores
+# can take minutes to answer, which is not what a user sees.
 test: $(STAMP) lint browser
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not browser"
+	$(BIN)/python -m pytest -q -p no:xdist -m browser
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"

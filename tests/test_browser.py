@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = ROOT / "results" / "browser"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _requirements():
@@ -154,9 +154,9 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
             page.goto(voila_url, timeout=90_000)
             with _waiting(page, log_path, "the first KPI table"):
-                page.wait_for_selector(".sm-kpi-table table", timeout=150_000)
+                page.wait_for_selector(".sm-kpi-table table", timeout=240_000)
                 page.wait_for_function(
-                    "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=150_000
+                    "document.querySelector('.sm-status')?.innerText.startsWith('Updated')", timeout=240_000
                 )
             assert page.locator(".sm-plot").is_visible(), "the turnaround plot is not shown"
             table0 = page.inner_text(".sm-kpi-table")
@@ -181,7 +181,7 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
                 page.wait_for_function(
                     "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
                     "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
-                    timeout=150_000,
+                    timeout=240_000,
                 )
             page.wait_for_timeout(500)  # let the new picture paint
             table1 = page.inner_text(".sm-kpi-table")
