@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib
 
 # Add a module name here when a command lands.
-MODULES: list[str] = ["sweep", "sweep_report", "compare", "business_case", "calibrate", "area", "workbook"]
+MODULES: list[str] = [
+    "sweep", "sweep_report", "compare", "business_case", "calibrate", "area", "workbook", "forecast",
+]
 
 
 def register_all(subparsers) -> None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sendmodel.engine.rng import Stream, make_rng
-from sendmodel.engine.sampling import from_uniform, n_missed
-from sendmodel.scenario.config import Scenario
+from sendmodel.engine.sampling import from_uniform, from_uniform_beyond, n_missed
+from sendmodel.scenario.config import DECISION_DUE_DAYS, OPEN_STAGES, Scenario
 
 OUTCOMES = ("assessed", "refused", "withdrawn")
+NEW, AWAITING_DECISION, AWAITING_ADVICE, AWAITING_DMO, DRAFTING, CONSULTATION = range(6)
+STAGE_CODES = {name: code for code, name in enumerate(OPEN_STAGES, start=1)}  # 0: a request made in the run
 
 
 def _poisson_times(rng: np.random.Generator, cum_end: float) -> np.ndarray:
@@ -75,6 +77,7 @@ class AdviceDemand:
     rebook_delay_days: np.ndarray
     admin_lag_days: np.ndarray
     booking_lead_days: np.ndarray
+    done: np.ndarray | None = None  # open cases: advice already returned before the start (None: none open)
 
 
 @dataclass
@@ -91,6 +94,12 @@ class EhcDemand:
     dmo_admin_hours: np.ndarray
     triage_hours: np.ndarray
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
+    # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
+    # made in the run), the day each entered it (<= 0), and the LA's case ids.
+    n_open: int = 0
+    stage: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    stage_day: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    case_id: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -123,6 +132,17 @@ def _ehc(sc: Scenario, seed: int, rep: int, end_day: float) -> EhcDemand:
         arrivals = np.interp(epochs, cum, np.arange(n_days + 1))  # invert the cumulative intensity
     n = arrivals.size
     u = make_rng(seed, rep, Stream.EHC_ATTRIBUTES).random((n, 12))
+    v = {name: make_rng(seed, rep, Stream.ADVICE_ATTRIBUTES, name).random((n, 11)) for name in sc.advice_services()}
+    new = _attributes(sc, arrivals, u, v)
+    if not (e.open_cases or e.open_case_list):
+        return new
+    return _join(_open_cases(sc, seed, rep), new)
+
+
+def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, np.ndarray]) -> EhcDemand:
+    """Requests' attributes from their rows of uniforms (``u``: the request's, ``v``: each advice service's)."""
+    e = sc.ehc
+    n = arrivals.size
     p = e.request_outcomes
     cuts = np.cumsum([p["assessed"], p["refused"]])
     outcome = np.searchsorted(cuts, u[:, 0], side="right")
@@ -140,25 +160,125 @@ def _ehc(sc: Scenario, seed: int, rep: int, end_day: float) -> EhcDemand:
         dmo_review_hours=from_uniform(e.dmo_review_hours, u[:, 7]),
         dmo_admin_hours=from_uniform(e.dmo_admin_hours, u[:, 8]),
         triage_hours=triage_hours,
+        stage=np.zeros(n, np.int64),
+        stage_day=np.zeros(n),
     )
-    for name in sc.advice_services():
+    for name, w in v.items():
         svc = sc.services[name]
         a = svc.advice
-        v = make_rng(seed, rep, Stream.ADVICE_ATTRIBUTES, name).random((n, 11))
-        lag = (lambda d, col: from_uniform(d, v[:, col]) if d is not None else np.zeros(n))  # noqa: E731
+        lag = (lambda d, col: from_uniform(d, w[:, col]) if d is not None else np.zeros(n))  # noqa: E731
         d.advice[name] = AdviceDemand(
-            requested=v[:, 0] < a.p_requested,
-            known=v[:, 1] < a.p_known,
-            misrouted=v[:, 2] < a.p_misrouted,
-            misroute_delay_days=from_uniform(e.misroute_delay_days, v[:, 3]),
-            records_advice_hours=from_uniform(a.records_advice_hours, v[:, 4]),
-            records_check_hours=from_uniform(a.records_check_hours, v[:, 5]),
-            assessment_hours=from_uniform(a.assessment_hours, v[:, 6]),
-            n_missed=n_missed(svc.p_missed_appointment, v[:, 7]),
+            requested=w[:, 0] < a.p_requested,
+            known=w[:, 1] < a.p_known,
+            misrouted=w[:, 2] < a.p_misrouted,
+            misroute_delay_days=from_uniform(e.misroute_delay_days, w[:, 3]),
+            records_advice_hours=from_uniform(a.records_advice_hours, w[:, 4]),
+            records_check_hours=from_uniform(a.records_check_hours, w[:, 5]),
+            assessment_hours=from_uniform(a.assessment_hours, w[:, 6]),
+            n_missed=n_missed(svc.p_missed_appointment, w[:, 7]),
             rebook_delay_days=lag(svc.rebook_delay_days, 8),
             admin_lag_days=lag(a.admin_lag_days, 9),
             booking_lead_days=lag(a.booking_lead_days, 10),
         )
+    return d
+
+
+def default_stage_day(stage: int, arrival: float) -> float:
+    """When an open case entered its stage, if not given: at the request (awaiting a decision), at the statutory
+    decision date (awaiting advice), or at the start (later stages: the cautious reading)."""
+    if stage == AWAITING_DECISION:
+        return arrival
+    if stage == AWAITING_ADVICE:
+        return min(0.0, arrival + DECISION_DUE_DAYS)  # the statutory decision date
+    return 0.0
+
+
+def _open_cases(sc: Scenario, seed: int, rep: int) -> EhcDemand:
+    """The open cases at the start, person-level rows first, then the counted bands (ages spread over each).
+
+    Their attributes come from streams of their own, so the requests made during the run draw exactly what
+    they would with no open cases. What the stage says is already known overrides the draw: a case awaiting
+    advice was decided (assessed), one being drafted has a plan, one awaiting the DMO/DCO is exceptional.
+    """
+    e, start = sc.ehc, sc.simulation.start_date
+    ids, arrival, stage, since, asked_of, returned, exceptional = [], [], [], [], [], [], []
+    for c in e.open_case_list:
+        k = STAGE_CODES[c.stage]
+        a = float((c.request_date - start).days)
+        ids.append(c.case_id)
+        arrival.append(a)
+        stage.append(k)
+        since.append(float((c.stage_date - start).days) if c.stage_date else default_stage_day(k, a))
+        asked_of.append(c.advice_from)
+        returned.append(set(c.advice_returned))
+        exceptional.append(c.exceptional)
+    for b, band in enumerate(e.open_cases):
+        k = STAGE_CODES[band.stage]
+        lo, hi = band.weeks_since_request
+        m = int(round(band.n_per_70k * sc.scale))
+        # spread evenly over the band, the same in every replication: case "band1-3" is one case throughout,
+        # so the breach forecast can speak of it
+        for j, age in enumerate(lo * 7 + (hi - lo) * 7 * (np.arange(m) + 0.5) / max(m, 1)):
+            ids.append(f"band{b + 1}-{j + 1}")
+            arrival.append(-float(age))
+            stage.append(k)
+            since.append(default_stage_day(k, -float(age)))
+            asked_of.append(None)
+            returned.append(set())
+            exceptional.append(None)
+    n = len(ids)
+    u = make_rng(seed, rep, Stream.OPEN_CASES).random((n, 12))
+    v = {s: make_rng(seed, rep, Stream.OPEN_CASES, "advice/" + s).random((n, 11)) for s in sc.advice_services()}
+    d = _attributes(sc, np.asarray(arrival, dtype=float), u, v)
+    st = np.asarray(stage, dtype=np.int64)
+    # Delays already running at the start are drawn given how long they have run (residual time, not a fresh
+    # draw less the time spent): gathering information for a decision, the admin and booking of an advice.
+    undecided = st == AWAITING_DECISION
+    d.decision_lag_days[undecided] = from_uniform_beyond(
+        e.decision_lag_days, u[undecided, 3], -d.arrival_day[undecided])
+    waiting = st == AWAITING_ADVICE
+    asked_ago = -np.asarray(since, dtype=float)[waiting]
+    for s, a in d.advice.items():
+        cfg = sc.services[s].advice
+        admin = a.admin_lag_days[waiting]
+        in_admin = admin > asked_ago  # still with admin at the start: the rest of it, then a fresh booking
+        if cfg.admin_lag_days is not None and in_admin.any():
+            rows = np.flatnonzero(waiting)[in_admin]
+            a.admin_lag_days[rows] = from_uniform_beyond(cfg.admin_lag_days, v[s][rows, 9], asked_ago[in_admin])
+        if cfg.booking_lead_days is not None and (~in_admin).any():  # past admin: the booking has run since
+            rows = np.flatnonzero(waiting)[~in_admin]
+            a.booking_lead_days[rows] = from_uniform_beyond(
+                cfg.booking_lead_days, v[s][rows, 10], (asked_ago - admin)[~in_admin])
+    d.outcome[st >= AWAITING_ADVICE] = 0
+    d.plan[st >= DRAFTING] = True
+    d.exceptional[st == AWAITING_DMO] = True
+    for i, x in enumerate(exceptional):
+        if x is not None and stage[i] != AWAITING_DMO:
+            d.exceptional[i] = x
+    for s, a in d.advice.items():
+        a.done = np.array([s in r for r in returned], dtype=bool)
+        for i, names in enumerate(asked_of):
+            if names is not None:
+                a.requested[i] = s in names
+        a.requested[st >= AWAITING_DMO] = False  # advice already in: nothing more is asked
+    d.n_open, d.stage, d.stage_day, d.case_id = n, st, np.asarray(since, dtype=float), ids
+    return d
+
+
+def _join(old: EhcDemand, new: EhcDemand) -> EhcDemand:
+    """Open cases first, then the requests made during the run (arrival days stay sorted: open ones are <= 0)."""
+    arrays = {f: np.concatenate([getattr(old, f), getattr(new, f)]) for f in EhcDemand.__dataclass_fields__
+              if f not in ("advice", "n_open", "stage", "stage_day", "case_id")}
+    d = EhcDemand(**arrays)
+    for s, a in old.advice.items():
+        b = new.advice[s]
+        fields = {f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in AdviceDemand.__dataclass_fields__
+                  if f != "done"}
+        d.advice[s] = AdviceDemand(**fields, done=np.concatenate([a.done, np.zeros(b.requested.size, bool)]))
+    m = new.arrival_day.size
+    d.n_open, d.case_id = old.n_open, old.case_id
+    d.stage = np.concatenate([old.stage, np.zeros(m, np.int64)])
+    d.stage_day = np.concatenate([old.stage_day, np.zeros(m)])
     return d
 
 

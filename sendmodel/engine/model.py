@@ -34,7 +34,15 @@ import numpy as np
 import simpy
 
 from sendmodel.engine.clinician import Clinician
-from sendmodel.engine.demand import Demand, end_day
+from sendmodel.engine.demand import (
+    AWAITING_ADVICE,
+    AWAITING_DECISION,
+    AWAITING_DMO,
+    DRAFTING,
+    Demand,
+    EhcDemand,
+    end_day,
+)
 from sendmodel.engine.queue import EPS, ServiceQueue
 from sendmodel.engine.sessions import Sessions, available_hours_by_day, build_sessions
 from sendmodel.engine.tasks import (
@@ -187,14 +195,16 @@ class SendModel:
         # (referral, its appointment task): seen_day is filled from the tasks' start times after the run
         self.routine_seen: dict[str, list[tuple[int, Task]]] = {s: [] for s in demand.routine}
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
-        self.ehc = (
-            {} if e is None else {f: getattr(e, f).tolist() for f in e.__dataclass_fields__ if f != "advice"}
-        )
+        per_request = [f for f in EhcDemand.__dataclass_fields__ if f not in ("advice", "n_open", "case_id")]
+        self.ehc = {} if e is None else {f: getattr(e, f).tolist() for f in per_request}
         self.advice = (
             {}
             if e is None
-            else {s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__} for s, a in e.advice.items()}
+            else {s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__ if f != "done"}
+                  for s, a in e.advice.items()}
         )
+        self.n_open = 0 if e is None else e.n_open
+        self.advice_done = {} if e is None or not e.n_open else {s: a.done.tolist() for s, a in e.advice.items()}
 
     # --- the work a service does ----------------------------------------------------------------------------
 
@@ -232,33 +242,68 @@ class SendModel:
     def ehc_arrivals(self):
         env = self.env
         assert self.demand.ehc is not None  # started only when there is EHC demand
+        stage = self.ehc["stage"]
         for i, t in enumerate(self.demand.ehc.arrival_day.tolist()):
             now = env.now
             if t > now:
                 yield t - now
-            self.start(self.ehc_pathway(i))
+            self.start(self.ehc_pathway(i) if not stage[i] else self.open_case_pathway(i))
 
-    def ehc_pathway(self, i: int):
-        """One request for an EHC needs assessment, from request to final plan (or an earlier end)."""
+    def ehc_pathway(self, i: int, spent: float = 0.0):
+        """One request for an EHC needs assessment, from request to final plan (or an earlier end).
+
+        ``spent``: days the request has already been gathering information (an open case awaiting a decision).
+        """
         env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
         assert cfg is not None  # a pathway runs only for a scenario with EHC demand
         arrival = e["arrival_day"][i]
-        if e["decision_lag_days"][i] > 0:
-            yield e["decision_lag_days"][i]
+        lag = e["decision_lag_days"][i] - spent
+        if lag > 0:
+            yield lag
         yield self.work(cfg.la_service, e["decision_hours"][i], DECISION, arrival, True)
         rec["decision_day"][i] = env.now
         if e["outcome"][i] != 0:
             rec["closed_day"][i] = env.now
             return
-        asked = env.now
+        yield from self.ehc_advice(i, env.now)
+        yield from self.after_advice(i)
+
+    def open_case_pathway(self, i: int):
+        """A case open at the start, from the stage it has reached, its clocks running from its request.
+
+        Time already spent in a stage counts against that stage's fixed delays (information gathering, the
+        family's 15 days); work not yet done (a decision, an assessment, a draft) is queued now, by its request
+        date like any EHC task. A step done before the start is recorded at the day the case entered its stage
+        (a day <= 0), so a KPI of a cohort due in the run counts it as done on time, as it was.
+        """
+        env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
+        assert cfg is not None
+        arrival, stage, since = e["arrival_day"][i], e["stage"][i], e["stage_day"][i]
+        if stage == AWAITING_DECISION:
+            yield from self.ehc_pathway(i, env.now - arrival)
+            return
+        rec["decision_day"][i] = since
+        if stage == AWAITING_ADVICE:
+            yield from self.ehc_advice(i, since, open_=True)
+            yield from self.after_advice(i)
+            return
+        rec["advice_requested_day"][i] = rec["advice_returned_day"][i] = since
+        yield from self.after_advice(i, stage, since)
+
+    def ehc_advice(self, i: int, asked: float, open_: bool = False):
+        """Ask every service due to give advice, and wait for them all (an open case: those still owed)."""
+        env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
         rec["advice_requested_day"][i] = asked
         # A single point of access triages requests for *health* advice (NHSE quick guide, 6.2.1); the LA's own advice
-        # services (educational psychology, social care) are asked directly and do not wait for it.
+        # services (educational psychology, social care) are asked directly and do not wait for it. An open case
+        # was triaged before the start.
         triage = None
-        if cfg.triage.enabled:
+        if cfg.triage.enabled and not open_:
             triage = Signal()
             self.work(str(cfg.triage.service), e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
         asked_of = [s for s, a in self.advice.items() if a["requested"][i]]
+        if open_:
+            asked_of = [s for s in asked_of if not self.advice_done[s][i]]
         advice, joint = [], self.joint_assessments(i, asked_of)
         for s in asked_of:
             if s in joint and joint[s][0] != s:
@@ -269,22 +314,37 @@ class SendModel:
                 hours = joint[s][1]
                 covered = [f for f, (lead, _) in joint.items() if lead == s and f != s]
             via = triage if self.sc.services[s].kind == "health" else None
-            advice.append(self.advice_pathway(i, s, asked, via, hours, covered))
+            advice.append(self.advice_pathway(i, s, asked, via, hours, covered, open_))
         if advice:
             yield advice
         rec["advice_returned_day"][i] = env.now
-        if e["exceptional"][i]:
-            rec["dmo_requested_day"][i] = env.now
-            yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
-            admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
-            yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
-            rec["dmo_signoff_day"][i] = env.now
-        if not e["plan"][i]:
-            rec["closed_day"][i] = env.now
-            return
-        yield self.work(cfg.la_service, e["draft_hours"][i], DRAFT, arrival, True)
-        rec["draft_day"][i] = env.now
-        yield float(cfg.family_consultation_days)
+
+    def after_advice(self, i: int, stage: int = AWAITING_DMO, since: float = 0.0):
+        """DMO/DCO sign-off where the provision is exceptional, then the plan: draft, consultation, final.
+
+        ``stage`` and ``since``: an open case that has reached the DMO/DCO, the draft or the consultation.
+        """
+        env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
+        arrival = e["arrival_day"][i]
+        if stage <= AWAITING_DMO:
+            if e["exceptional"][i]:
+                rec["dmo_requested_day"][i] = since if e["stage"][i] == AWAITING_DMO else env.now
+                yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
+                admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
+                yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
+                rec["dmo_signoff_day"][i] = env.now
+            if not e["plan"][i]:
+                rec["closed_day"][i] = env.now
+                return
+        if stage <= DRAFTING:
+            yield self.work(cfg.la_service, e["draft_hours"][i], DRAFT, arrival, True)
+            rec["draft_day"][i] = env.now
+            yield float(cfg.family_consultation_days)
+        else:  # in consultation since ``since``: the family has what is left of its days
+            rec["draft_day"][i] = since
+            left = float(cfg.family_consultation_days) - (env.now - since)
+            if left > 0:
+                yield left
         yield self.work(cfg.la_service, e["finalise_hours"][i], FINALISE, arrival, True)
         rec["final_day"][i] = env.now
         rec["closed_day"][i] = env.now
@@ -312,23 +372,33 @@ class SendModel:
         triage: Signal | None,
         joint_hours: float | None = None,
         covered=(),
+        open_: bool = False,
     ):
         """Advice from one service: triage or misrouting, records, an assessment if the child is not known.
 
         ``covered``: pooled services whose advice this (trusted assessor's joint) assessment also gives.
+        ``open_``: advice still owed, at the start, for a case open then (asked on day ``asked`` <= 0).
         """
         env, a, rec = self.env, self.advice[s], self.advice_rec[s]
         assess_hours = a["assessment_hours"][i] if joint_hours is None else joint_hours
         rec["requested_day"][i] = asked
         for f in covered:
             self.advice_rec[f]["requested_day"][i] = asked
-        triaged = triage is not None
-        if triaged:
-            yield triage
-        if a["misrouted"][i] and not triaged:
-            yield a["misroute_delay_days"][i]
-        if a["admin_lag_days"][i] > 0:
-            yield a["admin_lag_days"][i]
+        spent = 0.0
+        if open_:  # asked before the start, triaged (or redirected) then: the time since counts against its delays
+            spent = env.now - asked
+            if a["admin_lag_days"][i] > spent:
+                yield a["admin_lag_days"][i] - spent
+            spent = max(0.0, spent - a["admin_lag_days"][i])
+            triaged = True
+        else:
+            triaged = triage is not None
+            if triaged:
+                yield triage
+            if a["misrouted"][i] and not triaged:
+                yield a["misroute_delay_days"][i]
+            if a["admin_lag_days"][i] > 0:
+                yield a["admin_lag_days"][i]
         if a["known"][i]:
             yield self.work(s, a["records_advice_hours"][i], ADVICE_RECORDS, asked, True)
         else:
@@ -339,12 +409,12 @@ class SendModel:
             # An ordinary appointment is booked with notice. With reserved short-notice slots (NHS England quick guide,
             # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
             # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
-            lead = a["booking_lead_days"][i]
+            lead = a["booking_lead_days"][i] - spent
             short = self.services[s].queue.short_notice
             if lead > 0 and not short:
                 yield lead
             rec["assessment_started_day"][i] = env.now
-            notice = lead if short else 0.0
+            notice = max(0.0, lead) if short else 0.0
             for _ in range(a["n_missed"][i]):
                 yield self.assessment(s, assess_hours, MISSED, asked, notice)
                 notice = 0.0
@@ -488,7 +558,15 @@ class SendModel:
             ehc.update(arrival_day=e.arrival_day, outcome=e.outcome, plan=e.plan, exceptional=e.exceptional)
             for s, a in e.advice.items():
                 advice[s].update(known=a.known, misrouted=a.misrouted, n_missed=a.n_missed)
-        return {
+        extra = {}
+        if e is not None and e.n_open:  # the cases open at the start: rows 0..n_open-1 of the EHC records
+            extra["open_cases"] = {
+                "case_id": np.asarray(e.case_id, dtype=str),
+                "stage": e.stage[: e.n_open],
+                "stage_day": e.stage_day[: e.n_open],
+                "advice_done": {s: a.done[: e.n_open] for s, a in e.advice.items()},
+            }
+        return {**extra,
             "end_day": self.end,
             "ehc": ehc,
             "advice": advice,

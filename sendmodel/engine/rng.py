@@ -23,6 +23,7 @@ class Stream(IntEnum):
     ROUTINE_ATTRIBUTES = 4  # per service: appointment time, missed appointments
     BACKLOG = 5  # per service
     LEAVE = 6  # per service: which weeks each clinician is on leave
+    OPEN_CASES = 7  # open EHC cases at the start: ages in a band, attributes, per service advice
 
 
 def make_rng(base_seed: int, replication: int, stream: Stream, name: str = "") -> np.random.Generator:

@@ -234,6 +234,15 @@ class Advice(_Strict):
     )
 
 
+def _weeks_band(v: tuple, ends: tuple[str, str], most: float, said: str) -> tuple:
+    """A [low, high] band of weeks: 0 <= low <= high <= most."""
+    if v[0] < 0 or v[1] < v[0]:
+        raise ValueError(f"need 0 <= {ends[0]} <= {ends[1]} (got {list(v)})")
+    if v[1] > most:
+        raise ValueError(f"the {ends[1]} must be at most {_n(most)} weeks ({said}; got {_n(v[1])})")
+    return v
+
+
 class BacklogBand(_Strict):
     """Children already waiting at the start of the run, with ages uniform within the band."""
 
@@ -245,11 +254,7 @@ class BacklogBand(_Strict):
     @field_validator("age_weeks")
     @classmethod
     def _ages(cls, v):
-        if v[0] < 0 or v[1] < v[0]:
-            raise ValueError(f"need 0 <= youngest <= oldest (got {list(v)})")
-        if v[1] > MAX_AGE_WEEKS:
-            raise ValueError(f"the oldest wait must be at most {_n(MAX_AGE_WEEKS)} weeks (18 years; got {_n(v[1])})")
-        return v
+        return _weeks_band(v, ("youngest", "oldest"), MAX_AGE_WEEKS, "18 years")
 
 
 class CapacityChange(_Strict):
@@ -383,6 +388,62 @@ class Triage(_Strict):
         return self
 
 
+OPEN_STAGES = ("awaiting_decision", "awaiting_advice", "awaiting_dmo", "drafting", "consultation")
+OpenStage = Literal["awaiting_decision", "awaiting_advice", "awaiting_dmo", "drafting", "consultation"]
+MAX_OPEN_CASE_WEEKS = 520.0  # ten years since the request: older is a data error, not an open assessment
+
+
+class OpenCaseBand(_Strict):
+    """Open EHC needs assessments at the start date, counted by stage and weeks since the request.
+
+    For a team that knows its counts but not each case: requests spread evenly over the band. Unknowns (which
+    services were asked, whether a plan follows) are drawn per replication as for a new request. A case
+    entered its stage, by default, at the request (awaiting a decision), 6 weeks after it (awaiting advice: the
+    statutory decision date) or at the start date (later stages: the cautious reading; give person-level
+    ``open_case_list`` rows with ``stage_date`` for a sharper forecast).
+    """
+
+    stage: OpenStage = Field(description="stage reached: " + ", ".join(OPEN_STAGES))
+    weeks_since_request: tuple[Num, Num] = Field(description="[least, most] weeks since the request")
+    n_per_70k: Annotated[NonNegative, at_most(MAX_REQUESTS_PER_YEAR_PER_70K, "cases per 70,000")] = Field(
+        description="open cases in the band per 70,000 children 0-17")
+
+    @field_validator("weeks_since_request")
+    @classmethod
+    def _weeks(cls, v):
+        return _weeks_band(v, ("least", "most"), MAX_OPEN_CASE_WEEKS, "ten years")
+
+
+class OpenCase(_Strict):
+    """One open EHC needs assessment at the start date (a row of the LA's case list; an anonymous id, no names).
+
+    The clocks keep running: a request made 15 weeks before the start date and still awaiting advice is five
+    weeks from the 20-week breach. Absolute (not scaled by population).
+    """
+
+    case_id: str = Field(min_length=1, max_length=64, description="anonymous case id (no names)")
+    request_date: Date = Field(description="date of the request for assessment (YYYY-MM-DD)")
+    stage: OpenStage = Field(description="stage reached: " + ", ".join(OPEN_STAGES))
+    stage_date: Date | None = Field(
+        None, description="date the case entered its stage (advice requested, draft issued...); empty = the "
+        "default of OpenCaseBand")
+    advice_from: list[str] | None = Field(
+        None, description="services asked for advice (awaiting_advice); empty = drawn as for a new request")
+    advice_returned: list[str] = Field(
+        default_factory=list, description="of advice_from, those already returned")
+    exceptional: bool | None = Field(
+        None, description="needs DMO/DCO sign-off of exceptional health provision; empty = drawn")
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.stage_date is not None and self.stage_date < self.request_date:
+            raise ValueError(f"stage_date {self.stage_date} is before request_date {self.request_date}")
+        extra = sorted(set(self.advice_returned) - set(self.advice_from or []))
+        if extra:
+            raise ValueError(f"advice_returned names {extra}, not in advice_from {self.advice_from or []}")
+        return self
+
+
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
@@ -423,6 +484,15 @@ class Ehc(_Strict):
     admin_service: str | None = Field(None, description="service doing DMO/DCO admin when admin_support is on")
     misroute_delay_days: Distribution = Field(description="days lost when an advice request goes to the wrong service")
     triage: Triage = Field(default_factory=Triage)
+    open_cases: list[OpenCaseBand] = Field(
+        default_factory=list, description="open EHC needs assessments at the start date, counted by stage and "
+        "weeks since the request (per 70,000)")
+    open_cases_file: str | None = Field(
+        None, description="CSV of open cases, one row each (case_id, request_date, stage, stage_date, "
+        "advice_from, advice_returned, exceptional), relative to the scenario file; read into open_case_list")
+    open_case_list: list[OpenCase] = Field(
+        default_factory=list, description="open EHC needs assessments at the start date, one each (usually "
+        "read from open_cases_file)")
 
     @field_validator("requests_by_year")
     @classmethod
@@ -637,6 +707,7 @@ class Scenario(_Strict):
                         f"{ref!r} is a service of kind {self.services[ref].kind}; {role} must be a service of "
                         f"kind {kind} (here: {fits if fits else 'none; add one'})",
                     )
+            self._check_open_cases()
         pooled: dict[str, str] = {}
         for pname, pool in self.pools.items():
             for i, ref in enumerate(pool.services):
@@ -667,6 +738,28 @@ class Scenario(_Strict):
                     )
         self._check_sizes()
         return self
+
+    def _check_open_cases(self) -> None:
+        """Open cases are as at the start date: nothing dated after it, advice only from advice services."""
+        assert self.ehc is not None
+        today = self.simulation.start_date
+        givers = self.advice_services()
+        for i, c in enumerate(self.ehc.open_case_list):
+            at = f"ehc.open_case_list[{i}]"
+            for what in ("request_date", "stage_date"):
+                d = getattr(c, what)
+                if d is not None and d > today:
+                    raise _RefError(f"{at}.{what}", f"{d} is after the start date {today} (simulation.start_date): "
+                                    "open cases are as at the start date")
+            if (today - c.request_date).days > MAX_OPEN_CASE_WEEKS * 7:
+                raise _RefError(f"{at}.request_date", f"{c.request_date} is more than {_n(MAX_OPEN_CASE_WEEKS)} "
+                                f"weeks before the start date {today}")
+            for what in ("advice_from", "advice_returned"):
+                for ref in getattr(c, what) or []:
+                    if ref not in givers:
+                        raise _RefError(f"{at}.{what}", f"unknown advice service {ref!r}; allowed: {givers}")
+            if c.advice_from is not None and c.stage != "awaiting_advice":
+                raise _RefError(f"{at}.advice_from", f"only for stage awaiting_advice (this case: {c.stage})")
 
     def _check_sizes(self) -> None:
         """Refuse what cannot run: too many PAs, arrivals or sessions for one replication."""
@@ -706,6 +799,7 @@ class Scenario(_Strict):
         arrivals = 0.0
         if self.ehc is not None:
             arrivals += self.ehc.requests_per_year_per_70k * scale * days / 365.25
+            arrivals += sum(b.n_per_70k for b in self.ehc.open_cases) * scale + len(self.ehc.open_case_list)
         for s in self.services.values():
             arrivals += s.routine_referrals_per_week_per_70k * scale * weeks
             arrivals += sum(b.n_per_70k for b in s.backlog) * scale

@@ -13,12 +13,14 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sendmodel.scenario.config import Scenario
 from sendmodel.scenario.errors import ScenarioError, short_repr
+from sendmodel.scenario.open_cases import read_open_cases
 from sendmodel.scenario.raw import Layer as _Layer
 from sendmodel.scenario.raw import deep_merge as _deep_merge
 from sendmodel.scenario.raw import validate
@@ -53,6 +55,7 @@ def _chain(path: str | Path) -> tuple[dict, list[_Layer]]:
         doc = read_yaml(current, current_shown)
         data = dict(doc.data)
         layers.append(_Layer(current_shown, doc.lines))
+        _read_open_cases(data, current, current_shown, doc.lines.get("ehc.open_cases_file"))
         parent = data.pop("extends", None)
         docs.append(data)
         if parent is None:
@@ -83,6 +86,33 @@ def _chain(path: str | Path) -> tuple[dict, list[_Layer]]:
     return merged, layers
 
 
+def _read_open_cases(data: dict, file: Path, shown: str, line: int | None) -> None:
+    """A layer's ``ehc.open_cases_file`` (relative to that layer's file), read into ``ehc.open_case_list``."""
+    ehc = data.get("ehc")
+    name = ehc.get("open_cases_file") if isinstance(ehc, dict) else None
+    if not isinstance(name, str):
+        return  # absent, or a wrong type the schema reports
+    if not name.strip():
+        raise ScenarioError(shown, "ehc.open_cases_file", "is empty; give a CSV file name or remove the key",
+                            line=line)
+    csv_path = file.parent / name
+    csv_shown = os.path.normpath(os.path.join(os.path.dirname(shown), name))
+    if "open_case_list" in ehc:
+        raise ScenarioError(shown, "ehc.open_cases_file", "give open cases either as open_cases_file or as "
+                            "open_case_list, not both", line=line)
+    data["ehc"] = {**ehc, "open_cases_file": csv_shown, "open_case_list": read_open_cases(csv_path, csv_shown)}
+
+
+def _blame_csv(err: ScenarioError, sc_raw: dict) -> ScenarioError:
+    """An error in a row read from an open-case CSV, named by that file and its row (header = row 1)."""
+    m = re.match(r"ehc\.open_case_list\[(\d+)\](?:\.(\w+))?", err.field or "")
+    csv_shown = (sc_raw.get("ehc") or {}).get("open_cases_file") if isinstance(sc_raw.get("ehc"), dict) else None
+    if not m or not csv_shown:
+        return err
+    where = f"row {int(m.group(1)) + 2}" + (f", column {m.group(2)}" if m.group(2) else "")
+    return ScenarioError(csv_shown, where, err.message)
+
+
 def load_raw(path: str | Path) -> dict:
     """Read a scenario file and everything it extends into one merged mapping (not yet validated)."""
     return _chain(path)[0]
@@ -107,7 +137,10 @@ def load_scenario(path: str | Path) -> Scenario:
         the field path and what is allowed.
     """
     raw, layers = _chain(path)
-    return validate_mapping(raw, path, sources=tuple(layers))
+    try:
+        return validate_mapping(raw, path, sources=tuple(layers))
+    except ScenarioError as err:
+        raise _blame_csv(err, raw) from None
 
 
 # --- override ------------------------------------------------------------------------------------------------

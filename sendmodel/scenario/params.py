@@ -37,6 +37,8 @@ def _source(sc, path: str, value) -> str:
 def _short(v) -> str:
     if isinstance(v, dict) and "dist" in v:
         return v["dist"] + "(" + ", ".join(f"{k}={x:g}" for k, x in v.items() if k != "dist") + ")"
+    if isinstance(v, list) and len(v) > 5 and hasattr(v[0], "model_dump"):  # a case list: counted, not listed
+        return f"{len(v):,} {type(v[0]).__name__} rows"
     if isinstance(v, list) and v and hasattr(v[0], "model_dump"):
         return "; ".join(str(x.model_dump(mode="json")) for x in v)
     return str(v)
