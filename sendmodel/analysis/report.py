@@ -188,7 +188,8 @@ def _experimentation(scenarios, warmup: dict[str, WarmupCheck], estimation: list
                       f"({sim.warm_up_days + sim.horizon_days:g} days simulated), calendar `{sim.calendar}`.")
     init += ["", "Warm-up checked with MSER-5 (White 1997, \"An effective truncation heuristic for bias reduction "
              "in simulation output\") on the mean over replications of weekly series of open cases and waits, "
-             "searched over the first half of the run:"]
+             "searched over the first half of the run (`warm_up.png` draws each series with Welch's moving "
+             "average, Welch 1983, \"The statistical analysis of simulation results\"):"]
     for n, chk in warmup.items():
         init += ["", f"`{n}`: {chk.text()}", ""] + _table(["series", "MSER-5 truncation point"], chk.table())
         init += ["", *[f"- **Warning:** {w}" for w in chk.warnings()]]

@@ -197,11 +197,11 @@ class WarmupCheck:
         if top is not None and self.warm_up_days < top.truncation_days:
             out.append(
                 f"scenario {self.scenario}: the warm-up (simulation.warm_up_days = {self.warm_up_days:g} days) is "
-                f"shorter than MSER-5's truncation point of {top.truncation_days:g} days ({_label(top.name)}); "
+                f"shorter than MSER-5's truncation point of {top.truncation_days:g} days ({series_label(top.name)}); "
                 f"the KPIs may still carry the empty start: lengthen simulation.warm_up_days")
         for f in self.not_found:
             out.append(
-                f"scenario {self.scenario}: {_label(f.name)} does not settle within the first half of the run "
+                f"scenario {self.scenario}: {series_label(f.name)} does not settle within the first half of the run "
                 f"({f.searched_days:g} days): the run is too short to check its warm-up, or the queue keeps "
                 f"growing (demand above capacity, or demand growth)")
         return out
@@ -218,7 +218,7 @@ class WarmupCheck:
             txt += "no series settles within the first half of the run"
         else:
             verdict = "enough" if self.warm_up_days >= top.truncation_days else "NOT enough"
-            txt += (f"longest truncation point {top.truncation_days:g} days ({_label(top.name)}); the scenario's "
+            txt += (f"longest truncation point {top.truncation_days:g} days ({series_label(top.name)}); the scenario's "
                     f"warm-up of {self.warm_up_days:g} days is {verdict}")
         if self.not_found:
             txt += f"; {len(self.not_found)} series not settled in the first half of the run"
@@ -232,11 +232,12 @@ class WarmupCheck:
 
     def table(self) -> list[tuple[str, str]]:
         """(series, finding) rows."""
-        return [(_label(f.name), f"{f.truncation_days:g} days" if f.truncation_days is not None
+        return [(series_label(f.name), f"{f.truncation_days:g} days" if f.truncation_days is not None
                  else f"not settled within the first {f.searched_days:g} days") for f in self.findings]
 
 
-def _label(name: str) -> str:
+def series_label(name: str) -> str:
+    """What a series name means, in words."""
     kind, _, svc = name.partition(":")
     what = {"waiting": "children waiting for", "routine_wait_weeks": "routine wait (weeks) at",
             "ehc_open": "EHC requests open", "advice_wait_days": "health advice turnaround (days)"}[kind]

@@ -77,6 +77,7 @@ def test_a_run_folder_has_a_complete_stress_des_report(small, tmp_path, capsys):
     assert source_hash() in s["6.1 Computer model sharing statement"]
     assert "mm1_rho70.yaml" in s["7 Verification and validation"]
     assert "stress_des.md" in s["Files in this folder"] and "kpis.csv" in s["Files in this folder"]
+    assert (out / "warm_up.png").stat().st_size > 0 and "warm_up.png" in s["Files in this folder"]
 
 
 def test_run_reports_the_replications_a_precision_needs(small, capsys):
