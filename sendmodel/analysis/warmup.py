@@ -175,6 +175,7 @@ class WarmupCheck:
     run_days: float
     replications: int
     findings: list[SeriesFinding]
+    changing: bool = False  # demand growth, a demand forecast or capacity changes: no steady state to reach
 
     @property
     def needed_days(self) -> float | None:
@@ -198,12 +199,17 @@ class WarmupCheck:
             out.append(
                 f"scenario {self.scenario}: the warm-up (simulation.warm_up_days = {self.warm_up_days:g} days) is "
                 f"shorter than MSER-5's truncation point of {top.truncation_days:g} days ({series_label(top.name)}); "
-                f"the KPIs may still carry the empty start: lengthen simulation.warm_up_days")
-        for f in self.not_found:
+                f"the KPIs may still carry the empty start: lengthen simulation.warm_up_days"
+                + ("; but demand or capacity changes over this run, so the series may have no steady state and "
+                   "a longer warm-up need not help: read the KPIs by year" if self.changing else ""))
+        if self.not_found:
+            names = "; ".join(series_label(f.name) for f in self.not_found)
+            n = len(self.not_found)
             out.append(
-                f"scenario {self.scenario}: {series_label(f.name)} does not settle within the first half of the run "
-                f"({f.searched_days:g} days): the run is too short to check its warm-up, or the queue keeps "
-                f"growing (demand above capacity, or demand growth)")
+                f"scenario {self.scenario}: {n} series {'does' if n == 1 else 'do'} not settle within the first "
+                f"half of the run ({self.not_found[0].searched_days:g} days), so no warm-up is long enough for "
+                f"them: the run is too short to tell, or the queue keeps growing (demand above capacity, or demand "
+                f"growth): {names}")
         return out
 
     def text(self) -> str:
@@ -257,4 +263,7 @@ def check_warmup(series: WarmupSeries, scenario) -> WarmupCheck:
         t = mser(y)
         findings.append(SeriesFinding(name, t.index * step if t.found else None, t.searched * BATCH * step))
     run_days = scenario.simulation.warm_up_days + scenario.simulation.horizon_days
-    return WarmupCheck(scenario.name, scenario.simulation.warm_up_days, run_days, reps, findings)
+    e = scenario.ehc
+    changing = bool(e is not None and (e.growth_per_year or e.requests_by_year)) or any(
+        s.capacity_changes for s in scenario.services.values())
+    return WarmupCheck(scenario.name, scenario.simulation.warm_up_days, run_days, reps, findings, changing)

@@ -91,7 +91,9 @@ def test_the_check_warns_when_the_scenarios_warm_up_is_too_short(baseline):
     assert 280 <= chk.needed_days <= 350 and chk.replications == 3  # within two batches of 5 weeks
     (w,) = chk.warnings()
     assert "simulation.warm_up_days = 100 days" in w and f"{chk.needed_days:g} days" in w and "slt" in w
-    assert "NOT enough" in chk.text()
+    assert "NOT enough" in chk.text() and "no steady state" not in w
+    grows = check_warmup(_series(40), short.override({"ehc.growth_per_year": 0.13}))
+    assert "no steady state" in grows.warnings()[0]  # with growing demand a longer warm-up need not help
     assert check_warmup(_series(40), baseline).warnings() == []  # 730 days is enough
     assert "is enough" in check_warmup(_series(40), baseline).text()
 
@@ -102,7 +104,7 @@ def test_the_check_says_when_a_series_does_not_settle(baseline):
     chk = check_warmup(WarmupSeries(STEP_DAYS, {"ehc_open": v}), baseline)
     assert chk.needed_days is None
     (w,) = chk.warnings()
-    assert "EHC requests open" in w and "does not settle" in w
+    assert "EHC requests open" in w and "1 series does not settle" in w
 
 
 def test_a_run_too_short_to_check_says_so(baseline):
