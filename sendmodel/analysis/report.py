@@ -17,6 +17,7 @@ from sendmodel.analysis.labels import label
 from sendmodel.analysis.warmup import WarmupCheck
 from sendmodel.common.manifest import code_identity, versions
 from sendmodel.common.paths import SOURCE_ROOT
+from sendmodel.engine.rng import Stream
 from sendmodel.scenario.config import ADVICE_DUE_DAYS, PLAN_DUE_DAYS, Scenario
 from sendmodel.scenario.params import _short, _source, _walk
 
@@ -134,13 +135,17 @@ def _logic(kind, scenarios, baseline) -> dict[str, list[str]]:
                                         "counts as open (late, for a deadline)."],
     }
     return {"2.1 Base model overview diagram": _diagram(base), "2.2 Base model logic": logic,
-            "2.3 Scenario logic": scen, "2.4 Algorithms": algorithms, **comps}
+            "2.3 Scenario logic": scen, "2.4 Algorithms": algorithms,
+            "2.5 Components": [f"The parts of the base model (`{base.name}`), as STRESS-DES lists them:"], **comps}
 
 
 def _changed(a: Scenario, b: Scenario) -> list[str]:
+    """Field paths whose value differs (a whole container, such as an empty ``pools``, only when nothing inside
+    it is listed)."""
     va = {p: v for p, v, _ in _walk(a)}
     vb = {p: v for p, v, _ in _walk(b)}
-    return [p for p in dict.fromkeys([*va, *vb]) if p != "name" and va.get(p) != vb.get(p)]
+    diff = [p for p in dict.fromkeys([*va, *vb]) if p != "name" and va.get(p) != vb.get(p)]
+    return [p for p in diff if not any(q.startswith(p + ".") for q in diff)]
 
 
 def _grouped(paths: list[str]) -> str:
@@ -153,20 +158,26 @@ def _grouped(paths: list[str]) -> str:
     return ", ".join(f"`{k}`" + (f" ({c} services)" if c > 1 else "") for k, c in counts.items())
 
 
-def _data(scenarios) -> dict[str, list[str]]:
+def _data(scenarios, baseline: str | None) -> dict[str, list[str]]:
     sources = ["The source documents are cited by title in each parameter's source (docs/sources.md lists them: "
                "CDC joint commissioning bulletin, CCG duties summary, CDC DMO/DCO handbook, SEND Pathfinder pack, "
                "NHS England quick guide); demand is from DfE SEN2 statistics with ONS population estimates, and "
                "NHS community health statistics (data/README.md)."]
     params, assumptions = [], []
+    base = baseline or next(iter(scenarios))
     for n, sc in scenarios.items():
         rows = [(p, _short(v), d, _source(sc, p, v)) for p, v, d in _walk(sc)]
-        params += [f"Scenario `{n}` (file `{getattr(sc, '_file', None) or 'built in code'}`):", ""]
-        params += _table(["parameter", "value", "meaning and unit", "source"], rows) + [""]
+        where = f"Scenario `{n}` (file `{getattr(sc, '_file', None) or 'built in code'}`)"
+        if n != base:  # an option: only what it changes (the rest is the baseline's, above)
+            changed = set(_changed(scenarios[base], sc))
+            rows = [r for r in rows if r[0] in changed]
+            where += f": as `{base}` except"
+        params += [where + ":", ""] + _table(["parameter", "value", "meaning and unit", "source"], rows) + [""]
         guessed = [p for p, _, _, src in rows if src.startswith("assumption")]
-        assumptions.append(f"- `{n}`: {len(guessed)} of {len(rows)} parameters have no published source (marked "
+        what = "parameters" if n == base else f"parameters it changes from `{base}`"
+        assumptions.append(f"- `{n}`: {len(guessed)} of {len(rows)} {what} have no published source (marked "
                            "\"assumption\" in 3.3; replace with local data): " + _grouped(guessed)
-                           if guessed else f"- `{n}`: every parameter has a source")
+                           if guessed else f"- `{n}`: every one of its {len(rows)} {what} has a source")
     pre = ["Rates are per 70,000 children aged 0-17 (the BACD/BACCH reference population, CDC DMO/DCO handbook) "
            "and scaled by the population; capacity in PAs a week is laid out as 4-hour sessions on working days "
            "(Monday-Friday, less bank holidays and each clinician's leave) unless the calendar is always_open."]
@@ -202,11 +213,13 @@ def _implementation(seed: int, workers: int) -> dict[str, list[str]]:
     v = versions()
     software = [f"Python {v.pop('python')} with " + ", ".join(f"{k} {x}" for k, x in v.items())
                 + "; the model is written in SimPy (public API only)."]
+    streams = ", ".join(f"{s.name.lower().replace('_', ' ')} ({s.value})" for s in Stream)
     rng = [f"Base seed {seed}. Every source of randomness has its own NumPy Generator (PCG64) seeded by "
-           "`SeedSequence(seed, spawn_key=(replication, stream, crc32(name)))`: EHC arrivals, EHC attributes, "
-           "advice attributes, routine arrivals and attributes, the starting backlog and leave each per service. "
-           "The scenario never enters the seed, so options run with the same seed see the same children "
-           "(common random numbers), and a replication gives the same result in any process."]
+           "`SeedSequence(seed, spawn_key=(replication, stream, crc32(name)))`, where the name is the service for "
+           f"per-service streams; the streams: {streams}. Draws are uniforms mapped through each distribution's "
+           "quantile function (inverse transform). The scenario never enters the seed, so options run with the "
+           "same seed see the same children (common random numbers), and a replication gives the same result in "
+           "any process."]
     execution = [f"Event-driven SimPy model (`env.run(until=end)`), replications run independently in {workers} "
                  "process(es); results do not depend on the number of processes or their order."]
     system = [f"{platform.system()} {platform.release()} ({platform.machine()}), {os.cpu_count()} logical CPUs."]
@@ -256,7 +269,7 @@ def stress_des(*, kind: str, scenarios: dict[str, Scenario], seed: int, replicat
     sections = {
         "1 Objectives": _objectives(kind, scenarios, baseline, kpis),
         "2 Logic": _logic(kind, scenarios, baseline),
-        "3 Data": _data(scenarios),
+        "3 Data": _data(scenarios, baseline),
         "4 Experimentation": _experimentation(scenarios, warmup, estimation),
         "5 Implementation": _implementation(seed, workers),
         "6 Code access": _code(),

@@ -18,7 +18,8 @@ from tests.conftest import ROOT, SCENARIOS
 STRESS_DES = [
     "1.1 Purpose of the model", "1.2 Model outputs", "1.3 Experimentation aims",
     "2.1 Base model overview diagram", "2.2 Base model logic", "2.3 Scenario logic", "2.4 Algorithms",
-    "2.5.1 Entities", "2.5.2 Activities", "2.5.3 Resources", "2.5.4 Queues", "2.5.5 Entry and exit points",
+    "2.5 Components", "2.5.1 Entities", "2.5.2 Activities", "2.5.3 Resources", "2.5.4 Queues",
+    "2.5.5 Entry and exit points",
     "3.1 Data sources", "3.2 Pre-processing", "3.3 Input parameters", "3.4 Assumptions",
     "4.1 Initialisation", "4.2 Run length", "4.3 Estimation approach",
     "5.1 Software or programming language", "5.2 Random sampling", "5.3 Model execution",
@@ -98,6 +99,8 @@ def test_the_demo_command_writes_a_complete_report(small, tmp_path, capsys):
     assert main(["compare", str(small), str(opt), "--baseline", "small", "--reps", "auto", "--precision", "0.01",
                  "--min-reps", "2", "--max-reps", "3", "--out", str(out)]) == 0
     s = assert_complete((out / "stress_des.md").read_text(encoding="utf-8"))
-    assert "`more_slt` differs from `small` in: `services.slt.pas_per_week`" in s["2.3 Scenario logic"]
+    assert "`more_slt` differs from `small` in: `services.slt.pas_per_week`\n" in s["2.3 Scenario logic"]
+    option_rows = s["3.3 Input parameters"].split("as `small` except:")[1].splitlines()
+    assert [r.split(" | ")[0] for r in option_rows if r.startswith("| ")][1:] == ["| services.slt.pas_per_week"]
     assert "`small`:" in s["4.1 Initialisation"] and "`more_slt`:" in s["4.1 Initialisation"]
     assert "added sequentially" in s["4.3 Estimation approach"]
