@@ -232,9 +232,10 @@ class WarmupCheck:
 
     def summary(self) -> dict:
         """For the manifest: the scenario's warm-up, the longest truncation point and every series' finding."""
+        need = self.needed_days
         return {"method": "MSER-5 on the mean over replications of weekly series", "warm_up_days": self.warm_up_days,
-                "needed_days": self.needed_days, "enough": not self.warnings(),
-                "series": {f.name: f.truncation_days for f in self.findings}}
+                "needed_days": need, "warm_up_at_least_needed": None if need is None else self.warm_up_days >= need,
+                "series": {f.name: f.truncation_days for f in self.findings}, "warnings": self.warnings()}
 
     def table(self) -> list[tuple[str, str]]:
         """(series, finding) rows."""

@@ -3,6 +3,7 @@ and `sendmodel compare` (the command `make demo` runs)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from importlib.metadata import version
@@ -79,6 +80,9 @@ def test_a_run_folder_has_a_complete_stress_des_report(small, tmp_path, capsys):
     assert "mm1_rho70.yaml" in s["7 Verification and validation"]
     assert "stress_des.md" in s["Files in this folder"] and "kpis.csv" in s["Files in this folder"]
     assert (out / "warm_up.png").stat().st_size > 0 and "warm_up.png" in s["Files in this folder"]
+    w = json.loads((out / "manifest.json").read_text())["warmup_check"]  # and in the manifest
+    assert w["warm_up_days"] == 60 and w["series"] and w["needed_days"] == max(
+        v for v in w["series"].values() if v is not None)
 
 
 def test_run_reports_the_replications_a_precision_needs(small, capsys):
