@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sendmodel.analysis.experiment import run
-from sendmodel.analysis.intervals import mean_interval, replications_for, t_quantile
+from sendmodel.analysis.intervals import mean_interval, precision_verdict, replications_for, t_quantile
 from sendmodel.analysis.labels import KPI_BETTER, KPI_UNITS, PRECISION_KPI, label
 from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
 from sendmodel.scenario.config import Scenario
@@ -242,11 +242,7 @@ class Comparison:
         what = "paired differences" if self.precision_on == "diff" else "means"
         txt += f"; widest 95% CI half-width of {self.precision_kpi} ({what}): {self.half_width:.2f}"
         if self.precision is not None:
-            if self.precision_met:
-                txt += f", within the precision asked for ({self.precision:g})"
-            else:
-                txt += (f", NOT within the precision asked for ({self.precision:g}); about "
-                        f"{self.replications_needed()} replications would be needed")
+            txt += precision_verdict(self.half_width, self.replications, self.precision)
         return txt
 
 

@@ -94,3 +94,12 @@ def replications_for(half_width: float, n: int, precision: float, alpha: float =
     while t_quantile(m, alpha) * s / math.sqrt(m) > precision:
         m += 1
     return m
+
+
+def precision_verdict(half_width: float, n: int, precision: float, alpha: float = 0.05) -> str:
+    """The phrase a run and a comparison append to a half-width: within the precision asked for, or not and
+    about how many replications would be (:func:`replications_for`)."""
+    if half_width <= precision:
+        return f", within the precision asked for ({precision:g})"
+    return (f", NOT within the precision asked for ({precision:g}); about "
+            f"{replications_for(half_width, n, precision, alpha)} replications would be needed")

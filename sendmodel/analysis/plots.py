@@ -151,6 +151,17 @@ def warm_up(check, series, scenario) -> plt.Figure:
     return fig
 
 
+def save_warm_up(check, series, scenario, folder: str | Path) -> list[Path]:
+    """Write ``warm_up.png`` (see :func:`warm_up`) into ``folder`` when any series was long enough to check."""
+    if not check.findings:
+        return []
+    fig = warm_up(check, series, scenario)
+    p = Path(folder) / "warm_up.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return [p]
+
+
 STANDARD_PLOTS = {
     "advice_turnaround.png": advice_turnaround,
     "advice_within_6w_by_month.png": within_6w_by_month,
@@ -215,11 +226,8 @@ def save_standard_plots(results, folder: str | Path) -> list[Path]:
         plt.close(fig)
         out.append(Path(folder) / "over_years.png")
     chk = results.warmup_check()
-    if chk is not None and chk.findings:
-        fig = warm_up(chk, results.warmup_series, results.scenario)
-        fig.savefig(Path(folder) / "warm_up.png", dpi=110)
-        plt.close(fig)
-        out.append(Path(folder) / "warm_up.png")
+    if chk is not None:
+        out += save_warm_up(chk, results.warmup_series, results.scenario, folder)
     for name, fn in STANDARD_PLOTS.items():
         fig = fn(results)
         p = Path(folder) / name

@@ -186,7 +186,8 @@ def _data(scenarios, baseline: str | None) -> dict[str, list[str]]:
                                               "tribunals, and any work outside the PAs a week given."]}
 
 
-def _experimentation(scenarios, warmup: dict[str, WarmupCheck], estimation: list[str]) -> dict[str, list[str]]:
+def _experimentation(scenarios, warmup: dict[str, WarmupCheck], estimation: list[str], plotted: str | None
+                     ) -> dict[str, list[str]]:
     init, length = [], []
     for n, sc in scenarios.items():
         sim = sc.simulation
@@ -199,13 +200,16 @@ def _experimentation(scenarios, warmup: dict[str, WarmupCheck], estimation: list
                       f"({sim.warm_up_days + sim.horizon_days:g} days simulated), calendar `{sim.calendar}`.")
     init += ["", "Warm-up checked with MSER-5 (White 1997, \"An effective truncation heuristic for bias reduction "
              "in simulation output\") on the mean over replications of weekly series of open cases and waits, "
-             "searched over the first half of the run (`warm_up.png` draws each series with Welch's moving "
-             "average, Welch 1983, \"The statistical analysis of simulation results\"):"]
+             "searched over the first half of the run:"]
     for n, chk in warmup.items():
         init += ["", f"`{n}`: {chk.text()}", ""] + _table(["series", "MSER-5 truncation point"], chk.table())
         init += ["", *[f"- **Warning:** {w}" for w in chk.warnings()]]
     if not warmup:
         init.append("No warm-up series were kept for this run, so the warm-up was not checked.")
+    if plotted:
+        init += ["", f"`warm_up.png` draws the series of `{plotted}` with Welch's moving average (Welch 1983, "
+                 "\"The statistical analysis of simulation results\"), MSER-5's truncation points and the warm-up "
+                 "used."]
     return {"4.1 Initialisation": init, "4.2 Run length": length, "4.3 Estimation approach": estimation}
 
 
@@ -270,7 +274,9 @@ def stress_des(*, kind: str, scenarios: dict[str, Scenario], seed: int, replicat
         "1 Objectives": _objectives(kind, scenarios, baseline, kpis),
         "2 Logic": _logic(kind, scenarios, baseline),
         "3 Data": _data(scenarios, baseline),
-        "4 Experimentation": _experimentation(scenarios, warmup, estimation),
+        "4 Experimentation": _experimentation(scenarios, warmup, estimation,
+                                              (baseline or next(iter(scenarios))) if "warm_up.png" in outputs
+                                              else None),
         "5 Implementation": _implementation(seed, workers),
         "6 Code access": _code(),
     }

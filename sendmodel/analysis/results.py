@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendmodel.analysis.intervals import replications_for, summarise_groups
+from sendmodel.analysis.intervals import precision_verdict, summarise_groups
 from sendmodel.analysis.kpis import summarise
 from sendmodel.analysis.labels import KPI_UNITS, PRECISION_KPI, label
 from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
@@ -179,12 +179,7 @@ class Results:
             return txt + "not measured (no value in any replication)"
         txt += "none (one replication gives no interval)" if np.isnan(hw) else f"{hw:.2f} {unit}"
         if precision is not None:
-            need = replications_for(hw, self.replications, precision)
-            if hw <= precision:
-                txt += f", within the precision asked for ({precision:g})"
-            else:
-                txt += (f", NOT within the precision asked for ({precision:g}); about {need} replications would "
-                        "be needed")
+            txt += precision_verdict(hw, self.replications, precision)
         return txt
 
     def to_dir(self, path: str | Path, plots: bool = True, *, precision: float | None = None,

@@ -187,7 +187,7 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
               workers: int = 1) -> Path:
     """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES report
     (stress_des.md), atomically."""
-    from sendmodel.analysis.plots import save_comparison_plots
+    from sendmodel.analysis.plots import save_comparison_plots, save_warm_up
     from sendmodel.analysis.report import REPORT
     from sendmodel.common.io import atomic_dir
 
@@ -198,6 +198,9 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             vfm.to_csv(tmp / "value_for_money.csv", index=False)
         c.kpis.to_csv(tmp / "kpis.csv", index=False)
         save_comparison_plots(c.table, tmp)
+        checks = c.warmup_checks()
+        if c.baseline in checks:
+            save_warm_up(checks[c.baseline], c.warmup_series[c.baseline], c.scenarios[c.baseline], tmp)
         write_manifest(
             tmp, "comparison",
             command_given=argv,
@@ -211,7 +214,7 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             precision_on=c.precision_on,
             half_width=c.half_width,
             precision_met=c.precision_met,
-            warmup_check={n: chk.summary() for n, chk in c.warmup_checks().items()},
+            warmup_check={n: chk.summary() for n, chk in checks.items()},
         )
         outputs = sorted(p.name for p in tmp.iterdir()) + [REPORT]
         (tmp / REPORT).write_text(c.stress_des(outputs, workers), encoding="utf-8")

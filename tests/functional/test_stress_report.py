@@ -108,3 +108,14 @@ def test_the_demo_command_writes_a_complete_report(small, tmp_path, capsys):
     assert [r.split(" | ")[0] for r in option_rows if r.startswith("| ")][1:] == ["| services.slt.pas_per_week"]
     assert "`small`:" in s["4.1 Initialisation"] and "`more_slt`:" in s["4.1 Initialisation"]
     assert "added sequentially" in s["4.3 Estimation approach"]
+    assert (out / "warm_up.png").exists() and "`warm_up.png` draws the series of `small`" in s["4.1 Initialisation"]
+
+
+def test_a_section_with_nothing_to_say_stops_the_report(baseline):
+    from sendmodel.analysis.report import stress_des
+
+    args = dict(kind="run", scenarios={"baseline": baseline}, seed=1, replications=2, kpis=["advice_within_6w_pct"],
+                warmup={}, outputs=["kpis.csv"])
+    assert_complete(stress_des(estimation=["2 replications"], **args))
+    with pytest.raises(ValueError, match="4.3 Estimation approach would be empty"):
+        stress_des(estimation=[""], **args)
