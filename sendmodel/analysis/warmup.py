@@ -26,6 +26,7 @@ from sendmodel.analysis.kpis import waiting_list_series
 BATCH = 5  # observations per batch mean (the "5" of MSER-5)
 STEP_DAYS = 7.0  # one observation a week
 MIN_BATCHES = 10  # a series shorter than this is not tested
+MIN_REPLICATIONS = 5  # fewer: a noisy mean series (on the baseline 2 and 10 replications differ by up to 245 days)
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,9 @@ class WarmupCheck:
                     f"warm-up of {self.warm_up_days:g} days is {verdict}")
         if self.not_found:
             txt += f"; {len(self.not_found)} series not settled in the first half of the run"
+        if self.replications < MIN_REPLICATIONS:
+            txt += (f" (with {self.replications} replication{'s' * (self.replications != 1)} the mean series is "
+                    f"noisy and so is the truncation point: use {MIN_REPLICATIONS} or more)")
         return txt + "."
 
     def summary(self) -> dict:

@@ -96,6 +96,7 @@ def test_the_check_warns_when_the_scenarios_warm_up_is_too_short(baseline):
     assert "no steady state" in grows.warnings()[0]  # with growing demand a longer warm-up need not help
     assert check_warmup(_series(40), baseline).warnings() == []  # 730 days is enough
     assert "is enough" in check_warmup(_series(40), baseline).text()
+    assert "noisy" in chk.text() and "noisy" not in check_warmup(_series(40, reps=5), baseline).text()
 
 
 def test_the_check_says_when_a_series_does_not_settle(baseline):
