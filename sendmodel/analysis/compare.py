@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sendmodel.analysis.experiment import run
-from sendmodel.analysis.intervals import mean_interval, t_quantile
-from sendmodel.analysis.labels import KPI_BETTER, KPI_UNITS, label
+from sendmodel.analysis.intervals import mean_interval, precision_verdict, replications_for, t_quantile
+from sendmodel.analysis.labels import KPI_BETTER, KPI_UNITS, PRECISION_KPI, label
+from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
 from sendmodel.scenario.config import Scenario
 
-PRECISION_KPI = "advice_within_6w_pct"
 CE_KPI = "cost_per_extra_advice_within_6w_gbp"
 CE_COST = "cost_total_gbp"
 CE_EFFECT = "advice_within_6w_per_year"
@@ -169,23 +168,6 @@ def cost_effectiveness(kpis: pd.DataFrame, baseline: str, alpha: float = 0.05) -
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def replications_for(half_width: float, n: int, precision: float, alpha: float = 0.05) -> int:
-    """Replications at which a half-width measured with ``n`` would shrink to ``precision``.
-
-    The sample sd is recovered from the half-width (s = hw sqrt(n) / t); the answer is the smallest m with
-    t(m-1) s / sqrt(m) <= precision (Law 2007, s. 9.4.1, the "approximate number of replications").
-    """
-    if n < 2 or not np.isfinite(half_width):
-        return 2 * max(n, 1)
-    if half_width <= precision:
-        return n
-    s = half_width * math.sqrt(n) / t_quantile(n, alpha)
-    m = max(n + 1, math.ceil((stats.norm.ppf(1 - alpha / 2) * s / precision) ** 2))
-    while t_quantile(m, alpha) * s / math.sqrt(m) > precision:
-        m += 1
-    return m
-
-
 def precision_half_width(table: pd.DataFrame, kpi: str = PRECISION_KPI, service: str = "all",
                          on: str = "diff") -> float:
     """The widest 95% CI half-width of ``kpi``: of the paired differences (``on="diff"``, every option but the
@@ -216,6 +198,11 @@ class Comparison:
     precision_on: str = "diff"
     half_width: float = float("nan")
     history: list[tuple[int, float]] = field(default_factory=list)
+    warmup_series: dict[str, WarmupSeries] = field(default_factory=dict, repr=False)
+
+    def warmup_checks(self) -> dict[str, WarmupCheck]:
+        """MSER-5 per option over its replications' weekly series (:mod:`sendmodel.analysis.warmup`)."""
+        return {n: check_warmup(s, self.scenarios[n]) for n, s in self.warmup_series.items()}
 
     @property
     def precision_met(self) -> bool | None:
@@ -230,17 +217,32 @@ class Comparison:
             return self.replications
         return replications_for(self.half_width, self.replications, self.precision)
 
+    def stress_des(self, outputs: list[str], workers: int = 1) -> str:
+        """The comparison's STRESS-DES report (Monks et al. 2019) as Markdown; ``outputs`` are the folder's files."""
+        from sendmodel.analysis.report import stress_des
+
+        estimation = [
+            "Every option runs the same replications with the same seed (common random numbers); each KPI's "
+            "difference from the baseline is the mean of the per-replication differences with a paired 95% Student "
+            "t-interval (Law 2007, Simulation Modeling and Analysis, s. 10.2.1), and the cost per extra on-time "
+            "advice has Fieller's interval (Fieller 1954).", "", self.summary_text() + ".",
+        ]
+        if len(self.history) > 1:
+            steps = ", ".join(f"{n} ({hw:.2f})" for n, hw in self.history)
+            estimation.append(f"Replications added sequentially until the precision was met or the cap reached (Law "
+                              f"2007, s. 9.4.1): replications (widest half-width) {steps}.")
+        return stress_des(kind="comparison", scenarios=self.scenarios, seed=self.seed,
+                          replications=self.replications, kpis=list(dict.fromkeys(self.kpis["kpi"])),
+                          warmup=self.warmup_checks(), estimation=estimation, outputs=outputs,
+                          baseline=self.baseline, workers=workers)
+
     def summary_text(self) -> str:
         """One paragraph on replications and precision, for the command line and the manifest."""
         txt = f"{self.replications} replications per option, seed {self.seed}, common random numbers"
         what = "paired differences" if self.precision_on == "diff" else "means"
         txt += f"; widest 95% CI half-width of {self.precision_kpi} ({what}): {self.half_width:.2f}"
         if self.precision is not None:
-            if self.precision_met:
-                txt += f", within the precision asked for ({self.precision:g})"
-            else:
-                txt += (f", NOT within the precision asked for ({self.precision:g}); about "
-                        f"{self.replications_needed()} replications would be needed")
+            txt += precision_verdict(self.half_width, self.replications, self.precision)
         return txt
 
 
@@ -316,10 +318,12 @@ def run_comparison(
 
     frames: list[pd.DataFrame] = []
     done, history = 0, []
+    series: dict[str, list[WarmupSeries]] = {}
     while True:
         for name, sc in opts.items():
             res = run(sc, replications=target - done, seed=seed, workers=workers, keep_events=False,
-                      first_replication=done)
+                      first_replication=done, warmup=True)
+            series.setdefault(name, []).append(res.warmup_series)
             k = res.kpis
             k["scenario"] = name
             frames.append(k)
@@ -338,7 +342,7 @@ def run_comparison(
     table = pd.concat([table, cost_effectiveness(kpis, baseline, alpha)], ignore_index=True)
     return Comparison(table=table, kpis=kpis, baseline=baseline, seed=seed, replications=done, scenarios=opts,
                       precision=precision, precision_kpi=precision_kpi, precision_on=precision_on, half_width=hw,
-                      history=history)
+                      history=history, warmup_series={n: WarmupSeries.concat(p) for n, p in series.items()})
 
 
 def compare(scenarios, baseline: str, replications: int | str = 10, seed: int = 0, **kwargs) -> pd.DataFrame:

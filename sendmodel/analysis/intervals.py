@@ -77,3 +77,29 @@ def summarise_groups(values, alpha: float = 0.05):
     out["ci_high"] = out["mean"] + half
     out["half_width"] = half
     return out
+
+
+def replications_for(half_width: float, n: int, precision: float, alpha: float = 0.05) -> int:
+    """Replications at which a half-width measured with ``n`` would shrink to ``precision``.
+
+    The sample sd is recovered from the half-width (s = hw sqrt(n) / t); the answer is the smallest m with
+    t(m-1) s / sqrt(m) <= precision (Law 2007, s. 9.4.1, the "approximate number of replications").
+    """
+    if n < 2 or not np.isfinite(half_width):
+        return 2 * max(n, 1)
+    if half_width <= precision:
+        return n
+    s = half_width * math.sqrt(n) / t_quantile(n, alpha)
+    m = max(n + 1, math.ceil((stats.norm.ppf(1 - alpha / 2) * s / precision) ** 2))
+    while t_quantile(m, alpha) * s / math.sqrt(m) > precision:
+        m += 1
+    return m
+
+
+def precision_verdict(half_width: float, n: int, precision: float, alpha: float = 0.05) -> str:
+    """The phrase a run and a comparison append to a half-width: within the precision asked for, or not and
+    about how many replications would be (:func:`replications_for`)."""
+    if half_width <= precision:
+        return f", within the precision asked for ({precision:g})"
+    return (f", NOT within the precision asked for ({precision:g}); about "
+            f"{replications_for(half_width, n, precision, alpha)} replications would be needed")

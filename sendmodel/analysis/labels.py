@@ -2,6 +2,8 @@
 
 
 
+PRECISION_KPI = "advice_within_6w_pct"  # the KPI whose CI half-width sets how many replications are enough
+
 KPI_LABELS = {
     "advice_within_6w_pct": "Advice returned within 6 weeks",
     "advice_turnaround_median_days": "Advice turnaround, median",

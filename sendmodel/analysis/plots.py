@@ -12,6 +12,7 @@ from sendmodel.analysis.intervals import half_width
 from sendmodel.analysis.kpis import waiting_list_series
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
 from sendmodel.analysis.plotting import plt
+from sendmodel.analysis.warmup import series_label, welch
 from sendmodel.scenario.config import ADVICE_DUE_DAYS
 
 
@@ -125,6 +126,42 @@ def utilisation(results) -> plt.Figure:
     return fig
 
 
+def warm_up(check, series, scenario) -> plt.Figure:
+    """Each warm-up series (mean over replications, grey), Welch's moving average (5 weeks either side), MSER-5's
+    truncation point (red dashes; none where the series does not settle) and the scenario's warm-up (shaded)."""
+    found = {f.name: f.truncation_days for f in check.findings}
+    cols = 4
+    rows = max(1, -(-len(found) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False)
+    for ax, (name, cut) in zip(axes.flat, found.items()):
+        y = series.mean(name)
+        t = np.arange(y.size) * series.step_days
+        ax.plot(t, y, color="0.7", lw=0.8)
+        ax.plot(t, welch(y), color="tab:blue", lw=1.2)
+        ax.axvspan(0, scenario.simulation.warm_up_days, color="grey", alpha=0.15)
+        if cut is not None:
+            ax.axvline(cut, color="tab:red", ls="--", lw=1)
+        ax.set_title(series_label(name) + ("" if cut is not None else " (not settled)"), fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(found):]:
+        ax.axis("off")
+    fig.suptitle(f"{scenario.name}: warm-up check (days from the start; shaded: warm-up used; red: MSER-5)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_warm_up(check, series, scenario, folder: str | Path) -> list[Path]:
+    """Write ``warm_up.png`` (see :func:`warm_up`) into ``folder`` when any series was long enough to check."""
+    if not check.findings:
+        return []
+    fig = warm_up(check, series, scenario)
+    p = Path(folder) / "warm_up.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return [p]
+
+
 STANDARD_PLOTS = {
     "advice_turnaround.png": advice_turnaround,
     "advice_within_6w_by_month.png": within_6w_by_month,
@@ -188,6 +225,9 @@ def save_standard_plots(results, folder: str | Path) -> list[Path]:
         fig.savefig(Path(folder) / "over_years.png", dpi=110)
         plt.close(fig)
         out.append(Path(folder) / "over_years.png")
+    chk = results.warmup_check()
+    if chk is not None:
+        out += save_warm_up(chk, results.warmup_series, results.scenario, folder)
     for name, fn in STANDARD_PLOTS.items():
         fig = fn(results)
         p = Path(folder) / name

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendmodel.analysis.intervals import summarise_groups
+from sendmodel.analysis.intervals import precision_verdict, summarise_groups
 from sendmodel.analysis.kpis import summarise
-from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.analysis.labels import KPI_UNITS, PRECISION_KPI, label
+from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
 from sendmodel.common.io import atomic_dir
 from sendmodel.engine.demand import OUTCOMES
 
@@ -137,6 +138,7 @@ class Results:
     advice: pd.DataFrame = field(default_factory=pd.DataFrame)
     records: list = field(default_factory=list, repr=False)
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # KPIs by calendar and financial year
+    warmup_series: WarmupSeries | None = field(default=None, repr=False)  # weekly series for the warm-up check
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """Mean and (1 - alpha) confidence interval per KPI (and service) across replications."""
@@ -158,8 +160,34 @@ class Results:
         k = self.kpis
         return float(k.loc[(k["kpi"] == name) & (k["service"] == service), "value"].mean())
 
-    def to_dir(self, path: str | Path, plots: bool = True) -> Path:
-        """Write frames (CSV), summary, manifest and plots to ``path`` atomically (all or nothing)."""
+    def warmup_check(self) -> WarmupCheck | None:
+        """MSER-5 over the replications' weekly series against the scenario's warm-up (None when the series
+        were not kept: ``run(..., warmup=False)``)."""
+        return None if self.warmup_series is None else check_warmup(self.warmup_series, self.scenario)
+
+    def precision_text(self, precision: float | None = None, kpi: str = PRECISION_KPI) -> str:
+        """The 95% CI half-width of ``kpi`` (service "all") and, given a target ``precision`` (a half-width in
+        the KPI's unit), whether it is met and about how many replications would meet it (Law 2007, s. 9.4.1)."""
+        s = self.summary()
+        r = s[(s["kpi"] == kpi) & (s["service"] == "all")]
+        if r.empty:
+            raise ValueError(f"no KPI {kpi!r} (service 'all') in this run to measure precision on; allowed: "
+                             f"{sorted(set(s.loc[s['service'] == 'all', 'kpi']))}")
+        hw, unit = float(r["half_width"].iloc[0]), r["unit"].iloc[0]
+        txt = f"95% CI half-width of {label(kpi)} ({kpi}) with {self.replications} replications: "
+        if np.isnan(r["mean"].iloc[0]):
+            return txt + "not measured (no value in any replication)"
+        txt += "none (one replication gives no interval)" if np.isnan(hw) else f"{hw:.2f} {unit}"
+        if precision is not None:
+            txt += precision_verdict(hw, self.replications, precision)
+        return txt
+
+    def to_dir(self, path: str | Path, plots: bool = True, *, precision: float | None = None,
+               precision_kpi: str = PRECISION_KPI, workers: int = 1) -> Path:
+        """Write frames (CSV), summary, manifest, plots and the STRESS-DES report (``stress_des.md``) to ``path``
+        atomically (all or nothing); ``precision`` and ``workers`` are stated in the report."""
+        from sendmodel.analysis.report import REPORT, stress_des
+
         with atomic_dir(path) as tmp:
             self.kpis.to_csv(tmp / "kpis.csv", index=False)
             self.summary().to_csv(tmp / "summary.csv", index=False)
@@ -176,11 +204,22 @@ class Results:
 
                 save_standard_plots(self, tmp)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
+            chk = self.warmup_check()
+            estimation = [f"{self.replications} independent replications, base seed {self.seed}; each KPI's mean "
+                          "across replications with a 95% Student t-interval (`summary.csv`).", "",
+                          self.precision_text(precision, precision_kpi) + "."]
+            text = stress_des(kind="run", scenarios={self.scenario.name: self.scenario}, seed=self.seed,
+                              replications=self.replications, kpis=list(dict.fromkeys(self.kpis["kpi"])),
+                              warmup={} if chk is None else {self.scenario.name: chk}, estimation=estimation,
+                              outputs=sorted(p.name for p in tmp.iterdir()) + [REPORT], workers=workers)
+            (tmp / REPORT).write_text(text, encoding="utf-8")
         return Path(path)
 
     def manifest(self) -> dict:
         from sendmodel.common.manifest import manifest
         from sendmodel.scenario.loading import config_hash
 
+        chk = self.warmup_check()
         return manifest("run", scenario=self.scenario.name, scenario_file=getattr(self.scenario, "_file", None),
-                        config_hash=config_hash(self.scenario), seed=self.seed, replications=self.replications)
+                        config_hash=config_hash(self.scenario), seed=self.seed, replications=self.replications,
+                        warmup_check=None if chk is None else chk.summary())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sendmodel.analysis.compare import CE_KPI, PRECISION_KPI, Comparison, run_comparison
+from sendmodel.analysis.compare import CE_KPI, Comparison, run_comparison
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
 from sendmodel.common.manifest import write_manifest
 from sendmodel.scenario.config import FUNDERS
@@ -183,9 +183,12 @@ def _resolve_baseline(name: str, files: list[str], scenarios: dict) -> str:
     raise ScenarioError(None, "--baseline", f"{name!r} is none of the options; allowed: one of {list(scenarios)}")
 
 
-def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str] | None = None) -> Path:
-    """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots, atomically."""
-    from sendmodel.analysis.plots import save_comparison_plots
+def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str] | None = None,
+              workers: int = 1) -> Path:
+    """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES report
+    (stress_des.md), atomically."""
+    from sendmodel.analysis.plots import save_comparison_plots, save_warm_up
+    from sendmodel.analysis.report import REPORT
     from sendmodel.common.io import atomic_dir
 
     with atomic_dir(path) as tmp:
@@ -195,6 +198,9 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             vfm.to_csv(tmp / "value_for_money.csv", index=False)
         c.kpis.to_csv(tmp / "kpis.csv", index=False)
         save_comparison_plots(c.table, tmp)
+        checks = c.warmup_checks()
+        if c.baseline in checks:
+            save_warm_up(checks[c.baseline], c.warmup_series[c.baseline], c.scenarios[c.baseline], tmp)
         write_manifest(
             tmp, "comparison",
             command_given=argv,
@@ -208,7 +214,10 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             precision_on=c.precision_on,
             half_width=c.half_width,
             precision_met=c.precision_met,
+            warmup_check={n: chk.summary() for n, chk in checks.items()},
         )
+        outputs = sorted(p.name for p in tmp.iterdir()) + [REPORT]
+        (tmp / REPORT).write_text(c.stress_des(outputs, workers), encoding="utf-8")
     return Path(path)
 
 
@@ -246,6 +255,10 @@ def cmd_compare(args) -> int:
     print(c.summary_text())
     if reps == "auto" and not c.precision_met:
         print(f"(stopped at the cap of {args.max_reps} replications; raise --max-reps for more)")
+    for name, chk in c.warmup_checks().items():
+        print(f"{name}: {chk.text()}")
+        for w in chk.warnings():
+            print(f"warning: {w}", file=sys.stderr)
     print()
     print(format_headline(c))
     for kpi in BY_SERVICE:
@@ -258,8 +271,9 @@ def cmd_compare(args) -> int:
         print()
         print(vfm)
     if args.out:
-        out = write_dir(c, args.out, files, sys.argv)
-        print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, manifest.json and plots to {out}/")
+        out = write_dir(c, args.out, files, sys.argv, args.workers)
+        print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES "
+              f"report to {out}/")
     return 0
 
 
@@ -272,17 +286,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("scenario", nargs="+", help="scenario files, the baseline among them")
     p.add_argument("--baseline", required=True, help="name (or file name without .yaml) of the baseline option")
-    from sendmodel.cli.options import add_run_options, positive_float, positive_int
+    from sendmodel.cli.options import add_precision_options, add_run_options, positive_int
 
     add_run_options(p, reps=10, auto=True, reps_help="replications per option, or 'auto' (default 10)",
                     seed_help="base seed, the same for every option (default 2024)")
-    p.add_argument("--precision", type=positive_float, default=None,
-                   help=f"target 95%% CI half-width of the paired differences in --precision-kpi, in its unit "
-                   f"(e.g. 1 = 1 percentage point on {PRECISION_KPI}); reported, and the goal of --reps auto")
-    p.add_argument("--precision-kpi", default=PRECISION_KPI, help=f"KPI for --precision (default {PRECISION_KPI})")
+    add_precision_options(p, "the paired differences", ", and the goal of --reps auto")
     p.add_argument("--min-reps", type=positive_int, default=5,
                    help="replications to start from with --reps auto (default 5)")
     p.add_argument("--max-reps", type=positive_int, default=100,
                    help="cap on replications with --reps auto (default 100)")
-    p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json and plots")
+    p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json, plots and stress_des.md")
     p.set_defaults(func=cmd_compare)

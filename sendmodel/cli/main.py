@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 
 from sendmodel.analysis.labels import ci_in_range, label
-from sendmodel.cli.options import CliError, add_run_options
+from sendmodel.cli.options import CliError, add_precision_options, add_run_options
 from sendmodel.common.io import ERROR_LOG, OutputError, check_output_dir
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.scenario.loading import load_scenario
@@ -65,10 +65,24 @@ def cmd_run(args) -> int:
           f"seed {args.seed}, measured {sc.simulation.horizon_days:g} days after {sc.simulation.warm_up_days:g} "
           f"days' warm-up")
     print(_fmt_summary(res.summary(), sc))
+    _report_checks(res, args)
     if args.out:
-        out = res.to_dir(args.out)
-        print(f"\nWrote event log, KPIs, summary, manifest and plots to {out}/")
+        out = res.to_dir(args.out, precision=args.precision, precision_kpi=args.precision_kpi, workers=args.workers)
+        print(f"\nWrote event log, KPIs, summary, manifest, plots and the STRESS-DES report to {out}/")
     return 0
+
+
+def _report_checks(res, args) -> None:
+    """The warm-up check (warnings to stderr) and the precision reached, after the KPIs."""
+    chk = res.warmup_check()
+    print()
+    print(chk.text())
+    for w in chk.warnings():
+        print(f"warning: {w}", file=sys.stderr)
+    try:
+        print(res.precision_text(args.precision, args.precision_kpi))
+    except ValueError as exc:
+        raise CliError(f"--precision-kpi: {exc}") from None
 
 
 def cmd_validate(args) -> int:
@@ -107,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="simulate a scenario and print its KPIs")
     r.add_argument("scenario")
     add_run_options(r)
-    r.add_argument("--out", help="folder for event log, KPIs, summary and plots")
+    r.add_argument("--out", help="folder for event log, KPIs, summary, plots and the STRESS-DES report")
+    add_precision_options(r)
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files; --theory: check the engine against queueing theory")

@@ -126,3 +126,14 @@ def add_run_options(parser: argparse.ArgumentParser, *, reps: int | str | None =
     default = "every core" if workers_default is None else str(workers_default)
     parser.add_argument("--workers", type=workers, default=workers_default,
                         help=workers_help or f"processes: 1 or more, 0 = every core (default {default})")
+
+
+def add_precision_options(parser: argparse.ArgumentParser, of: str = "the mean", goal: str = "") -> None:
+    """Add ``--precision`` (a target 95% CI half-width) and ``--precision-kpi`` (the KPI it is measured on)."""
+    from sendmodel.analysis.labels import PRECISION_KPI
+
+    parser.add_argument("--precision", type=positive_float, default=None,
+                        help=f"target 95%% CI half-width of {of} of --precision-kpi, in its unit (e.g. 1 = 1 "
+                        f"percentage point on {PRECISION_KPI}); reported with the replications it needs{goal}")
+    parser.add_argument("--precision-kpi", default=PRECISION_KPI,
+                        help=f"KPI for --precision (default {PRECISION_KPI})")

@@ -8,6 +8,7 @@ folder can be recognised as sendmodel's before it is replaced.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import platform
 import subprocess
@@ -17,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from sendmodel.common.paths import SOURCE_ROOT
+from sendmodel.common.paths import PACKAGE_DIR, SOURCE_ROOT
 from sendmodel.common.version import __version__
 
 MANIFEST = "manifest.json"
@@ -39,6 +40,29 @@ def _git_commit() -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def source_hash() -> str:
+    """SHA-256 of the package's Python source (every ``.py`` under ``sendmodel/``, by relative path): names the
+    code that ran even outside a git checkout, such as an installed wheel."""
+    h = hashlib.sha256()
+    for f in sorted(PACKAGE_DIR.rglob("*.py")):
+        h.update(f.relative_to(PACKAGE_DIR).as_posix().encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def code_identity() -> dict[str, str | None]:
+    """The code that ran: the package version, the git commit (None outside a checkout) and the source hash."""
+    return {"sendmodel": __version__, "git_commit": _git_commit(), "source_sha256": source_hash()}
+
+
+def versions() -> dict[str, str]:
+    """Python's and the libraries' versions, as every manifest records them."""
+    return {"python": platform.python_version(), **{p: _version(p) for p in _VERSIONS}}
+
+
 def _version(pkg: str) -> str:
     try:
         return version(pkg)
@@ -54,8 +78,7 @@ def manifest(kind: str, **fields: Any) -> dict:
         "kind": kind,
         "git_commit": _git_commit(),
         "command": list(sys.argv),
-        "python": platform.python_version(),
-        **{p: _version(p) for p in _VERSIONS},
+        **versions(),
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return {**base, **fields}
