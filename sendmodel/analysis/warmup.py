@@ -177,6 +177,7 @@ class WarmupCheck:
     replications: int
     findings: list[SeriesFinding]
     changing: bool = False  # demand growth, a demand forecast or capacity changes: no steady state to reach
+    from_today: bool = False  # starts from the open cases given: today's state, not an empty system
 
     @property
     def needed_days(self) -> float | None:
@@ -196,7 +197,7 @@ class WarmupCheck:
         """What a reader must be told: a warm-up shorter than the diagnostic's, or a series that never settles."""
         out = []
         top = self.longest()
-        if top is not None and self.warm_up_days < top.truncation_days:
+        if top is not None and self.warm_up_days < top.truncation_days and not self.from_today:
             out.append(
                 f"scenario {self.scenario}: the warm-up (simulation.warm_up_days = {self.warm_up_days:g} days) is "
                 f"shorter than MSER-5's truncation point of {top.truncation_days:g} days ({series_label(top.name)}); "
@@ -223,6 +224,10 @@ class WarmupCheck:
                f"{len(self.findings)} series): ")
         if top is None:
             txt += "no series settles within the first half of the run"
+        elif self.from_today:
+            txt += (f"longest truncation point {top.truncation_days:g} days ({series_label(top.name)}); the run starts "
+                    "from the open cases and waiting lists given on its start date, not from empty, so that is the "
+                    "system moving on from today's state, not a warm-up to drop")
         else:
             verdict = "enough" if self.warm_up_days >= top.truncation_days else "NOT enough"
             txt += (f"longest truncation point {top.truncation_days:g} days ({series_label(top.name)}); the scenario's "
@@ -271,4 +276,5 @@ def check_warmup(series: WarmupSeries, scenario) -> WarmupCheck:
     e = scenario.ehc
     changing = bool(e is not None and (e.growth_per_year or e.requests_by_year)) or any(
         s.capacity_changes for s in scenario.services.values())
-    return WarmupCheck(scenario.name, scenario.simulation.warm_up_days, run_days, reps, findings, changing)
+    from_today = bool(e is not None and (e.open_cases or e.open_case_list))
+    return WarmupCheck(scenario.name, scenario.simulation.warm_up_days, run_days, reps, findings, changing, from_today)

@@ -129,3 +129,18 @@ def test_replication_series_count_what_is_open_each_week(short_baseline):
     if wk.any():
         assert s["routine_wait_weeks:slt"][i] == pytest.approx(
             np.mean((seen[wk] - rec["routine_arrival"]["slt"][wk]) / 7.0))
+
+
+def test_a_run_from_today_is_not_told_to_lengthen_its_warm_up(baseline):
+    """A run that starts from the open cases given starts from today's state, not from empty."""
+    from sendmodel.analysis.warmup import WarmupSeries, check_warmup
+
+    sc = baseline.override({"simulation.warm_up_days": 0, "simulation.horizon_days": 400, "ehc.open_cases": [
+        {"stage": "awaiting_advice", "weeks_since_request": [6, 16], "n_per_70k": 100}]})
+    y = np.concatenate([np.linspace(100, 20, 20), np.full(40, 20.0)]) + np.random.default_rng(1).normal(0, 1, 60)
+    series = WarmupSeries(7.0, {"ehc_open": np.vstack([y, y])})
+    chk = check_warmup(series, sc)
+    assert chk.from_today and chk.longest() is not None and chk.longest().truncation_days > 0
+    assert not any("lengthen" in w for w in chk.warnings())
+    assert "not a warm-up to drop" in chk.text()
+    assert any("lengthen" in w for w in check_warmup(series, sc.override({"ehc.open_cases": []})).warnings())
