@@ -165,7 +165,10 @@ class SendModel:
                 queues[name] = queues[pool.services[0]]
         for name, svc in scenario.services.items():  # a queue with reserved sessions books at short notice
             if svc.ring_fenced_pas_per_week > 0:
-                queues[name].short_notice = True
+                q = queues[name]
+                q.short_from = scenario.day_of(svc.ring_fence_from) if not q.short_notice else min(
+                    q.short_from, scenario.day_of(svc.ring_fence_from))
+                q.short_notice = True
         self.services = {
             name: ServiceState(
                 name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days
@@ -178,6 +181,9 @@ class SendModel:
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
+        cfg = scenario.ehc  # levers that start on a date (-inf: from the start)
+        self.triage_from = -math.inf if cfg is None else scenario.day_of(cfg.triage.start)
+        self.admin_from = -math.inf if cfg is None else scenario.day_of(cfg.admin_support_from)
         nan = lambda: np.full(n, np.nan)  # noqa: E731
         self.ehc_rec = {
             "decision_day": nan(),
@@ -312,7 +318,7 @@ class SendModel:
         # services (educational psychology, social care) are asked directly and do not wait for it. An open case
         # was triaged before the start.
         triage = None
-        if cfg.triage.enabled and not open_:
+        if cfg.triage.enabled and not open_ and env.now >= self.triage_from:
             triage = Signal()
             self.work(str(cfg.triage.service), e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
         asked_of = [s for s, a in self.advice.items() if a["requested"][i]]
@@ -344,7 +350,8 @@ class SendModel:
             if e["exceptional"][i]:
                 rec["dmo_requested_day"][i] = since if e["stage"][i] == AWAITING_DMO else env.now
                 yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
-                admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
+                supported = cfg.admin_support and cfg.admin_service and env.now >= self.admin_from
+                admin = cfg.admin_service if supported else cfg.dmo_service
                 yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
                 rec["dmo_signoff_day"][i] = env.now
             if not e["plan"][i]:
@@ -461,7 +468,8 @@ class SendModel:
             # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
             # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
             lead = a["booking_lead_days"][i] - spent
-            short = self.services[s].queue.short_notice
+            q = self.services[s].queue
+            short = q.short_notice and env.now >= q.short_from  # reserved slots (from their start date)
             if lead > 0 and not short:
                 yield lead
             rec["assessment_started_day"][i] = env.now

@@ -320,6 +320,9 @@ class Service(_Strict):
     ring_fence_release_unused: bool = Field(
         True, description="a ring-fenced session with no EHC assessment waiting takes other work"
     )
+    ring_fence_from: Date | None = Field(
+        None, description="first day the reserved sessions and short-notice booking apply (YYYY-MM-DD); empty: "
+        "from the start of the run")
     leave_weeks_per_year: NonNegative = Field(6.0, le=52, description="weeks of leave a year per clinician")
     routine_referrals_per_week_per_70k: Annotated[
         NonNegative, at_most(MAX_ROUTINE_PER_WEEK_PER_70K, "referrals a week per 70,000 children")
@@ -382,6 +385,8 @@ class Triage(_Strict):
     enabled: bool = False
     service: str | None = Field(None, description="service that triages (kind: triage)")
     hours: Distribution | None = Field(None, description="hours of triage per EHC request")
+    start: Date | None = Field(
+        None, description="first day requests for advice go through triage (YYYY-MM-DD); empty: from the start")
 
     @model_validator(mode="after")
     def _complete(self):
@@ -531,6 +536,8 @@ class Ehc(_Strict):
     dmo_review_hours: Distribution = Field(description="DMO/DCO hours to review and sign off exceptional provision")
     dmo_admin_hours: Distribution = Field(description="admin hours per sign-off (on the DMO/DCO unless supported)")
     admin_support: bool = Field(False, description="admin support funded for the DMO/DCO")
+    admin_support_from: Date | None = Field(
+        None, description="first day admin support takes the DMO/DCO's admin (YYYY-MM-DD); empty: from the start")
     admin_service: str | None = Field(None, description="service doing DMO/DCO admin when admin_support is on")
     misroute_delay_days: Distribution = Field(description="days lost when an advice request goes to the wrong service")
     triage: Triage = Field(default_factory=Triage)
@@ -712,6 +719,11 @@ class Scenario(_Strict):
             new._raw = raw
             new._sources = with_override(self._sources, self._file, {k: None for k in update})
         return new
+
+    def day_of(self, date: dt.date | None) -> float:
+        """Model day of a calendar date (days from the start date); ``None`` (a lever with no start) is -inf:
+        in force throughout."""
+        return -math.inf if date is None else float((date - self.simulation.start_date).days)
 
     @property
     def scale(self) -> float:
