@@ -472,7 +472,7 @@ class Reviews(_Strict):
         "not listed use the nearest listed age; empty: published plans ceased in the year by age over the January "
         "caseload by age (DfE SEN2). Every plan ends at 26 at the latest")
     la_hours: Distribution = Field(
-        default_factory=lambda: Fixed(dist="fixed", value=6.0),
+        default_factory=lambda: Fixed(dist="fixed", value=2.5),
         description="LA casework hours a review takes (papers, the meeting, the decision): an assumption to "
         "replace with local data")
     lead_weeks: NonNegative = Field(
