@@ -66,6 +66,8 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         add(("advice_turnaround_median_days", s, _q(tt, 0.5)))
         add(("advice_turnaround_p90_days", s, _q(tt, 0.9)))
         add(("advice_requests", s, float(cohort.sum())))
+        if "fuller_done_day" in a:  # initial advice given: the fuller assessment, due on its own date
+            rows += fuller_assessment_kpis(s, a, sc, warm, end)
         if s in health:
             all_ok.append(ok)
             all_tt.append(tt)
@@ -165,6 +167,20 @@ def sen2_style_kpis(e: dict, warm: float, end: float) -> list[tuple[str, str, fl
     add(("plans_issued_20_to_52w_pct", ALL, _pct((days > PLAN_DUE_DAYS) & (days <= 364.0))))
     add(("plans_issued_over_52w_pct", ALL, _pct(days > 364.0)))
     return rows
+
+
+def fuller_assessment_kpis(s: str, a: dict, sc: Scenario, warm: float, end: float) -> list:
+    """Fuller assessments after initial advice: of those due in the window (children not known, due
+    ``fuller_due_weeks`` after the LA's request), the share done by the due date, and the median days from the
+    request (one still open at the end counts with its age then)."""
+    weeks = sc.services[s].advice.initial_advice.fuller_due_weeks
+    req, done = a["requested_day"], a["fuller_done_day"]
+    due = req + weeks * 7.0
+    nk = ~a["known"] if "known" in a else np.ones(req.size, bool)
+    c = nk & ~np.isnan(req) & (due >= warm) & (due < end)
+    d = _by(done[c], end)
+    return [("fuller_assessment_within_due_pct", s, _pct(~np.isnan(d) & (d <= due[c]))),
+            ("fuller_assessment_median_days", s, _q(_waits(req[c], d, end), 0.5))]
 
 
 def plan_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, float]]:

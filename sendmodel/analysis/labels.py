@@ -43,6 +43,8 @@ KPI_LABELS = {
     "cost_funded_gbp": "Cost a year by funder (joint costs split)",
     "cost_setup_once_gbp": "One-off set-up costs",
     "cost_per_extra_advice_within_6w_gbp": "Cost per extra health advice within 6 weeks",
+    "fuller_assessment_within_due_pct": "Fuller assessments after initial advice done by their due date",
+    "fuller_assessment_median_days": "Fuller assessment after initial advice, median days from the request",
     "plans_in_force_end": "EHC plans in force at the end",
     "plans_ceased_per_year": "EHC plans ceased a year",
     "reviews_due": "Annual reviews due in the period",
@@ -89,6 +91,8 @@ KPI_UNITS = {
     "cost_funded_gbp": "GBP/year",
     "cost_setup_once_gbp": "GBP",
     "cost_per_extra_advice_within_6w_gbp": "GBP/advice",
+    "fuller_assessment_within_due_pct": "%",
+    "fuller_assessment_median_days": "days",
     "plans_in_force_end": "plans",
     "plans_ceased_per_year": "plans/year",
     "reviews_due": "reviews",
@@ -128,6 +132,8 @@ KPI_BETTER = {
     "cost_setup_once_gbp": -1,
     "cost_per_extra_advice_within_6w_gbp": -1,
     "reviews_within_12m_pct": 1,
+    "fuller_assessment_within_due_pct": 1,
+    "fuller_assessment_median_days": -1,
 }
 
 

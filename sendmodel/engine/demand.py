@@ -78,6 +78,7 @@ class AdviceDemand:
     rebook_delay_days: np.ndarray
     admin_lag_days: np.ndarray
     booking_lead_days: np.ndarray
+    initial_hours: np.ndarray  # initial advice for a child not known (0 where the service gives none)
     done: np.ndarray | None = None  # open cases: advice already returned before the start (None: none open)
 
 
@@ -196,6 +197,9 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
             rebook_delay_days=lag(svc.rebook_delay_days, 8),
             admin_lag_days=lag(a.admin_lag_days, 9),
             booking_lead_days=lag(a.booking_lead_days, 10),
+            # column 4 drew the records-advice hours, which a child not known never uses
+            initial_hours=(from_uniform(a.initial_advice.hours, w[:, 4]) if a.initial_advice is not None
+                           else np.zeros(n)),
         )
     return d
 

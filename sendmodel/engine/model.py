@@ -53,6 +53,7 @@ from sendmodel.engine.tasks import (
     DMO_REVIEW,
     DRAFT,
     FINALISE,
+    INITIAL_ADVICE,
     MISSED,
     RECORDS_CHECK,
     REVIEW,
@@ -75,6 +76,7 @@ __all__ = [  # the model, and the engine's parts others import from here
     "DRAFT",
     "EPS",
     "FINALISE",
+    "INITIAL_ADVICE",
     "MISSED",
     "RECORDS_CHECK",
     "REVIEW",
@@ -199,6 +201,10 @@ class SendModel:
             s: {"requested_day": nan(), "returned_day": nan(), "assessment_started_day": nan()}
             for s in (e.advice if e is not None else {})
         }
+        # services giving initial advice to a child not known, a fuller assessment to follow
+        self.initial = {s for s in self.advice_rec if scenario.services[s].advice.initial_advice is not None}
+        for s in self.initial:
+            self.advice_rec[s]["fuller_done_day"] = nan()
         self.routine_rec = {
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
@@ -464,24 +470,48 @@ class SendModel:
                 not triaged
             ):  # without a single point of access, finding out the child is not known takes a look
                 yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
-            # An ordinary appointment is booked with notice. With reserved short-notice slots (NHS England quick guide,
-            # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
-            # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
-            lead = a["booking_lead_days"][i] - spent
-            q = self.services[s].queue
-            short = q.short_notice and env.now >= q.short_from  # reserved slots (from their start date)
-            if lead > 0 and not short:
-                yield lead
-            rec["assessment_started_day"][i] = env.now
-            notice = max(0.0, lead) if short else 0.0
-            for _ in range(a["n_missed"][i]):
-                yield self.assessment(s, assess_hours, MISSED, asked, notice)
-                notice = 0.0
-                yield a["rebook_delay_days"][i]
-            yield self.assessment(s, assess_hours, ASSESSMENT, asked, notice)
-        rec["returned_day"][i] = env.now
+            if s in self.initial:  # initial advice now; the fuller assessment follows on its own due date
+                yield self.work(s, a["initial_hours"][i], INITIAL_ADVICE, asked, True)
+                self._returned(i, s, covered, "returned_day")
+                rest = max(assess_hours - a["initial_hours"][i], 0.0)  # the initial contact is its first part
+                self.start(self.fuller_assessment(i, s, asked, spent, rest, covered))
+                return
+            yield from self.full_assessment(i, s, asked, spent, assess_hours)
+        self._returned(i, s, covered, "returned_day")
+
+    def _returned(self, i: int, s: str, covered, what: str) -> None:
+        """Record advice (or a fuller assessment) as done now, for ``s`` and the pooled services it covers."""
+        now = self.env.now
+        self.advice_rec[s][what][i] = now
         for f in covered:
-            self.advice_rec[f]["returned_day"][i] = env.now
+            if what in self.advice_rec[f]:
+                self.advice_rec[f][what][i] = now
+
+    def fuller_assessment(self, i: int, s: str, asked: float, spent: float, hours: float, covered):
+        """The fuller assessment after initial advice (its own pathway: the plan does not wait for it)."""
+        yield from self.full_assessment(i, s, asked, spent, hours)
+        self._returned(i, s, covered, "fuller_done_day")
+
+    def full_assessment(self, i: int, s: str, asked: float, spent: float, hours: float):
+        """Book and hold the assessment of a child not known (with any missed appointments and rebookings).
+
+        An ordinary appointment is booked with notice. With reserved short-notice slots (NHS England quick
+        guide, 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
+        notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
+        """
+        env, a = self.env, self.advice[s]
+        lead = a["booking_lead_days"][i] - spent
+        q = self.services[s].queue
+        short = q.short_notice and env.now >= q.short_from  # reserved slots (from their start date)
+        if lead > 0 and not short:
+            yield lead
+        self.advice_rec[s]["assessment_started_day"][i] = env.now
+        notice = max(0.0, lead) if short else 0.0
+        for _ in range(a["n_missed"][i]):
+            yield self.assessment(s, hours, MISSED, asked, notice)
+            notice = 0.0
+            yield a["rebook_delay_days"][i]
+        yield self.assessment(s, hours, ASSESSMENT, asked, notice)
 
     def routine_feed(self, q: ServiceQueue, names: list[str]) -> None:
         """Give a queue its services' routine referrals (merged in time order when a pool shares the

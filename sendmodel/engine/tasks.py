@@ -27,7 +27,8 @@ import simpy
     TRIAGE,
     REVIEW,
     REVIEW_INPUT,
-) = range(13)
+    INITIAL_ADVICE,
+) = range(14)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -42,6 +43,7 @@ TASK_KINDS = (
     "triage",
     "annual_review",
     "review_input",
+    "initial_advice",
 )
 
 

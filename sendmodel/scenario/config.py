@@ -211,6 +211,18 @@ Funder = Literal["nhs", "la_education", "la_social_care"]
 # --- services ------------------------------------------------------------------------------------------------
 
 
+class InitialAdvice(_Strict):
+    """Initial advice within the 6 weeks for a child the service does not know, a fuller assessment to follow
+    (NHS England quick guide, 6.2.2: complying within 6 weeks does not mean a full assessment within 6 weeks)."""
+
+    hours: Distribution = Field(description="clinician hours for the initial advice (records, a short contact and "
+                                "the write-up), the first part of the assessment: the fuller assessment takes "
+                                "the rest of assessment_hours; an assumption to replace with local data")
+    fuller_due_weeks: NonNegative = Field(
+        13.0, ge=6, le=52, description="weeks from the LA's request within which the fuller assessment is due "
+        "(NHS England quick guide, 6.2.2: 12-14 weeks)")
+
+
 class Advice(_Strict):
     """How a service answers a local authority's request for EHC advice."""
 
@@ -234,6 +246,9 @@ class Advice(_Strict):
         description="days of notice to book an assessment appointment for a child not known (a ring-fenced "
         "short-notice session may see the child sooner; an ordinary session only after it)",
     )
+    initial_advice: InitialAdvice | None = Field(
+        None, description="for a child not known: initial advice within the 6 weeks, then a fuller assessment "
+        "with its own due date; empty: the advice waits for the full assessment")
 
 
 def _weeks_band(v: tuple, ends: tuple[str, str], most: float, said: str) -> tuple:

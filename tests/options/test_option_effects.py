@@ -27,6 +27,8 @@ def _diff(c, option, kpi, service="all"):
     ("pooled_therapy", "advice_turnaround_median_days", -1, "CDC bulletin: integrated team, trusted assessor"),
     ("combined_front_door", "advice_turnaround_median_days", -1, "DMO/DCO handbook and NHSE guide together"),
     ("combined_front_door", "dmo_signoff_median_days", -1, "DMO/DCO handbook"),
+    ("initial_advice", "advice_within_6w_pct", +1, "NHSE guide 6.2.2: initial advice, fuller assessment to follow"),
+    ("initial_advice", "advice_not_known_turnaround_median_days", -1, "NHSE guide 6.2.2"),
 ])
 def test_option_moves_its_target_kpi(default_comparison, option, kpi, direction, source):
     r = _diff(default_comparison, option, kpi)

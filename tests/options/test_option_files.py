@@ -18,6 +18,8 @@ ALLOWED = {
                        for s in ("community_paediatrics", "slt", "ot", "physio", "camhs")},
     "extra_pas": {f"services.{s}.capacity_changes" for s in ("community_paediatrics", "slt", "ot", "physio", "camhs")},
     "pooled_therapy": {"pools.therapy", "services.ot.discipline"},
+    "initial_advice": {f"services.{s}.advice.initial_advice"
+                       for s in ("community_paediatrics", "slt", "ot", "physio", "camhs")},
 }
 ALLOWED["combined_front_door"] = ALLOWED["dmo_2pa_admin"] | ALLOWED["spa_triage"] | ALLOWED["reserved_slots"]
 COMMON = {"name", "description", "costs.setup"}
