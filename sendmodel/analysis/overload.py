@@ -208,7 +208,8 @@ def _status(u: dict) -> str:
     growth, low, n = u["growth"], u["growth_low"], u["replications"]
     material = growth >= MIN_GROWTH and growth * u["months"] >= MIN_GROWTH_SHARE * max(u["queue_start"], 1.0)
     clear = (low > 0) if n > 1 else growth * u["months"] >= 2.5 * MIN_GROWTH_SHARE * max(u["queue_start"], 1.0)
-    if (material and clear) or (n > 1 and u["offered_low"] > OFFERED_OVER):
+    saturated = n > 1 and u["offered_low"] > OFFERED_OVER and u["utilisation"] >= BUSY
+    if (material and clear) or saturated:
         return "over capacity"
     if u["utilisation"] >= BUSY:
         return "at capacity"
@@ -257,14 +258,17 @@ class OverloadCheck:
                 "admin": "DMO/DCO sign-off times and plans within 20 weeks",
             }.get(u.role, "its advice within 6 weeks, its routine waits and plans within 20 weeks (which wait for "
                           "its advice)")
+            growth = (f"its queue grows by about {_num(max(u.growth, 0.0))} a month ({self._trend(u)}), from about "
+                      f"{_num(u.queue_start)} to {_num(u.queue_end)} {u.what} over the measured "
+                      f"{_num(self.months)} months")
             load = "" if not np.isfinite(u.offered) else (
-                f"; work arrives at about {u.offered:.0%} of what its PAs give, and they are busy "
-                f"{u.utilisation:.0%} of the time")
-            out.append(
-                f"{u.label} is over capacity: its queue grows by about {_num(max(u.growth, 0.0))} a month "
-                f"({self._trend(u)}), from about {_num(u.queue_start)} to {_num(u.queue_end)} {u.what} over the "
-                f"measured {_num(self.months)} months{load}; figures for {affected} describe a backlog that never "
-                f"clears. {_upper_first(self._open(u, u.what))}.")
+                f"work arrives at about {u.offered:.0%} of what its PAs give (95% CI {u.offered_low:.0%} to "
+                f"{u.offered_high:.0%}), and they are busy {u.utilisation:.0%} of the time")
+            why = f"{growth}; {load}" if u.growth_low > 0 or not load else (
+                f"{load}, so its queue cannot settle (over the measured {_num(self.months)} months, from about "
+                f"{_num(u.queue_start)} to {_num(u.queue_end)} {u.what}: {self._trend(u)})")
+            out.append(f"{u.label} is over capacity: {why}; figures for {affected} describe a backlog that never "
+                       f"clears. {_upper_first(self._open(u, u.what))}.")
         return out
 
     def open_requests(self) -> str:
@@ -307,6 +311,16 @@ class OverloadCheck:
         if self.overloaded and self.open_requests():
             lines.append(self.open_requests())
         return "\n".join(lines + self.notes())
+
+    def brief(self) -> str:
+        """The check in few lines, for tables of many options or points: the flags in full, then the units at
+        capacity by name."""
+        at = [u.label for u in self.units if u.status == "at capacity"]
+        lines = self.text().split("\n")[: 1 + len(self.flags()) + (1 if self.overloaded else 0)]
+        if at:
+            lines.append(f"At capacity (busy {BUSY:.0%} or more, queue not clearly growing, so fragile): "
+                         + ", ".join(at) + ".")
+        return "\n".join(lines)
 
     def summary(self) -> dict:
         """For the manifest: who is over or at capacity, and the sentences shown."""

@@ -43,11 +43,16 @@ def test_more_demand_overloads_la_casework(runs):
     assert t.loc["la_casework", "status"] == "over capacity" and t.loc["ehc_requests", "open_end"] > 0
 
 
-def test_run_command_flags_overload(tmp_path, capsys):
-    f = tmp_path / "more_demand.yaml"
-    f.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: more_demand\n"
+def _file(folder, name: str, demand: float | None = None):
+    f = folder / f"{name}.yaml"
+    f.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: {name}\n"
                  "simulation: {warm_up_days: 120, horizon_days: 240}\n"
-                 f"ehc: {{requests_per_year_per_70k: {DEMAND}}}\n")
+                 + (f"ehc: {{requests_per_year_per_70k: {demand}}}\n" if demand else ""))
+    return f
+
+
+def test_run_command_flags_overload(tmp_path, capsys):
+    f = _file(tmp_path, "more_demand", DEMAND)
     out = tmp_path / "run"
     assert main(["run", str(f), "--reps", "2", "--seed", "1", "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -67,3 +72,17 @@ def test_wide_service_interval_is_called_out(baseline):
     assert len(notes) == 1, notes
     assert notes[0].startswith("Replications disagree widely on advice returned within 6 weeks at Occupational")
     assert "0.0 to 10.1" in notes[0] and "replications would bring it within +/- 10 points" in notes[0]
+
+
+def test_compare_flags_each_option(tmp_path, capsys):
+    files = [str(_file(tmp_path, "short")), str(_file(tmp_path, "more_demand", DEMAND))]
+    out = tmp_path / "cmp"
+    assert main(["compare", *files, "--baseline", "short", "--reps", "2", "--seed", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    short, more = text.split("short: Capacity check")[1].split("more_demand: Capacity check")
+    assert "LA SEND casework is over capacity" not in short
+    assert "OVERLOADED: LA SEND casework is over capacity" in more
+    t = pd.read_csv(out / "overload.csv")
+    la = t[t["service"] == "la_casework"].set_index("scenario")["status"]
+    assert la["more_demand"] == "over capacity" and la["short"] != "over capacity"
+    assert "] (" in text.split("by health service")[1]  # each option's mean carries its CI in the by-service table
