@@ -7,8 +7,9 @@ casework, the DMO/DCO):
 
 - **the queue's trend**: the least-squares slope of its weekly queue through the measured period (children
   waiting for a service, casework or sign-offs waiting for the LA or the DMO/DCO), one slope per replication and
-  the t-interval of their mean (replications are independent): a queue whose slope is clearly above zero and
-  large against its level is *over capacity*;
+  the t-interval of their mean (replications are independent): a busy unit (95% of the time or more) whose
+  queue's slope is clearly above zero and large against its level is *over capacity* (one less busy is still
+  filling from the start of the run, not overloaded);
 - **the offered load**: work arriving in the measured period against the hours its PAs give. For the LA casework
   and the DMO/DCO it is the work the requests that arrived bring (mean hours from the scenario), so it is not
   held down by a queue upstream; for a service it is the hours of work that joined its queue;
@@ -42,6 +43,7 @@ BUSY = 0.95  # utilisation from which a unit with no clear growth is "at capacit
 MIN_GROWTH = 0.5  # a month: slower growth is not called overload however clear
 MIN_GROWTH_SHARE = 0.05  # ... nor growth over the measured period below this share of the queue at its start
 OFFERED_OVER = 1.05  # offered load whose CI lies wholly above this is over capacity even before the queue shows it
+FEW_GROWTH_SHARE, FEW_OFFERED_OVER = 0.5, 1.15  # the same with fewer than 3 replications, on point estimates
 WIDE_POINTS = 10.0  # a per-service share whose 95% CI half-width exceeds this many points is called unsettled
 SPREAD_KPIS = ("advice_within_6w_pct", "routine_seen_within_target_pct")
 MEASURES = ("available_hours", "busy_hours", "offered_hours", "queue_start", "queue_end", "queue_slope_per_month",
@@ -164,6 +166,7 @@ class UnitLoad:
     label: str
     role: str  # "la_casework", "dmo" or the service's kind
     status: str  # "over capacity", "at capacity", "within capacity"
+    reason: str  # over capacity because its "queue" grows clearly, or its offered "load" is clearly too much
     replications: int
     utilisation: float
     offered: float  # offered load: work arriving / hours available
@@ -204,16 +207,25 @@ def _role(sc, s: str) -> str:
     return sc.services[s].kind if s in sc.services else "other"
 
 
-def _status(u: dict) -> str:
-    growth, low, n = u["growth"], u["growth_low"], u["replications"]
-    material = growth >= MIN_GROWTH and growth * u["months"] >= MIN_GROWTH_SHARE * max(u["queue_start"], 1.0)
-    clear = (low > 0) if n > 1 else growth * u["months"] >= 2.5 * MIN_GROWTH_SHARE * max(u["queue_start"], 1.0)
-    saturated = n > 1 and u["offered_low"] > OFFERED_OVER and u["utilisation"] >= BUSY
-    if (material and clear) or saturated:
-        return "over capacity"
+def _status(u: dict) -> tuple[str, str]:
+    """Over capacity: busy (95% or more, or no PAs at all) and either a queue that grows clearly and materially or
+    an offered load clearly above the PAs. With fewer than 3 replications a t-interval is too wide to decide
+    anything (t = 12.7 for 2), so the point estimates must be large instead."""
+    growth, n, util = u["growth"], u["replications"], u["utilisation"]
+    busy = not np.isfinite(util) or util >= BUSY
+    start = max(u["queue_start"], 1.0)
+    material = growth >= MIN_GROWTH and growth * u["months"] >= MIN_GROWTH_SHARE * start
+    if n >= 3:
+        clear, saturated = u["growth_low"] > 0, u["offered_low"] > OFFERED_OVER
+    else:
+        clear, saturated = growth * u["months"] >= FEW_GROWTH_SHARE * start, u["offered"] > FEW_OFFERED_OVER
+    if busy and material and clear:
+        return "over capacity", "queue"
+    if busy and saturated:
+        return "over capacity", "load"
     if u["utilisation"] >= BUSY:
-        return "at capacity"
-    return "within capacity"
+        return "at capacity", ""
+    return "within capacity", ""
 
 
 @dataclass
@@ -264,7 +276,7 @@ class OverloadCheck:
             load = "" if not np.isfinite(u.offered) else (
                 f"work arrives at about {u.offered:.0%} of what its PAs give (95% CI {u.offered_low:.0%} to "
                 f"{u.offered_high:.0%}), and they are busy {u.utilisation:.0%} of the time")
-            why = f"{growth}; {load}" if u.growth_low > 0 or not load else (
+            why = f"{growth}; {load}" if u.reason == "queue" or not load else (
                 f"{load}, so its queue cannot settle (over the measured {_num(self.months)} months, from about "
                 f"{_num(u.queue_start)} to {_num(u.queue_end)} {u.what}: {self._trend(u)})")
             out.append(f"{u.label} is over capacity: {why}; figures for {affected} describe a backlog that never "
@@ -291,7 +303,8 @@ class OverloadCheck:
             load = "" if not np.isfinite(u.offered) else f" and work arrives at about {u.offered:.0%} of them"
             out.append(
                 f"{u.label} is at capacity: its PAs are busy {u.utilisation:.0%} of the time{load}. Its queue "
-                f"{'grows only slowly' if u.growth_low > 0 else 'shows no clear growth'} over the measured period "
+                f"{'grows only slowly' if u.growth_low > 0 and u.replications >= 3 else 'shows no clear growth'} over "
+                f"the measured period "
                 f"({self._trend(u)}; about {_num(u.queue_end)} {u.what} at the end), but with no spare capacity "
                 "it drifts by chance rather than settling, so its figures swing between replications and a small "
                 "rise in demand makes it grow.")
@@ -369,10 +382,11 @@ def check_overload(load: pd.DataFrame, scenario) -> OverloadCheck:
             "age_p90": float(g["open_age_p90_weeks"].mean()),
         }
         if s == EHC:
-            ehc = UnitLoad(label="EHC requests", role="ehc", status="", **_fields(u))
+            ehc = UnitLoad(label="EHC requests", role="ehc", status="", reason="", **_fields(u))
             continue
         lab = scenario.services[s].label if s in scenario.services else s
-        units.append(UnitLoad(label=lab, role=_role(scenario, s), status=_status(u), **_fields(u)))
+        status, reason = _status(u)
+        units.append(UnitLoad(label=lab, role=_role(scenario, s), status=status, reason=reason, **_fields(u)))
     return OverloadCheck(scenario.name, months, units, ehc)
 
 
