@@ -390,6 +390,13 @@ def check_overload(load: pd.DataFrame, scenario) -> OverloadCheck:
     return OverloadCheck(scenario.name, months, units, ehc)
 
 
+def check_records(records: list[dict], scenario) -> OverloadCheck:
+    """:func:`check_overload` straight from replications' records (as :func:`~sendmodel.engine.replication.
+    run_replication` returns them), for a study that runs replications itself rather than through ``run``."""
+    frames = [load_frame(load_rows(rec, scenario), scenario.name, i) for i, rec in enumerate(records)]
+    return check_overload(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), scenario)
+
+
 def _fields(u: dict) -> dict:
     return {k: v for k, v in u.items() if k != "months"}
 

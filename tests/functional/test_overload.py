@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 import sendmodel
-from sendmodel.analysis.overload import spread_notes
+from sendmodel.analysis.overload import check_records, spread_notes
 from sendmodel.cli.main import main
+from sendmodel.engine.replication import run_replication
 from tests.conftest import SCENARIOS
 
 SHORT = {"simulation.warm_up_days": 120, "simulation.horizon_days": 240}
@@ -86,3 +87,10 @@ def test_compare_flags_each_option(tmp_path, capsys):
     la = t[t["service"] == "la_casework"].set_index("scenario")["status"]
     assert la["more_demand"] == "over capacity" and la["short"] != "over capacity"
     assert "] (" in text.split("by health service")[1]  # each option's mean carries its CI in the by-service table
+
+
+def test_check_from_records_matches_the_run(runs):
+    """What a study that runs replications itself (the business case) gets from their records."""
+    res = runs["high"]
+    chk = check_records([run_replication(res.scenario, 1, r) for r in range(3)], res.scenario)
+    assert chk.flags() == res.overload_check().flags() and chk.overloaded
