@@ -12,7 +12,9 @@ casework, the DMO/DCO):
   filling from the start of the run, not overloaded);
 - **the offered load**: work arriving in the measured period against the hours its PAs give. For the LA casework
   and the DMO/DCO it is the work the requests that arrived bring (mean hours from the scenario), so it is not
-  held down by a queue upstream; for a service it is the hours of work that joined its queue;
+  held down by a queue upstream (one whose load is above its PAs while such a queue holds the work back is said
+  to be so: it will not keep up once that queue clears); for a service it is the hours of work that joined its
+  queue;
 - **utilisation**: a unit busy 95% of the time or more with no clear growth is *at capacity*, said as such: its
   queue drifts by chance rather than settling, its figures swing between replications, and a small rise in
   demand tips it over;
@@ -40,7 +42,7 @@ EHC = "ehc_requests"  # the unit name of the EHC requests' own row (open request
 DAYS_PER_MONTH = 365.25 / 12
 STEP_DAYS = 7.0  # one queue observation a week
 BUSY = 0.95  # utilisation from which a unit with no clear growth is "at capacity"
-MIN_GROWTH = 0.5  # a month: slower growth is not called overload however clear
+MIN_GROWTH = 0.5  # a month: a queue growing more slowly is not called overload however clear
 MIN_GROWTH_SHARE = 0.05  # ... nor growth over the measured period below this share of the queue at its start
 OFFERED_OVER = 1.05  # offered load whose CI lies wholly above this is over capacity even before the queue shows it
 FEW_GROWTH_SHARE, FEW_OFFERED_OVER = 0.5, 1.15  # the same with fewer than 3 replications, on point estimates
