@@ -27,6 +27,7 @@ import pandas as pd
 from sendmodel.analysis.experiment import run
 from sendmodel.analysis.intervals import mean_interval, precision_verdict, replications_for, t_quantile
 from sendmodel.analysis.labels import KPI_BETTER, KPI_UNITS, PRECISION_KPI, label
+from sendmodel.analysis.overload import OverloadCheck, check_overload, spread_notes
 from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
 from sendmodel.scenario.config import Scenario
 
@@ -199,6 +200,7 @@ class Comparison:
     half_width: float = float("nan")
     history: list[tuple[int, float]] = field(default_factory=list)
     warmup_series: dict[str, WarmupSeries] = field(default_factory=dict, repr=False)
+    load: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # capacity measures per option
     periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)  # every option's KPIs by year
 
     def by_year(self, kind: str = "financial", alpha: float = 0.05) -> pd.DataFrame:
@@ -219,6 +221,16 @@ class Comparison:
     def warmup_checks(self) -> dict[str, WarmupCheck]:
         """MSER-5 per option over its replications' weekly series (:mod:`sendmodel.analysis.warmup`)."""
         return {n: check_warmup(s, self.scenarios[n]) for n, s in self.warmup_series.items()}
+
+    def overload_checks(self) -> dict[str, OverloadCheck]:
+        """Per option, which service, LA casework or DMO/DCO is over capacity (:mod:`sendmodel.analysis.overload`)."""
+        return {n: check_overload(x, self.scenarios[n]) for n, x in self.load.items()}
+
+    def spread_notes(self) -> dict[str, list[str]]:
+        """Per option, the per-service shares whose 95% CI is too wide to act on, and the replications to narrow
+        them."""
+        t = self.table
+        return {n: spread_notes(t[t["option"] == n], sc, self.replications) for n, sc in self.scenarios.items()}
 
     @property
     def precision_met(self) -> bool | None:
@@ -250,7 +262,7 @@ class Comparison:
         return stress_des(kind="comparison", scenarios=self.scenarios, seed=self.seed,
                           replications=self.replications, kpis=list(dict.fromkeys(self.kpis["kpi"])),
                           warmup=self.warmup_checks(), estimation=estimation, outputs=outputs,
-                          baseline=self.baseline, workers=workers)
+                          baseline=self.baseline, workers=workers, capacity=self.overload_checks())
 
     def summary_text(self) -> str:
         """One paragraph on replications and precision, for the command line and the manifest."""
@@ -336,11 +348,13 @@ def run_comparison(
     years: list[pd.DataFrame] = []
     done, history = 0, []
     series: dict[str, list[WarmupSeries]] = {}
+    load: dict[str, list[pd.DataFrame]] = {}
     while True:
         for name, sc in opts.items():
             res = run(sc, replications=target - done, seed=seed, workers=workers, keep_events=False,
                       first_replication=done, warmup=True)
             series.setdefault(name, []).append(res.warmup_series)
+            load.setdefault(name, []).append(res.load.assign(scenario=name))
             k = res.kpis
             k["scenario"] = name
             frames.append(k)
@@ -362,7 +376,8 @@ def run_comparison(
     return Comparison(table=table, kpis=kpis, baseline=baseline, seed=seed, replications=done, scenarios=opts,
                       precision=precision, precision_kpi=precision_kpi, precision_on=precision_on, half_width=hw,
                       history=history, warmup_series={n: WarmupSeries.concat(p) for n, p in series.items()},
-                      periods=pd.concat(years, ignore_index=True) if years else pd.DataFrame())
+                      periods=pd.concat(years, ignore_index=True) if years else pd.DataFrame(),
+                      load={n: pd.concat(p, ignore_index=True) for n, p in load.items()})
 
 
 def compare(scenarios, baseline: str, replications: int | str = 10, seed: int = 0, **kwargs) -> pd.DataFrame:

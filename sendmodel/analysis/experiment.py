@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.analysis.overload import load_frame, load_rows
 from sendmodel.analysis.periods import multi_year, period_frame
 from sendmodel.analysis.results import Results, advice_frame, events_frame, kpi_frame
 from sendmodel.analysis.warmup import WarmupSeries, replication_series
@@ -17,15 +18,17 @@ from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
 
 
-def _one(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict | None, pd.DataFrame, dict | None]:
+def _one(args) -> tuple:
     scenario, seed, rep, keep, warmup = args
     rec = run_replication(scenario, seed, rep)
     k = kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep)
     periods = period_frame(rec, scenario, rep) if multi_year(scenario) else pd.DataFrame()
     series = replication_series(rec, scenario) if warmup else None
+    load = load_frame(load_rows(rec, scenario), scenario.name, rep)
     if not keep:
-        return k, pd.DataFrame(), pd.DataFrame(), None, periods, series
-    return k, events_frame(rec, scenario.name, rep), advice_frame(rec, scenario.name, rep), rec, periods, series
+        return k, pd.DataFrame(), pd.DataFrame(), None, periods, series, load
+    return (k, events_frame(rec, scenario.name, rep), advice_frame(rec, scenario.name, rep), rec, periods, series,
+            load)
 
 
 def run(
@@ -69,4 +72,5 @@ def run(
     records = [o[3] for o in out] if keep_events else []
     periods = pd.concat([o[4] for o in out], ignore_index=True) if multi_year(scenario) else pd.DataFrame()
     series = WarmupSeries.stack([o[5] for o in out]) if warmup else None
-    return Results(scenario, seed, replications, kpis, events, advice, records, periods, series)
+    load = pd.concat([o[6] for o in out], ignore_index=True)
+    return Results(scenario, seed, replications, kpis, events, advice, records, periods, series, load)

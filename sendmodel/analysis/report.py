@@ -213,6 +213,17 @@ def _experimentation(scenarios, warmup: dict[str, WarmupCheck], estimation: list
     return {"4.1 Initialisation": init, "4.2 Run length": length, "4.3 Estimation approach": estimation}
 
 
+def _capacity(capacity: dict) -> list[str]:
+    """Section 4.4: each scenario's capacity check (the flags a reader must see beside the KPIs)."""
+    out = ["Every service, the LA casework and the DMO/DCO is checked for a queue that grows through the measured "
+           "period (least-squares slope of its weekly queue per replication, with the t-interval over replications) "
+           "and for work arriving faster than its PAs give (`overload.csv`); a unit over capacity makes its "
+           "deadline KPIs describe a backlog that never clears, not a steady state."]
+    for n, chk in capacity.items():
+        out += ["", f"`{n}`: " + chk.text().replace("\n", "\n\n")]
+    return out
+
+
 def _implementation(seed: int, workers: int) -> dict[str, list[str]]:
     v = versions()
     software = [f"Python {v.pop('python')} with " + ", ".join(f"{k} {x}" for k, x in v.items())
@@ -267,8 +278,9 @@ def _verification() -> list[str]:
 
 def stress_des(*, kind: str, scenarios: dict[str, Scenario], seed: int, replications: int, kpis: list[str],
                warmup: dict[str, WarmupCheck], estimation: list[str], outputs: list[str],
-               baseline: str | None = None, workers: int = 1) -> str:
-    """The STRESS-DES report of a run (``kind="run"``) or a comparison, as Markdown."""
+               baseline: str | None = None, workers: int = 1, capacity: dict | None = None) -> str:
+    """The STRESS-DES report of a run (``kind="run"``) or a comparison, as Markdown; ``capacity`` (scenario ->
+    :class:`~sendmodel.analysis.overload.OverloadCheck`) adds section 4.4."""
     title = ", ".join(scenarios) if kind == "run" else f"options against {baseline}"
     sections = {
         "1 Objectives": _objectives(kind, scenarios, baseline, kpis),
@@ -284,6 +296,8 @@ def stress_des(*, kind: str, scenarios: dict[str, Scenario], seed: int, replicat
              "Following the STRESS-DES checklist (Monks et al. 2019, \"Strengthening the reporting of empirical "
              "simulation studies: Introducing the STRESS guidelines\", Journal of Simulation 13(1)). Generated "
              f"from the scenario files and the run, {replications} replications, seed {seed}.", ""]
+    if capacity:
+        sections["4 Experimentation"]["4.4 Capacity: is any queue growing?"] = _capacity(capacity)
     for head, subs in sections.items():
         lines += [f"## {head}", ""]
         for sub, body in subs.items():

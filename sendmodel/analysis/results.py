@@ -21,6 +21,7 @@ import pandas as pd
 from sendmodel.analysis.intervals import precision_verdict, summarise_groups
 from sendmodel.analysis.kpis import summarise
 from sendmodel.analysis.labels import KPI_UNITS, PRECISION_KPI, label
+from sendmodel.analysis.overload import WIDE_POINTS, OverloadCheck, check_overload, spread_notes
 from sendmodel.analysis.warmup import WarmupCheck, WarmupSeries, check_warmup
 from sendmodel.common.io import atomic_dir
 from sendmodel.engine.demand import OUTCOMES
@@ -139,6 +140,7 @@ class Results:
     records: list = field(default_factory=list, repr=False)
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # KPIs by calendar and financial year
     warmup_series: WarmupSeries | None = field(default=None, repr=False)  # weekly series for the warm-up check
+    load: pd.DataFrame = field(default_factory=pd.DataFrame)  # capacity measures per replication and service
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """Mean and (1 - alpha) confidence interval per KPI (and service) across replications."""
@@ -164,6 +166,14 @@ class Results:
         """MSER-5 over the replications' weekly series against the scenario's warm-up (None when the series
         were not kept: ``run(..., warmup=False)``)."""
         return None if self.warmup_series is None else check_warmup(self.warmup_series, self.scenario)
+
+    def overload_check(self) -> OverloadCheck:
+        """Which service, LA casework or DMO/DCO is over capacity (queue trend, offered load, utilisation)."""
+        return check_overload(self.load, self.scenario)
+
+    def spread_notes(self, limit: float = WIDE_POINTS) -> list[str]:
+        """Per-service shares on which replications disagree wildly (95% CI wider than +/- ``limit`` points)."""
+        return spread_notes(self.summary(), self.scenario, self.replications, limit)
 
     def precision_text(self, precision: float | None = None, kpi: str = PRECISION_KPI) -> str:
         """The 95% CI half-width of ``kpi`` (service "all") and, given a target ``precision`` (a half-width in
@@ -203,15 +213,20 @@ class Results:
                 from sendmodel.analysis.plots import save_standard_plots
 
                 save_standard_plots(self, tmp)
+            over = self.overload_check()
+            if over.units:
+                over.table().to_csv(tmp / "overload.csv", index=False)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
             chk = self.warmup_check()
             estimation = [f"{self.replications} independent replications, base seed {self.seed}; each KPI's mean "
                           "across replications with a 95% Student t-interval (`summary.csv`).", "",
-                          self.precision_text(precision, precision_kpi) + "."]
+                          self.precision_text(precision, precision_kpi) + ".",
+                          *[x for n in self.spread_notes() for x in ("", n)]]
             text = stress_des(kind="run", scenarios={self.scenario.name: self.scenario}, seed=self.seed,
                               replications=self.replications, kpis=list(dict.fromkeys(self.kpis["kpi"])),
                               warmup={} if chk is None else {self.scenario.name: chk}, estimation=estimation,
-                              outputs=sorted(p.name for p in tmp.iterdir()) + [REPORT], workers=workers)
+                              outputs=sorted(p.name for p in tmp.iterdir()) + [REPORT], workers=workers,
+                              capacity={self.scenario.name: over})
             (tmp / REPORT).write_text(text, encoding="utf-8")
         return Path(path)
 
@@ -220,6 +235,7 @@ class Results:
         from sendmodel.scenario.loading import config_hash
 
         chk = self.warmup_check()
+        over = self.overload_check()
         return manifest("run", scenario=self.scenario.name, scenario_file=getattr(self.scenario, "_file", None),
                         config_hash=config_hash(self.scenario), seed=self.seed, replications=self.replications,
-                        warmup_check=None if chk is None else chk.summary())
+                        warmup_check=None if chk is None else chk.summary(), overload=over.summary())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendmodel.analysis.compare import CE_KPI, Comparison, run_comparison
-from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, ci_in_range, label
 from sendmodel.common.manifest import write_manifest
 from sendmodel.scenario.config import FUNDERS
 from sendmodel.scenario.errors import ScenarioError
@@ -135,13 +135,25 @@ def format_by_service(c: Comparison, kpi: str) -> str:
                 continue
             r = r.iloc[0]
             cell = _num(r["mean"])
+            if pd.notna(r["half_width"]):
+                lo, hi = ci_in_range(r["unit"], r["ci_low"], r["ci_high"])
+                cell += f" [{_num(lo)}, {_num(hi)}]"
             if o != c.baseline:
                 cell += f" ({_signed(r['diff'])}{'*' if r['ci_excludes_zero'] else ''})"
             row.append(cell)
         rows.append(row)
     df = pd.DataFrame(rows, columns=["option"] + [sc.services[s].label for s in services])
-    return (f"{label(kpi)} ({KPI_UNITS.get(kpi, '')}) by health service: mean (difference; * = 95% CI excludes "
-            f"zero)\n{df.to_string(index=False)}")
+    return (f"{label(kpi)} ({KPI_UNITS.get(kpi, '')}) by health service: mean [95% CI] (difference; * = its 95% "
+            f"CI excludes zero)\n{df.to_string(index=False)}")
+
+
+def format_capacity(c: Comparison) -> str:
+    """Per option, its capacity check (flags in full) and the per-service intervals too wide to act on."""
+    spread = c.spread_notes()
+    out = []
+    for name, chk in c.overload_checks().items():
+        out.append(f"{name}: " + "\n".join([chk.brief(), *[f"note: {n}" for n in spread.get(name, [])]]))
+    return "\n".join(out)
 
 
 def value_for_money(c: Comparison) -> pd.DataFrame:
@@ -241,6 +253,9 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             years = c.by_year(kind)
             if not years.empty:
                 years.to_csv(tmp / f"comparison_by_{kind}_year.csv", index=False)
+        over = [chk.table() for chk in c.overload_checks().values() if chk.units]
+        if over:
+            pd.concat(over, ignore_index=True).to_csv(tmp / "overload.csv", index=False)
         save_comparison_plots(c.table, tmp)
         checks = c.warmup_checks()
         if c.baseline in checks:
@@ -259,6 +274,7 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
             half_width=c.half_width,
             precision_met=c.precision_met,
             warmup_check={n: chk.summary() for n, chk in checks.items()},
+            overload={n: chk.summary() for n, chk in c.overload_checks().items()},
         )
         outputs = sorted(p.name for p in tmp.iterdir()) + [REPORT]
         (tmp / REPORT).write_text(c.stress_des(outputs, workers), encoding="utf-8")
@@ -304,6 +320,8 @@ def cmd_compare(args) -> int:
         for w in chk.warnings():
             print(f"warning: {w}", file=sys.stderr)
     print()
+    print(format_capacity(c))
+    print()
     print(format_headline(c))
     for kpi in BY_SERVICE:
         block = format_by_service(c, kpi)
@@ -320,8 +338,8 @@ def cmd_compare(args) -> int:
         print(years)
     if args.out:
         out = write_dir(c, args.out, files, sys.argv, args.workers)
-        print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES "
-              f"report to {out}/")
+        print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, overload.csv, manifest.json, plots and the "
+              f"STRESS-DES report to {out}/")
     return 0
 
 

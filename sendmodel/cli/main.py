@@ -43,6 +43,11 @@ def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
     return df.to_string(index=False)
 
 
+def capacity_text(check, spread: list[str]) -> str:
+    """The capacity check and the per-service intervals too wide to act on, as printed under a KPI table."""
+    return "\n".join([check.text(), *[f"note: {n}" for n in spread]])
+
+
 def warn(file, scenario) -> list[str]:
     """Print the scenario's warnings (work sent to a service with no PAs) to stderr; return them."""
     from sendmodel.scenario.checks import scenario_warnings
@@ -65,10 +70,13 @@ def cmd_run(args) -> int:
           f"seed {args.seed}, measured {sc.simulation.horizon_days:g} days after {sc.simulation.warm_up_days:g} "
           f"days' warm-up")
     print(_fmt_summary(res.summary(), sc))
+    print()
+    print(capacity_text(res.overload_check(), res.spread_notes()))
     _report_checks(res, args)
     if args.out:
         out = res.to_dir(args.out, precision=args.precision, precision_kpi=args.precision_kpi, workers=args.workers)
-        print(f"\nWrote event log, KPIs, summary, manifest, plots and the STRESS-DES report to {out}/")
+        print(f"\nWrote event log, KPIs, summary, capacity check (overload.csv), manifest, plots and the STRESS-DES "
+              f"report to {out}/")
     return 0
 
 

@@ -66,15 +66,56 @@ def cmd_sweep_report(args) -> int:
 
     check_output_dir(args.out)  # before reading: never replace a file or someone else's folder
     df, meta = _read_store(args.store)
+    checks = _capacity(args.store, meta)
     out = Path(args.out)
     with atomic_dir(out) as tmp:  # all or nothing: a failure leaves an earlier report as it was
-        written, n_pts, n_runs, s_all = _write_report(df, meta, args, tmp)
+        written, n_pts, n_runs, s_all = _write_report(df, meta, args, tmp, checks)
     _print_report(meta, n_pts, n_runs, s_all)
+    print()
+    print(capacity_text(checks, meta))
     print(f"\nWrote {', '.join(written)} to {out}/")
     return 0
 
 
-def _write_report(df, meta, args, out: Path):
+def _capacity(store: str, meta) -> tuple:
+    """Each point's capacity check: (table, point -> check, point -> swept values), or None for a store
+    without the measures."""
+    from sendmodel.scenario.config import Scenario
+    from sendmodel.studies.sweep.effects import capacity_by_point
+    from sendmodel.studies.sweep.store import load_sweep_capacity, sweep_points
+
+    capacity = load_sweep_capacity(store)
+    if capacity.empty or not meta.get("base_scenario"):
+        return None
+    params = sweep_points(store)
+    return (*capacity_by_point(capacity, Scenario.model_validate(meta["base_scenario"]), params), params)
+
+
+def _point_name(params: dict, base) -> str:
+    from sendmodel.studies.sweep.plots import param_label
+
+    return ", ".join(f"{param_label(k, base)} = {_g(v)}" for k, v in params.items())
+
+
+def capacity_text(checks, meta) -> str:
+    """Which points have a service, the LA casework or the DMO/DCO over capacity, with the flags in full."""
+    if checks is None:
+        return ("Capacity check: not available (this store was written before runs kept their capacity "
+                "measures; run the sweep again into a new store).")
+    _, by_point, params = checks
+    over = {p: c for p, c in by_point.items() if c.overloaded}
+    head = (f"Capacity check: {len(over)} of {len(by_point)} points have a service, the LA casework or the DMO/DCO "
+            "over capacity" + (":" if over else " (no queue grows clearly at any point)."))
+    lines = [head]
+    for p, c in over.items():
+        lines.append(f"\nPoint {p} ({_point_name(params.get(p, {}), meta.get('base_scenario'))}):")
+        lines += [f"OVERLOADED: {f}" for f in c.flags()]
+        if c.open_requests():
+            lines.append(c.open_requests())
+    return "\n".join(lines)
+
+
+def _write_report(df, meta, args, out: Path, checks=None):
     import pandas as pd
 
     from sendmodel.analysis.labels import KPI_UNITS
@@ -110,12 +151,16 @@ def _write_report(df, meta, args, out: Path):
         s_all = pd.concat(sens, ignore_index=True)
         s_all.to_csv(out / "sensitivity.csv", index=False)
         written.append("sensitivity.csv")
+    if checks is not None and not checks[0].empty:
+        checks[0].to_csv(out / "overload.csv", index=False)
+        written.append("overload.csv")
     meta_out = {k: v for k, v in meta.items() if k not in ("invocations", "base_scenario")}
     meta_out["points_stored"], meta_out["runs_stored"] = n_pts, n_runs
     (out / "sweep.json").write_text(json.dumps(meta_out, indent=2, default=str))
     written.append("sweep.json")
+    over = None if checks is None else sorted(p for p, c in checks[1].items() if c.overloaded)
     write_manifest(out, "sweep_report", store=str(Path(args.store).resolve()), sweep=meta.get("name"),
-                   points_stored=n_pts, runs_stored=n_runs)
+                   points_stored=n_pts, runs_stored=n_runs, points_over_capacity=over)
     written.append("manifest.json")
     return written, n_pts, n_runs, s_all
 

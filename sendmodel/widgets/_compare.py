@@ -15,11 +15,12 @@ import pandas as pd
 
 from sendmodel.analysis.compare import cost_effectiveness, paired_table
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, label
+from sendmodel.analysis.overload import check_overload, spread_notes
 from sendmodel.analysis.plots import cost_vs_within_6w
 from sendmodel.scenario.loading import config_hash
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
 from sendmodel.widgets._engine import run_frames
-from sendmodel.widgets._render import figure_png, fmt
+from sendmodel.widgets._render import capacity_html, figure_png, fmt
 
 TABLE_KPIS = [
     "advice_within_6w_pct",
@@ -149,7 +150,8 @@ class CompareDashboard(Dashboard):
         names = list(self.files)  # with any file given by its path
 
         self.table = None  # the latest comparison table (sendmodel.compare's columns)
-        self._cache: dict[tuple, pd.DataFrame] = {}  # (content hash, replications, seed) -> KPIs
+        self._cache: dict[tuple, tuple] = {}  # (content hash, replications, seed) -> (KPIs, capacity measures)
+        self.overload: dict = {}  # option -> its capacity check (sendmodel.analysis.overload.OverloadCheck)
 
         self.baseline = self._picker(baseline, "Baseline", "sm-baseline", width="380px")
         self.choices = {
@@ -168,9 +170,10 @@ class CompareDashboard(Dashboard):
         self.baseline.observe(self._on_change, names="value")
         self.replications.observe(self._on_change, names="value")
         self.comparison = output("sm-comparison-table")
+        self.capacity = output("sm-capacity")
         self.who_pays = output("sm-who-pays-table")
         self.plot = figure("sm-plot")
-        self._outputs = (self.comparison, self.who_pays, self.plot)
+        self._outputs = (self.capacity, self.comparison, self.who_pays, self.plot)
 
         self.widget = self._columns(
             "sendmodel-compare",
@@ -181,7 +184,7 @@ class CompareDashboard(Dashboard):
             "<span class='sm-worse'>red</span> clearly worse, black not clearly different.",
             W.HBox([self.baseline, self.replications]),
             [W.HTML("<b>Options</b>"), *self.choices.values()],
-            [self.comparison, W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
+            [self.capacity, self.comparison, W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
             px=(300, 600),
         )
         self._start(run_now)
@@ -230,30 +233,32 @@ class CompareDashboard(Dashboard):
                 lambda d, _n, base=done: progress(base + d, total),
                 is_stale,
             )
-            k = res.kpis.copy()
-            self._cache[keys[n]] = k
+            self._cache[keys[n]] = (res.kpis.copy(), res.load)
             done += reps
         frames = []
         for n in chosen:
-            k = self._cache[keys[n]].copy()
+            k = self._cache[keys[n]][0].copy()
             k["scenario"] = _short(n)
             frames.append(k)
         kpis = pd.concat(frames, ignore_index=True)
         base = _short(chosen[0])
         table = pd.concat([paired_table(kpis, base), cost_effectiveness(kpis, base)], ignore_index=True)
         png = figure_png(cost_vs_within_6w, table) if "cost_total_gbp" in set(table["kpi"]) else b""
-        return table, base, png, len(todo), reps
+        over = {_short(n): check_overload(self._cache[keys[n]][1], scenarios[n]) for n in chosen}
+        spread = {_short(n): spread_notes(table[table["option"] == _short(n)], scenarios[n], reps) for n in chosen}
+        return table, base, png, len(todo), reps, over, spread
 
     def _show(self, out) -> dict:
-        table, base, png, ran, reps = out
-        self.table = table
+        table, base, png, ran, reps, over, spread = out
+        self.table, self.overload = table, over
+        self.capacity.value = "".join(capacity_html(c, spread.get(n, []), n) for n, c in over.items())
         self.comparison.value = comparison_html(table, base)
         self.who_pays.value = who_pays_html(table, base)
         self.plot.value = png
         return {"options_run": ran}
 
     def _done_status(self, out, felt: float) -> str:
-        table, base, _png, ran, reps = out
+        table, base, _png, ran, reps, _over, _spread = out
         n_opts = table["option"].nunique() - 1
         return (
             f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.analysis.overload import load_frame, load_rows
 from sendmodel.analysis.results import Results, advice_frame, kpi_frame
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
@@ -30,12 +31,12 @@ def quick_mode() -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def replication_frames(scenario: Scenario, seed: int, rep: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One replication's KPI and advice frames: all a dashboard needs, small to send between processes."""
+def replication_frames(scenario: Scenario, seed: int, rep: int) -> tuple[pd.DataFrame, ...]:
+    """One replication's KPI, advice and capacity frames: all a dashboard needs, small to send between
+    processes."""
     rec = run_replication(scenario, seed, rep)
-    return kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep), advice_frame(
-        rec, scenario.name, rep
-    )
+    return (kpi_frame(kpis_from_records(rec, scenario), scenario.name, rep),
+            advice_frame(rec, scenario.name, rep), load_frame(load_rows(rec, scenario), scenario.name, rep))
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -96,7 +97,8 @@ def run_frames(
     partial: Callable[[Results], None] | None = None,
     partial_at: int | None = None,
 ) -> Results:
-    """Replications of ``scenario`` as a :class:`~sendmodel.Results` with KPIs and the advice frame.
+    """Replications of ``scenario`` as a :class:`~sendmodel.Results` with KPIs, the advice frame and the
+    capacity measures.
 
     The same (scenario, seed, replication) gives the same numbers in any process, so a dashboard run equals
     ``sendmodel.run(scenario, replications, seed)``. With ``partial``, it is called once with the replications
@@ -108,7 +110,7 @@ def run_frames(
     Stale
         When ``is_stale()`` turns true between replications.
     """
-    done: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    done: dict[int, tuple[pd.DataFrame, ...]] = {}
     if progress:
         progress(0, replications)
     want_partial = partial is not None and partial_at is not None and 1 < partial_at < replications
@@ -160,7 +162,8 @@ def _results(scenario: Scenario, seed: int, done: dict) -> Results:
     reps = sorted(done)
     kpis = pd.concat([done[r][0] for r in reps], ignore_index=True)
     advice = pd.concat([done[r][1] for r in reps], ignore_index=True)
-    return Results(scenario, seed, len(reps), kpis, pd.DataFrame(), advice, [])
+    load = pd.concat([done[r][2] for r in reps], ignore_index=True)
+    return Results(scenario, seed, len(reps), kpis, pd.DataFrame(), advice, [], load=load)
 
 
 class LatestRunner:

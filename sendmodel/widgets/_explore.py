@@ -18,7 +18,7 @@ from sendmodel.scenario.checks import scenario_warnings
 from sendmodel.scenario.config import Scenario
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
 from sendmodel.widgets._engine import run_frames
-from sendmodel.widgets._render import figure_png, kpi_table_html, service_table_html
+from sendmodel.widgets._render import capacity_html, figure_png, kpi_table_html, service_table_html
 from sendmodel.widgets.levers import LeverError, apply_levers, levers_for, read_levers, service_rows
 
 _SLIDERS = {"dmo_pas": "DMO/DCO PAs a week", "demand": "EHC requests a year per 70,000"}
@@ -45,13 +45,15 @@ class ExploreDashboard(Dashboard):
         self.results = None  # the latest Results shown
         self.summary = None  # its summary (mean and 95% CI per KPI)
         self.reference_summary = None  # the scenario file as it stands, when the table compares with it
+        self.overload = None  # the latest run's capacity check (sendmodel.analysis.overload.OverloadCheck)
         self._references: dict[tuple, Any] = {}
 
         self.picker = self._picker(first)
         self.table = output("sm-kpi-table")
+        self.capacity = output("sm-capacity")  # who is over capacity, and intervals too wide to act on
         self.service_table = output("sm-service-table")
         self.plot = figure("sm-plot")
-        self._outputs = (self.table, self.plot, self.service_table)
+        self._outputs = (self.capacity, self.table, self.plot, self.service_table)
         self.controls: dict[str, W.ValueWidget] = {}
         self.controls_box = W.VBox()
 
@@ -64,7 +66,7 @@ class ExploreDashboard(Dashboard):
             "Numbers are means over replications with 95% confidence intervals.",
             W.HBox([self.picker, self.replications]),
             [self.controls_box],
-            [self.table, self.plot, W.HTML("<b>By service</b>"), self.service_table],
+            [self.capacity, self.table, self.plot, W.HTML("<b>By service</b>"), self.service_table],
             px=(500, 560),
         )
         self._load(first)
@@ -246,6 +248,8 @@ class ExploreDashboard(Dashboard):
     def _show(self, out) -> dict:
         res, summary, ref, png = out
         self.results, self.summary, self.reference_summary = res, summary, ref
+        self.overload = res.overload_check()
+        self.capacity.value = capacity_html(self.overload, res.spread_notes())
         self.table.value = kpi_table_html(summary, ref, res.scenario)
         self.service_table.value = service_table_html(summary, res.scenario, ref)
         self.plot.value = png

@@ -181,7 +181,8 @@ def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
 
 
 def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame | None = None) -> str:
-    """Per service: advice within 6 weeks, turnaround, routine wait, utilisation (change in brackets)."""
+    """Per service: advice within 6 weeks, turnaround, routine wait, utilisation, each with its 95% CI below
+    (change in brackets)."""
     now, before_by = _by_key(summary), _by_key(reference)
     services = [s for s in scenario.services if ("utilisation", s) in now]
     head = (
@@ -201,9 +202,25 @@ def service_table_html(summary: pd.DataFrame, scenario, reference: pd.DataFrame 
                 ch = _change(k, r["unit"], r["mean"], b["mean"])
                 if ch and "no change" not in ch:
                     txt += f" ({ch})"
-            cells.append(txt)
+            ci = _ci(r)
+            cells.append(txt + (f'<br><span class="sm-ci">{ci}</span>' if ci else ""))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="sm-table sm-services">{"".join(rows)}</table>'
+
+
+def capacity_html(check, spread: list[str] = (), title: str = "") -> str:
+    """The capacity check as boxes: a warning box for each unit over capacity (with the open EHC requests), a
+    quieter line for those at capacity, and a note for each per-service interval too wide to act on."""
+    name = f"{title}: " if title else ""
+    parts = [message_html(f"{name}OVERLOADED: {f}", "warning") for f in check.flags()]
+    if check.overloaded and check.open_requests():
+        parts.append(message_html(f"{name}{check.open_requests()}", "warning"))
+    at = [u.label for u in check.units if u.status == "at capacity"]
+    if at:
+        parts.append(message_html(f"{name}At capacity (busy 95% or more, queue not clearly growing, so its figures "
+                                  f"are fragile): {', '.join(at)}.", "ok"))
+    parts += [message_html(f"{name}{n}", "warning") for n in spread]
+    return f'<div class="sm-capacity">{"".join(parts)}</div>'
 
 
 def message_html(text: str, kind: str = "error") -> str:

@@ -1,4 +1,5 @@
-"""effects."""
+"""What a sweep shows: each point's KPIs with their intervals, main effects, sensitivity, and which points
+are over capacity."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pandas as pd
 
 from sendmodel.analysis.intervals import mean_interval, summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.analysis.overload import OverloadCheck, check_overload
 
 # --- analysis of a sweep ------------------------------------------------------------------------------------
 
@@ -102,3 +104,19 @@ def sensitivity(
     out.insert(2, "service", service)
     out["overall_mean"] = float(d["value"].mean())
     return out.reindex(out["swing"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def capacity_by_point(capacity: pd.DataFrame, base, params: dict[int, dict]
+                      ) -> tuple[pd.DataFrame, dict[int, OverloadCheck]]:
+    """Each point's capacity check (:func:`~sendmodel.analysis.overload.check_overload`) from the stored
+    measures, on the base scenario with the point's values; the table has one row per (point, unit)."""
+    checks, tables = {}, []
+    for point, g in capacity.groupby("point", sort=True):
+        sc = base.override(params.get(int(point), {})) if params.get(int(point)) else base
+        chk = check_overload(g.drop(columns="point"), sc)
+        checks[int(point)] = chk
+        if chk.units:
+            t = chk.table().drop(columns="scenario")
+            t.insert(0, "point", int(point))
+            tables.append(t)
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), checks

@@ -9,9 +9,10 @@ file and field before anything runs or is written.
 :func:`run_sweep` runs every (point, replication) as an independent replication (the seed is shared by every
 point, so points are compared on common random numbers). Replications are batched into tasks of about a second
 each, so the scheduling cost of a task (pickling, Dask's bookkeeping) stays small against its work. Only KPIs
-are kept. The calling process is the only writer of the store, a SQLite file: each finished task is one
-transaction (its runs and all their KPI rows, or nothing), so a sweep killed at any moment resumes by running
-again the same command, which skips the stored (point, replication) pairs. :func:`load_sweep` reads a store
+are kept, with each run's capacity measures (:mod:`sendmodel.analysis.overload`). The calling process is the
+only writer of the store, a SQLite file: each finished task is one transaction (its runs and all their KPI and
+capacity rows, or nothing), so a sweep killed at any moment resumes by running again the same command, which
+skips the stored (point, replication) pairs. :func:`load_sweep` reads a store
 into a tidy frame.
 """
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendmodel.analysis.kpis import kpis_from_records
+from sendmodel.analysis.overload import load_rows
 from sendmodel.common.parallel import default_workers
 from sendmodel.common.version import __version__
 from sendmodel.engine.replication import run_replication
@@ -46,14 +48,17 @@ TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this lon
 
 
 def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) -> dict:
-    """Worker side of one task: run its replications and return their KPI rows (no event logs)."""
-    runs = []
+    """Worker side of one task: run its replications and return their KPI and capacity rows (no event logs)."""
+    runs, load = [], []
     for point, scenario, reps in groups:
         for rep in reps:
             t0 = time.perf_counter()
-            rows = kpis_from_records(run_replication(scenario, seed, rep), scenario)
+            rec = run_replication(scenario, seed, rep)
+            rows = kpis_from_records(rec, scenario)
             runs.append((point, rep, time.perf_counter() - t0, rows))
+            load.append((point, rep, load_rows(rec, scenario)))
     return {
+        "load": load,
         "version": __version__,
         "code": code_fingerprint(),
         "host": socket.gethostname(),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendmodel.analysis.labels import KPI_UNITS
+from sendmodel.analysis.overload import LOAD_COLUMNS
 from sendmodel.common.paths import PACKAGE_DIR
 from sendmodel.common.version import __version__
 from sendmodel.scenario.loading import config_hash
@@ -21,7 +22,8 @@ from sendmodel.studies.sweep.spec import Sweep, SweepError
 STORE_FORMAT = 1
 # A run's KPIs come from these modules and what they import at their top level: a store is resumed, and a worker
 # used, only with the same code (and the same NumPy and SimPy, whose releases could change a draw or an order).
-_MODEL_ROOTS = ("sendmodel.engine.replication", "sendmodel.analysis.kpis", "sendmodel.scenario.loading")
+_MODEL_ROOTS = ("sendmodel.engine.replication", "sendmodel.analysis.kpis", "sendmodel.analysis.overload",
+                "sendmodel.scenario.loading")
 
 
 def _model_modules() -> list[str]:
@@ -76,11 +78,19 @@ CREATE TABLE kpis (
     seq INTEGER NOT NULL, value REAL,
     PRIMARY KEY (point, replication, kpi, service),
     FOREIGN KEY (point, replication) REFERENCES runs(point, replication));
+CREATE TABLE IF NOT EXISTS load (
+    point INTEGER NOT NULL, replication INTEGER NOT NULL, service TEXT NOT NULL, measure TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (point, replication, service, measure),
+    FOREIGN KEY (point, replication) REFERENCES runs(point, replication));
 CREATE TABLE invocations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, spec_file TEXT NOT NULL, spec TEXT NOT NULL,
     sendmodel TEXT NOT NULL, seed INTEGER NOT NULL, replications INTEGER NOT NULL, backend TEXT NOT NULL,
     workers INTEGER);
 """
+
+
+_LOAD_TABLE = next(t for t in _SCHEMA.split(";") if "IF NOT EXISTS load" in t)
 
 
 def _now() -> str:
@@ -182,6 +192,8 @@ def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
             f"{store} holds a different sweep ({'; '.join(problems)}): give another --out, or delete it to "
             "start again"
         )
+    if "load" not in tables:  # a store from before capacity measures were kept: its new runs keep them
+        conn.execute(_LOAD_TABLE)
     if sweep.replications > meta.get("replications", 0):  # more replications extend a sweep
         conn.execute(
             "UPDATE meta SET value = ? WHERE key = 'replications'", (json.dumps(sweep.replications),)
@@ -220,6 +232,9 @@ def _store_task(conn: sqlite3.Connection, result: dict) -> None:
                 "INSERT INTO kpis VALUES (?, ?, ?, ?, ?, ?)",
                 [(point, rep, kpi, svc, i, float(v)) for i, (kpi, svc, v) in enumerate(rows)],
             )
+        for point, rep, rows in result.get("load", []):
+            conn.executemany("INSERT INTO load VALUES (?, ?, ?, ?, ?)",
+                             [(point, rep, svc, m, float(v)) for svc, m, v in rows])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -256,6 +271,29 @@ class _read_only:
 
     def __exit__(self, *exc):
         self.conn.close()
+
+
+def load_sweep_capacity(store: str | Path) -> pd.DataFrame:
+    """The capacity measures of every stored run (:func:`sendmodel.analysis.overload.load_rows`), one row per
+    (point, replication, service) as :func:`~sendmodel.analysis.overload.load_frame` makes them; empty for a
+    store written before they were kept."""
+    with _read_only(store) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "load" not in tables:
+            return pd.DataFrame(columns=["point", *LOAD_COLUMNS])
+        df = pd.read_sql_query("SELECT point, replication, service, measure, value FROM load", conn)
+    if df.empty:
+        return pd.DataFrame(columns=["point", *LOAD_COLUMNS])
+    wide = df.pivot_table(index=["point", "replication", "service"], columns="measure", values="value",
+                          sort=False, dropna=False).reset_index()
+    wide["scenario"] = ""
+    return wide.reindex(columns=["point", *LOAD_COLUMNS]).sort_values(["point", "replication"], kind="stable")
+
+
+def sweep_points(store: str | Path) -> dict[int, dict]:
+    """Each point's swept values (field path -> value), by point."""
+    with _read_only(store) as conn:
+        return {p: json.loads(v) for p, v in conn.execute("SELECT point, params FROM points ORDER BY point")}
 
 
 def load_sweep(store: str | Path) -> pd.DataFrame:
