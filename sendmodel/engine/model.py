@@ -353,7 +353,7 @@ class SendModel:
         env, e, cfg, rec = self.env, self.ehc, self.sc.ehc, self.ehc_rec
         arrival = e["arrival_day"][i]
         if stage <= AWAITING_DMO:
-            if e["exceptional"][i]:
+            if e["exceptional"][i] and (e["plan"][i] or not cfg.dmo_signoff_plans_only):
                 rec["dmo_requested_day"][i] = since if e["stage"][i] == AWAITING_DMO else env.now
                 yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
                 supported = cfg.admin_support and cfg.admin_service and env.now >= self.admin_from

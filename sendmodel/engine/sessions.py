@@ -125,6 +125,8 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
         )
     else:
         pas = np.full(days.size, base)
+    if sc.ehc is not None and name == sc.ehc.dmo_service and sc.ehc.dmo_other_work_share > 0:
+        pas = pas * (1.0 - sc.ehc.dmo_other_work_share)  # the role's other work takes the rest of its sessions
     parts: list[list[tuple[np.ndarray, float, bool]]] = [[] for _ in range(n_clin)]
     for value in np.unique(pas).tolist():
         layout = weekly_layout(value, rf_pas)

@@ -550,6 +550,13 @@ class Ehc(_Strict):
     dmo_service: str = Field(description="the Designated Medical/Clinical Officer service")
     dmo_review_hours: Distribution = Field(description="DMO/DCO hours to review and sign off exceptional provision")
     dmo_admin_hours: Distribution = Field(description="admin hours per sign-off (on the DMO/DCO unless supported)")
+    dmo_signoff_plans_only: bool = Field(
+        False, description="the DMO/DCO signs off exceptional health provision only for assessments going on to a "
+        "plan (CDC DMO/DCO handbook); off: every assessment with exceptional provision, plan or not")
+    dmo_other_work_share: Probability = Field(
+        0.0, le=0.95, description="share of the DMO/DCO's sessions spent on the role's other work (strategic work, "
+        "training, panels, quality assurance; CDC DMO/DCO handbook), not available for sign-off; they are still "
+        "paid for: an assumption to replace with the local job plan")
     admin_support: bool = Field(False, description="admin support funded for the DMO/DCO")
     admin_support_from: Date | None = Field(
         None, description="first day admin support takes the DMO/DCO's admin (YYYY-MM-DD); empty: from the start")
