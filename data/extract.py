@@ -30,6 +30,12 @@ NATIONAL_ROWS = {  # source (relative to the shared data folder) -> extract in t
     f"{SEN2_2025}/assessments.csv": "sen2/assessments_national.csv",
     f"{SEN2_2025}/timeliness_20_week.csv": "sen2/timeliness_20_week_national.csv",
 }
+#: source -> (extract, breakdowns kept): national rows of the files the plans-in-force caseload reads (plans
+#: ceased and new plans, all and by age), without the ethnicity, sex and placement rows.
+NATIONAL_TOPICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    f"{SEN2_2025}/ceased_plans.csv": ("sen2/ceased_plans_national.csv", ("All ceased EHC plans", "Age plan ceased")),
+    f"{SEN2_2025}/newplans.csv": ("sen2/newplans_national.csv", ("New EHC plans", "Age when plan started")),
+}
 #: source -> (extract, the ``breakdown_topic`` values kept, or None for every breakdown). Only the breakdowns a
 #: local model reads are kept (all rows, and by age; annual reviews also by years the plan has been in place):
 #: ethnicity, sex and placement type are left in the source files, which keeps this folder a few MB.
@@ -90,6 +96,9 @@ def main(shared: str) -> int:
     for rel, out in NATIONAL_ROWS.items():
         n = national_rows(root / rel, HERE / out)
         print(f"{out}: {n} national rows from {rel} (sha256 {sha256(root / rel)})")
+    for rel, (out, topics) in NATIONAL_TOPICS.items():
+        n = select_rows(root / rel, HERE / out, NATIONAL, topics)
+        print(f"{out}: {n} national rows (breakdowns {' / '.join(topics)}) from {rel} (sha256 {sha256(root / rel)})")
     for rel, (out, topics) in LA_ROWS.items():
         n = select_rows(root / rel, HERE / out, GEOGRAPHIC, topics)
         what = "every breakdown" if topics is None else "breakdowns " + " / ".join(topics)

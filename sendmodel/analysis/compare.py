@@ -199,6 +199,22 @@ class Comparison:
     half_width: float = float("nan")
     history: list[tuple[int, float]] = field(default_factory=list)
     warmup_series: dict[str, WarmupSeries] = field(default_factory=dict, repr=False)
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)  # every option's KPIs by year
+
+    def by_year(self, kind: str = "financial", alpha: float = 0.05) -> pd.DataFrame:
+        """The paired comparison year by year (``financial``: April-March, or ``calendar``) for a run measuring
+        more than a year: :func:`paired_table` per year, with ``period`` and ``days`` (< 365: a part year)
+        first. Empty for a one-year run."""
+        if self.periods.empty:
+            return pd.DataFrame()
+        p = self.periods[self.periods["period_kind"] == kind]
+        parts = []
+        for (period, days), g in p.groupby(["period", "days"], sort=False):
+            t = paired_table(g, self.baseline, alpha)
+            t.insert(0, "days", days)
+            t.insert(0, "period", period)
+            parts.append(t)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def warmup_checks(self) -> dict[str, WarmupCheck]:
         """MSER-5 per option over its replications' weekly series (:mod:`sendmodel.analysis.warmup`)."""
@@ -317,6 +333,7 @@ def run_comparison(
             raise ValueError(f"replications must be >= 1 or 'auto' (got {replications!r})")
 
     frames: list[pd.DataFrame] = []
+    years: list[pd.DataFrame] = []
     done, history = 0, []
     series: dict[str, list[WarmupSeries]] = {}
     while True:
@@ -327,6 +344,8 @@ def run_comparison(
             k = res.kpis
             k["scenario"] = name
             frames.append(k)
+            if not res.periods.empty:
+                years.append(res.periods.assign(scenario=name))
         done = target
         kpis = pd.concat(frames, ignore_index=True)
         table = paired_table(kpis, baseline, alpha)
@@ -342,7 +361,8 @@ def run_comparison(
     table = pd.concat([table, cost_effectiveness(kpis, baseline, alpha)], ignore_index=True)
     return Comparison(table=table, kpis=kpis, baseline=baseline, seed=seed, replications=done, scenarios=opts,
                       precision=precision, precision_kpi=precision_kpi, precision_on=precision_on, half_width=hw,
-                      history=history, warmup_series={n: WarmupSeries.concat(p) for n, p in series.items()})
+                      history=history, warmup_series={n: WarmupSeries.concat(p) for n, p in series.items()},
+                      periods=pd.concat(years, ignore_index=True) if years else pd.DataFrame())
 
 
 def compare(scenarios, baseline: str, replications: int | str = 10, seed: int = 0, **kwargs) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from sendmodel.analysis.costs import cost_kpis
 from sendmodel.analysis.intervals import summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
 from sendmodel.engine.demand import AWAITING_DMO
+from sendmodel.engine.tasks import REVIEW, REVIEW_INPUT
 from sendmodel.scenario.config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
 
 ALL = "all"
@@ -119,6 +120,8 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         add(("requests_open_end", ALL, float(open_.sum())))
         add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
         rows += sen2_style_kpis(e, warm, end)
+    if "plans" in rec:
+        rows += plan_kpis(rec, warm, end)
 
     # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
     for s, svc_rec in rec["services"].items():
@@ -203,6 +206,30 @@ def sen2_style_kpis(e: dict, warm: float, end: float) -> list[tuple[str, str, fl
     add(("plans_issued_within_20w_pct", ALL, _pct(days <= PLAN_DUE_DAYS)))
     add(("plans_issued_20_to_52w_pct", ALL, _pct((days > PLAN_DUE_DAYS) & (days <= 364.0))))
     add(("plans_issued_over_52w_pct", ALL, _pct(days > 364.0)))
+    return rows
+
+
+def plan_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, float]]:
+    """Plans in force and annual reviews: the caseload at the window's end, plans ceased in it, and the reviews
+    due in it (on time when done by the due date; one not done by the window's end is late), with the clinician
+    and LA hours that reviews took in the window, by service."""
+    p, r = rec["plans"], rec["reviews"]
+    start, ends = p["start_day"], p["end_day"]
+    held = ~np.isnan(start)
+    rows = [
+        ("plans_in_force_end", ALL, float((held & (start < end) & (ends >= end)).sum())),
+        ("plans_ceased_per_year", ALL, float((held & (ends >= warm) & (ends < end)).sum()) * 365.25 / (end - warm)),
+    ]
+    due = r["due_day"]
+    c = (due >= warm) & (due < end)
+    done = _by(r["completed_day"][c], end)
+    rows.append(("reviews_due", ALL, float(c.sum())))
+    rows.append(("reviews_within_12m_pct", ALL, _pct(~np.isnan(done) & (done <= due[c]))))
+    for s, sv in rec["services"].items():
+        kind, fin = sv["task_kind"], sv["task_finished"]
+        mine = ((kind == REVIEW) | (kind == REVIEW_INPUT)) & (fin >= warm) & (fin < end)
+        if mine.any():
+            rows.append(("review_hours_per_year", s, float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)))
     return rows
 
 

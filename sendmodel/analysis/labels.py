@@ -45,6 +45,11 @@ KPI_LABELS = {
     "cost_funded_gbp": "Cost a year by funder (joint costs split)",
     "cost_setup_once_gbp": "One-off set-up costs",
     "cost_per_extra_advice_within_6w_gbp": "Cost per extra health advice within 6 weeks",
+    "plans_in_force_end": "EHC plans in force at the end",
+    "plans_ceased_per_year": "EHC plans ceased a year",
+    "reviews_due": "Annual reviews due in the period",
+    "reviews_within_12m_pct": "Annual reviews done within 12 months",
+    "review_hours_per_year": "Hours a year on annual reviews",
 }
 
 KPI_UNITS = {
@@ -88,6 +93,11 @@ KPI_UNITS = {
     "cost_funded_gbp": "GBP/year",
     "cost_setup_once_gbp": "GBP",
     "cost_per_extra_advice_within_6w_gbp": "GBP/advice",
+    "plans_in_force_end": "plans",
+    "plans_ceased_per_year": "plans/year",
+    "reviews_due": "reviews",
+    "reviews_within_12m_pct": "%",
+    "review_hours_per_year": "hours/year",
 }
 
 # Who the ``service`` column names in cost KPIs (commissioner or funder).
@@ -123,6 +133,7 @@ KPI_BETTER = {
     "cost_funded_gbp": -1,
     "cost_setup_once_gbp": -1,
     "cost_per_extra_advice_within_6w_gbp": -1,
+    "reviews_within_12m_pct": 1,
 }
 
 
@@ -151,7 +162,8 @@ def label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi)
 
 
-_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "requests/year", "advices/year", "GBP/year", "GBP"}
+_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "plans", "reviews", "hours/year", "requests/year",
+                       "advices/year", "GBP/year", "GBP"}
 
 
 def ci_in_range(unit: str, low: float, high: float) -> tuple[float, float]:

@@ -182,7 +182,11 @@ YEAR_PANELS = (
 def over_years(results, kind: str = "financial") -> plt.Figure:
     """Key KPIs by financial (or calendar) year with 95% CI bands; cost by funder as stacked bars."""
     by = results.by_year(kind)
-    fig, axes = plt.subplots(1, len(YEAR_PANELS), figsize=(4.2 * len(YEAR_PANELS), 3.6))
+    panels = YEAR_PANELS
+    if (by["kpi"] == "plans_in_force_end").any() if not by.empty else False:
+        panels = (*YEAR_PANELS[:-1], ("plans_in_force_end", "all", "EHC plans in force at the year end"),
+                  YEAR_PANELS[-1])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
     if by.empty:
         for ax in axes:
             ax.axis("off")
@@ -190,7 +194,7 @@ def over_years(results, kind: str = "financial") -> plt.Figure:
         return fig
     periods = list(dict.fromkeys(by["period"]))
     x = np.arange(len(periods))
-    for ax, (kpi, svc, title) in zip(axes, YEAR_PANELS):
+    for ax, (kpi, svc, title) in zip(axes, panels):
         d = by[by["kpi"] == kpi]
         if svc is None:
             bottom = np.zeros(len(periods))

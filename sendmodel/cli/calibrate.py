@@ -98,6 +98,15 @@ def cmd_calibrate(args) -> int:
                 fig = plots.backtest(bt)
                 fig.savefig(out / "backtest.png", dpi=110)
                 plt.close(fig)
+        if args.caseload_backtest:
+            from sendmodel.studies.calibration.caseload import FIRST, caseload_backtest
+
+            print(f"\nCaseload back-test: plans in force from January {FIRST} with each year's published requests "
+                  f"({args.backtest_reps} replications) ...")
+            cb = caseload_backtest(sc, replications=args.backtest_reps, seed=args.seed, workers=args.workers)
+            cb.to_csv(out / "caseload_backtest.csv", index=False)
+            with pd.option_context("display.width", 250, "display.max_columns", 30):
+                print(cb.round(1).to_string(index=False))
     print(f"\nWrote tables and plots to {final}/")
     return 0
 
@@ -117,6 +126,9 @@ def register(subparsers) -> None:
     add_run_options(p, reps=20)
     p.add_argument("--out", required=True, help="folder for the tables and plots")
     p.add_argument("--backtest", action="store_true", help="also run the back-test years 2019, 2021, 2023, 2025")
+    p.add_argument("--caseload-backtest", action="store_true",
+                   help="also project the plans in force from January 2019 and each year's published requests, "
+                   "against the published Januaries 2020-2025")
     p.add_argument("--backtest-reps", type=positive_int, default=10,
                    help="replications a back-test year (default 10)")
     p.add_argument("--fit", action="store_true", help="re-fit the unpublished parameters first (slow)")

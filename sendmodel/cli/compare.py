@@ -77,6 +77,46 @@ def format_headline(c: Comparison, kpis=HEADLINE) -> str:
     return "\n\n".join(out)
 
 
+BY_YEAR = ("advice_within_6w_pct", "decisions_within_6w_pct", "plans_within_20w_pct", "requests_open_end",
+           "plans_in_force_end", "reviews_within_12m_pct", "cost_total_gbp")
+
+
+def format_by_year(c: Comparison, kind: str = "financial", kpis=BY_YEAR) -> str:
+    """For a run over several years: per KPI, options x years, each the option's mean and its paired difference
+    from the baseline (* = the 95% CI excludes zero); a part year is marked."""
+    t = c.by_year(kind)
+    if t.empty:
+        return ""
+    t = t[t["service"] == "all"]
+    years = list(dict.fromkeys(t["period"]))
+    part = {p for p, d in zip(t["period"], t["days"]) if d < 360}
+    opts = [c.baseline] + [o for o in c.scenarios if o != c.baseline]
+    out = [f"By {kind} year (mean; paired difference from {c.baseline}, * = 95% CI excludes zero):"]
+    for kpi in kpis:
+        k = t[t["kpi"] == kpi]
+        if k.empty or k["mean"].isna().all():
+            continue
+        unit = KPI_UNITS.get(kpi, "")
+        rows = {}
+        for o in opts:
+            cells = []
+            for y in years:
+                r = k[(k["option"] == o) & (k["period"] == y)]
+                if r.empty:
+                    cells.append("-")
+                    continue
+                r = r.iloc[0]
+                cell = _num(r["mean"], unit)
+                if o != c.baseline:
+                    cell += f" ({_signed(r['diff'], unit)}{'*' if r['ci_excludes_zero'] else ''})"
+                cells.append(cell)
+            rows[o] = cells
+        df = pd.DataFrame.from_dict(rows, orient="index", columns=[y + (" (part)" if y in part else "")
+                                                                     for y in years])
+        out.append(f"{label(kpi)} ({unit})\n{df.to_string()}")
+    return "\n\n".join(out)
+
+
 def format_by_service(c: Comparison, kpi: str) -> str:
     """Options x health services: the option's mean and, in brackets, its paired difference (* = CI excludes
     zero). Every health service has a column; one with no figure says why beneath the table."""
@@ -206,6 +246,10 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
         if not vfm.empty:
             vfm.to_csv(tmp / "value_for_money.csv", index=False)
         c.kpis.to_csv(tmp / "kpis.csv", index=False)
+        for kind in ("financial", "calendar"):
+            years = c.by_year(kind)
+            if not years.empty:
+                years.to_csv(tmp / f"comparison_by_{kind}_year.csv", index=False)
         save_comparison_plots(c.table, tmp)
         checks = c.warmup_checks()
         if c.baseline in checks:
@@ -279,6 +323,10 @@ def cmd_compare(args) -> int:
     if vfm:
         print()
         print(vfm)
+    years = format_by_year(c)
+    if years:
+        print()
+        print(years)
     if args.out:
         out = write_dir(c, args.out, files, sys.argv, args.workers)
         print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES "

@@ -15,7 +15,8 @@ import numpy as np
 
 from sendmodel.engine.rng import Stream, make_rng
 from sendmodel.engine.sampling import from_uniform, from_uniform_beyond, n_missed
-from sendmodel.scenario.config import DECISION_DUE_DAYS, OPEN_STAGES, Scenario
+from sendmodel.scenario import caseload
+from sendmodel.scenario.config import DECISION_DUE_DAYS, MAX_PLAN_AGE, OPEN_STAGES, REVIEW_DUE_DAYS, Scenario
 
 OUTCOMES = ("assessed", "refused", "withdrawn")
 NEW, AWAITING_DECISION, AWAITING_ADVICE, AWAITING_DMO, DRAFTING, CONSULTATION = range(6)
@@ -114,9 +115,25 @@ class RoutineDemand:
 
 
 @dataclass
+class PlanDemand:
+    """Plans in force and their annual reviews: the ``n_initial`` plans held at the start, then one row per EHC
+    request (used only if that request ends in a plan). Review ``k`` of plan ``j`` takes ``la_hours[j, k]`` and,
+    from each service with ``health[s][j, k]``, ``health_hours[j, k]``."""
+
+    n_initial: int
+    age_years: np.ndarray  # at the start (initial plans) or when the plan is issued (new plans)
+    years_held: np.ndarray  # how long the plan stays in force from then (ceases at the latest at 26)
+    first_due_day: np.ndarray  # initial plans: when the next review is due (new plans: issue + 12 months)
+    la_hours: np.ndarray
+    health: dict[str, np.ndarray]
+    health_hours: np.ndarray
+
+
+@dataclass
 class Demand:
     ehc: EhcDemand | None
     routine: dict[str, RoutineDemand]
+    plans: PlanDemand | None = None
 
 
 def _ehc(sc: Scenario, seed: int, rep: int, end_day: float) -> EhcDemand:
@@ -319,6 +336,70 @@ def end_day(sc: Scenario) -> float:
     return sc.simulation.warm_up_days + sc.simulation.horizon_days
 
 
+def _ages_table(given: dict[int, float] | None, published: dict[int, float]) -> np.ndarray:
+    """A value for every whole year of age 0-25: those given (or published), else the nearest age's."""
+    src = given if given is not None else published
+    ages = np.array(sorted(src), dtype=float)
+    vals = np.array([src[int(a)] for a in ages], dtype=float)
+    nearest = np.abs(np.arange(26)[:, None] - ages[None, :]).argmin(axis=1)
+    return vals[nearest]
+
+
+def years_until_ceased(age: np.ndarray, hazard_by_age: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Years a plan held at ``age`` stays in force: the time at which the cumulative hazard from ``age`` reaches
+    the unit-exponential draw ``e``, where a plan held at age a ceases within a year with probability
+    ``hazard_by_age[a]`` (a constant rate through each year of age), and at 26 at the latest."""
+    rate = -np.log1p(-np.minimum(hazard_by_age, 1.0 - 1e-12))  # per year, constant within each year of age
+    cum = np.concatenate([[0.0], np.cumsum(rate)])  # cumulative hazard at ages 0, 1, ..., 26
+    grid = np.arange(cum.size, dtype=float)
+    target = np.interp(age, grid, cum) + e
+    ends = np.interp(target, cum, grid)  # cum is increasing where rates are positive
+    ends = np.where(target >= cum[-1], MAX_PLAN_AGE, ends)
+    return np.maximum(np.minimum(ends, MAX_PLAN_AGE) - age, 0.0)
+
+
+def _plans(sc: Scenario, seed: int, rep: int, n_requests: int, end: float) -> PlanDemand:
+    """The plans held at the start (ages from the caseload by age, next reviews spread evenly over the coming
+    year) and, for each request that may end in a plan, its age at issue and how long it will be held.
+
+    Drawn from a stream of their own, so switching reviews on leaves every other draw as it was. New plans'
+    ages follow the published ages at which plans started in 2024 (national; "20 and over" taken as 20-21).
+    """
+    r = sc.ehc.reviews
+    per_70k = r.plans_in_force_per_70k
+    n0 = int(round((caseload.published_plans_per_70k() if per_70k is None else per_70k) * sc.scale))
+    given = r.caseload_ages
+    held = (_ages_table(None, caseload.published_caseload_by_age()) if given is None  # published: every age
+            else np.array([given.get(a, 0.0) for a in range(26)], dtype=float))  # given: ages not listed hold none
+    hazard = _ages_table(r.cessation_by_age, caseload.published_cessation_by_age())
+    n = n0 + n_requests
+    k = int(np.ceil(end / REVIEW_DUE_DAYS)) + 1  # reviews a plan can have in the run
+    rng = make_rng(seed, rep, Stream.PLANS)
+    u = rng.random((n, 4))
+    w = rng.random((n, k, 2))
+    p0 = held / held.sum() if held.sum() > 0 else np.full(26, 1 / 26)
+    starts = caseload.published_new_plan_ages()
+    young = np.array([starts.get(a, 0.0) for a in range(26)], dtype=float)
+    young /= young.sum()
+    age = np.empty(n)
+    # whole year of age by inverse transform, then a uniform position within it
+    age[:n0] = np.searchsorted(np.cumsum(p0), u[:n0, 0] * (1 - 1e-12), side="right") + u[:n0, 1]
+    age[n0:] = np.searchsorted(np.cumsum(young), u[n0:, 0] * (1 - 1e-12), side="right") + u[n0:, 1]
+    years = years_until_ceased(age, hazard, -np.log1p(-u[:, 2]))
+    first = np.empty(n)
+    first[:n0] = u[:n0, 3] * REVIEW_DUE_DAYS  # plans' anniversaries spread evenly over the coming year
+    first[n0:] = REVIEW_DUE_DAYS  # after issue (added to the issue day in the run)
+    health, names = {}, list(r.health_input)
+    for s in names:
+        hs = make_rng(seed, rep, Stream.PLANS, "health/" + s).random((n, k))
+        health[s] = hs < r.health_input[s]
+    return PlanDemand(
+        n_initial=n0, age_years=age, years_held=years, first_due_day=first,
+        la_hours=from_uniform(r.la_hours, w[..., 0]), health=health,
+        health_hours=from_uniform(r.health_hours, w[..., 1]),
+    )
+
+
 def sample_demand(sc: Scenario, seed: int, replication: int) -> Demand:
     """All of one replication's demand, drawn before the run."""
     end = end_day(sc)
@@ -328,4 +409,7 @@ def sample_demand(sc: Scenario, seed: int, replication: int) -> Demand:
         for name, svc in sc.services.items()
         if svc.routine_referrals_per_week_per_70k > 0 or svc.backlog
     }
-    return Demand(ehc=ehc, routine=routine)
+    plans = None
+    if ehc is not None and sc.ehc.reviews.enabled:
+        plans = _plans(sc, seed, replication, ehc.arrival_day.size, end)
+    return Demand(ehc=ehc, routine=routine, plans=plans)

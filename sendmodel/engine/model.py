@@ -55,6 +55,8 @@ from sendmodel.engine.tasks import (
     FINALISE,
     MISSED,
     RECORDS_CHECK,
+    REVIEW,
+    REVIEW_INPUT,
     ROUTINE,
     TASK_KINDS,
     TRIAGE,
@@ -62,7 +64,7 @@ from sendmodel.engine.tasks import (
     Signal,
     Task,
 )
-from sendmodel.scenario.config import Scenario
+from sendmodel.scenario.config import REVIEW_DUE_DAYS, Scenario
 
 __all__ = [  # the model, and the engine's parts others import from here
     "ADMIN",
@@ -75,6 +77,8 @@ __all__ = [  # the model, and the engine's parts others import from here
     "FINALISE",
     "MISSED",
     "RECORDS_CHECK",
+    "REVIEW",
+    "REVIEW_INPUT",
     "ROUTINE",
     "TASK_KINDS",
     "TRIAGE",
@@ -161,7 +165,10 @@ class SendModel:
                 queues[name] = queues[pool.services[0]]
         for name, svc in scenario.services.items():  # a queue with reserved sessions books at short notice
             if svc.ring_fenced_pas_per_week > 0:
-                queues[name].short_notice = True
+                q = queues[name]
+                q.short_from = scenario.day_of(svc.ring_fence_from) if not q.short_notice else min(
+                    q.short_from, scenario.day_of(svc.ring_fence_from))
+                q.short_notice = True
         self.services = {
             name: ServiceState(
                 name, queues[name], build_sessions(scenario, name, seed, replication, self.end), n_days
@@ -174,6 +181,9 @@ class SendModel:
         self.trusted_pools = [p for p in scenario.pools.values() if p.trusted_assessor]
         e = demand.ehc
         n = 0 if e is None else e.arrival_day.size
+        cfg = scenario.ehc  # levers that start on a date (-inf: from the start)
+        self.triage_from = -math.inf if cfg is None else scenario.day_of(cfg.triage.start)
+        self.admin_from = -math.inf if cfg is None else scenario.day_of(cfg.admin_support_from)
         nan = lambda: np.full(n, np.nan)  # noqa: E731
         self.ehc_rec = {
             "decision_day": nan(),
@@ -204,6 +214,16 @@ class SendModel:
                   for s, a in e.advice.items()}
         )
         self.n_open = 0 if e is None else e.n_open
+        p = demand.plans  # plans in force and their reviews (None: not modelled)
+        self.plans = None if p is None else {
+            "years_held": p.years_held.tolist(), "first_due_day": p.first_due_day.tolist(),
+            "la_hours": p.la_hours.tolist(), "health_hours": p.health_hours.tolist(),
+            "health": {s: h.tolist() for s, h in p.health.items()},
+        }
+        if p is not None:
+            m = p.age_years.size
+            self.plan_rec = {"start_day": np.full(m, np.nan), "end_day": np.full(m, np.nan)}
+            self.reviews: list[list[float]] = []  # [plan, due day, started day, completed day, services giving input]
         self.advice_done = {} if e is None or not e.n_open else {s: a.done.tolist() for s, a in e.advice.items()}
 
     # --- the work a service does ----------------------------------------------------------------------------
@@ -298,7 +318,7 @@ class SendModel:
         # services (educational psychology, social care) are asked directly and do not wait for it. An open case
         # was triaged before the start.
         triage = None
-        if cfg.triage.enabled and not open_:
+        if cfg.triage.enabled and not open_ and env.now >= self.triage_from:
             triage = Signal()
             self.work(str(cfg.triage.service), e["triage_hours"][i], TRIAGE, asked, True).on_done = triage.fire
         asked_of = [s for s, a in self.advice.items() if a["requested"][i]]
@@ -330,7 +350,8 @@ class SendModel:
             if e["exceptional"][i]:
                 rec["dmo_requested_day"][i] = since if e["stage"][i] == AWAITING_DMO else env.now
                 yield self.work(cfg.dmo_service, e["dmo_review_hours"][i], DMO_REVIEW, arrival, True)
-                admin = cfg.admin_service if cfg.admin_support and cfg.admin_service else cfg.dmo_service
+                supported = cfg.admin_support and cfg.admin_service and env.now >= self.admin_from
+                admin = cfg.admin_service if supported else cfg.dmo_service
                 yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
                 rec["dmo_signoff_day"][i] = env.now
             if not e["plan"][i]:
@@ -348,6 +369,43 @@ class SendModel:
         yield self.work(cfg.la_service, e["finalise_hours"][i], FINALISE, arrival, True)
         rec["final_day"][i] = env.now
         rec["closed_day"][i] = env.now
+        if self.plans is not None:  # the plan is in force from today: its first review is due in 12 months
+            self.start(self.plan_pathway(self.demand.plans.n_initial + i))
+
+    def plan_pathway(self, j: int):
+        """A plan in force, from its issue (or the start, for one held then) until it ceases, and its annual
+        reviews: each starts ``lead_weeks`` before it is due, asks the services that give input and waits for
+        them, then takes LA casework (the meeting and the decision); it is on time when done by its due date.
+        The next is due 12 months after this one was due, or after it was done if that was late (SEND
+        Regulations 2014 reg. 18: within 12 months of the previous review).
+        """
+        env, p, cfg = self.env, self.plans, self.sc.ehc
+        assert p is not None and cfg is not None
+        start = env.now
+        ends = start + p["years_held"][j] * 365.25
+        self.plan_rec["start_day"][j], self.plan_rec["end_day"][j] = start, ends
+        due, lead, la = start + p["first_due_day"][j], cfg.reviews.lead_weeks * 7.0, cfg.la_service
+        hours, la_hours, health = p["health_hours"][j], p["la_hours"][j], p["health"]
+        for k in range(len(la_hours)):
+            begin = max(due - lead, env.now)
+            if begin >= ends or begin >= self.end:
+                return
+            if begin > env.now:
+                yield begin - env.now
+            row = [float(j), due, env.now, np.nan, 0.0]
+            self.reviews.append(row)
+            asks = [self._task(self.work(s, hours[k], REVIEW_INPUT, begin, True)) for s in health if health[s][j][k]]
+            row[4] = float(len(asks))
+            if asks:
+                yield asks
+            yield self.work(la, la_hours[k], REVIEW, begin, True)
+            row[3] = env.now
+            due = due + REVIEW_DUE_DAYS if env.now <= due else env.now + REVIEW_DUE_DAYS
+
+    @staticmethod
+    def _task(task: Task):
+        """A pathway that waits for one task (to wait for several at once, as a list)."""
+        yield task
 
     def joint_assessments(self, i: int, asked_of: list[str]) -> dict[str, tuple[str, float]]:
         """Trusted assessor: for each pool, the not-known services one joint assessment serves ->
@@ -410,7 +468,8 @@ class SendModel:
             # 6.2.2) a reserved session can see the child at once; an ordinary one still only after the
             # notice (ServiceQueue.open_to_all). A rebooked appointment after a miss is open to all.
             lead = a["booking_lead_days"][i] - spent
-            short = self.services[s].queue.short_notice
+            q = self.services[s].queue
+            short = q.short_notice and env.now >= q.short_from  # reserved slots (from their start date)
             if lead > 0 and not short:
                 yield lead
             rec["assessment_started_day"][i] = env.now
@@ -492,6 +551,9 @@ class SendModel:
                     c.free(0.0)
         if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
             self.start(self.ehc_arrivals())
+        if self.plans is not None:  # the plans held at the start
+            for j in range(self.demand.plans.n_initial):
+                self.start(self.plan_pathway(j))
 
     def finish(self) -> dict:
         """After the run: queue the referrals nobody looked for, build the records, let go of the run."""
@@ -569,6 +631,12 @@ class SendModel:
                 "stage_day": e.stage_day[: e.n_open],
                 "advice_done": {s: a.done[: e.n_open] for s, a in e.advice.items()},
             }
+        if self.plans is not None:
+            r = np.array(self.reviews, dtype=float).reshape(-1, 5)
+            extra["plans"] = {**self.plan_rec, "n_initial": self.demand.plans.n_initial,
+                              "age_years": self.demand.plans.age_years}
+            extra["reviews"] = {"plan": r[:, 0].astype(np.int64), "due_day": r[:, 1], "started_day": r[:, 2],
+                                "completed_day": r[:, 3], "n_input": r[:, 4].astype(np.int64)}
         return {**extra,
             "end_day": self.end,
             "ehc": ehc,

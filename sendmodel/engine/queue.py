@@ -59,6 +59,7 @@ class ServiceQueue:
         # (``open_to_all``), when the task joins ``rest`` as well. A task in both heaps is taken once; its
         # other entry is dropped when it reaches the top (a taken task has a start time).
         self.short_notice = short_notice
+        self.short_from = -math.inf  # the day reserved sessions start (before it, bookings take the usual notice)
         self.release_unused = release_unused
         self.routine_target_days = routine_target_days
         self.horizon = horizon

@@ -147,6 +147,8 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
         st = np.concatenate([t for t, _, _ in parts[j]])
         en = np.concatenate([t + hours / 24.0 for t, hours, _ in parts[j]])
         rfs = np.concatenate([np.full(t.size, rf, dtype=bool) for t, _, rf in parts[j]])
+        if svc.ring_fence_from is not None:  # reserved sessions only from their start date
+            rfs &= st >= sc.day_of(svc.ring_fence_from)
         order = np.argsort(st, kind="stable")
         out.append(Sessions(st[order], en[order], rfs[order]))
     return out

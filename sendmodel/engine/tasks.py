@@ -25,7 +25,9 @@ import simpy
     DMO_REVIEW,
     ADMIN,
     TRIAGE,
-) = range(11)
+    REVIEW,
+    REVIEW_INPUT,
+) = range(13)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -38,6 +40,8 @@ TASK_KINDS = (
     "dmo_review",
     "admin",
     "triage",
+    "annual_review",
+    "review_input",
 )
 
 

@@ -34,6 +34,8 @@ HOURS_PER_PA = 4.0
 REFERENCE_POPULATION = 70_000
 ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (CCG duties summary; NHS England quick guide)
 PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (CDC DMO/DCO handbook)
+REVIEW_DUE_DAYS = 365.0  # reviewed within 12 months of issue and of each review (SEND Regulations 2014 reg. 18)
+MAX_PLAN_AGE = 26.0  # a plan can run to the end of the year in which the young person turns 25 (0-25)
 DECISION_DUE_DAYS = 42.0  # LA decision to assess within 6 weeks
 
 # Sizes a real area could need, with room; beyond them a run cannot finish (or its dates overflow). Every bound
@@ -318,6 +320,9 @@ class Service(_Strict):
     ring_fence_release_unused: bool = Field(
         True, description="a ring-fenced session with no EHC assessment waiting takes other work"
     )
+    ring_fence_from: Date | None = Field(
+        None, description="first day the reserved sessions and short-notice booking apply (YYYY-MM-DD); empty: "
+        "from the start of the run")
     leave_weeks_per_year: NonNegative = Field(6.0, le=52, description="weeks of leave a year per clinician")
     routine_referrals_per_week_per_70k: Annotated[
         NonNegative, at_most(MAX_ROUTINE_PER_WEEK_PER_70K, "referrals a week per 70,000 children")
@@ -380,6 +385,8 @@ class Triage(_Strict):
     enabled: bool = False
     service: str | None = Field(None, description="service that triages (kind: triage)")
     hours: Distribution | None = Field(None, description="hours of triage per EHC request")
+    start: Date | None = Field(
+        None, description="first day requests for advice go through triage (YYYY-MM-DD); empty: from the start")
 
     @model_validator(mode="after")
     def _complete(self):
@@ -444,6 +451,54 @@ class OpenCase(_Strict):
         return self
 
 
+class Reviews(_Strict):
+    """Plans in force and their annual reviews, competing for the same LA casework and health PAs.
+
+    Off by default: the calibrated baseline's capacity was fitted to the assessment pathway alone (the LA and
+    health time that reviews take today is inside the fitted PAs), so switching reviews on without adding the
+    time they take understates capacity. Turn it on for multi-year runs from today (scenarios/from_today.yaml).
+    """
+
+    enabled: bool = Field(False, description="model the plans in force and their annual reviews")
+    plans_in_force_per_70k: NonNegative | None = Field(
+        None, le=20_000,
+        description="EHC plans in force at the start date, per 70,000 children 0-17; empty: the published "
+        "January caseload for England (DfE SEN2), scaled by the ONS 0-17 population")
+    caseload_ages: dict[int, NonNegative] | None = Field(
+        None, description="relative numbers of plans in force by age in whole years (0-25; an age not listed holds "
+        "none); empty: the published January caseload by age (DfE SEN2)")
+    cessation_by_age: dict[int, Probability] | None = Field(
+        None, description="share of plans held at each age (whole years, 0-25) that cease within a year; ages "
+        "not listed use the nearest listed age; empty: published plans ceased in the year by age over the January "
+        "caseload by age (DfE SEN2). Every plan ends at 26 at the latest")
+    la_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=2.5),
+        description="LA casework hours a review takes (papers, the meeting, the decision): an assumption to "
+        "replace with local data")
+    lead_weeks: NonNegative = Field(
+        8.0, le=52, description="weeks before its due date that a review starts (advice asked for, meeting set): "
+        "an assumption to replace with local data")
+    health_input: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="per health or advice service, the share of reviews it gives input to (a report, attending): "
+        "an assumption to replace with local data")
+    health_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=2.0),
+        description="clinician hours of one service's input to a review: an assumption to replace with local data")
+
+    @field_validator("caseload_ages", "cessation_by_age")
+    @classmethod
+    def _ages(cls, v):
+        if v is not None:
+            bad = sorted(a for a in v if not 0 <= a <= 25)
+            if bad:
+                raise ValueError(f"ages must be whole years from 0 to 25 (got {bad})")
+            if not v or not sum(v.values()) > 0:
+                raise ValueError("give at least one age with a value above 0, or leave it out for the published "
+                                 "figures")
+        return v
+
+
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
@@ -481,6 +536,8 @@ class Ehc(_Strict):
     dmo_review_hours: Distribution = Field(description="DMO/DCO hours to review and sign off exceptional provision")
     dmo_admin_hours: Distribution = Field(description="admin hours per sign-off (on the DMO/DCO unless supported)")
     admin_support: bool = Field(False, description="admin support funded for the DMO/DCO")
+    admin_support_from: Date | None = Field(
+        None, description="first day admin support takes the DMO/DCO's admin (YYYY-MM-DD); empty: from the start")
     admin_service: str | None = Field(None, description="service doing DMO/DCO admin when admin_support is on")
     misroute_delay_days: Distribution = Field(description="days lost when an advice request goes to the wrong service")
     triage: Triage = Field(default_factory=Triage)
@@ -493,6 +550,7 @@ class Ehc(_Strict):
     open_case_list: list[OpenCase] = Field(
         default_factory=list, description="open EHC needs assessments at the start date, one each (usually "
         "read from open_cases_file)")
+    reviews: Reviews = Field(default_factory=Reviews, description="plans in force and their annual reviews")
 
     @field_validator("requests_by_year")
     @classmethod
@@ -662,6 +720,11 @@ class Scenario(_Strict):
             new._sources = with_override(self._sources, self._file, {k: None for k in update})
         return new
 
+    def day_of(self, date: dt.date | None) -> float:
+        """Model day of a calendar date (days from the start date); ``None`` (a lever with no start) is -inf:
+        in force throughout."""
+        return -math.inf if date is None else float((date - self.simulation.start_date).days)
+
     @property
     def scale(self) -> float:
         """Population as a multiple of 70,000 children."""
@@ -708,6 +771,7 @@ class Scenario(_Strict):
                         f"kind {kind} (here: {fits if fits else 'none; add one'})",
                     )
             self._check_open_cases()
+            self._check_reviews()
         pooled: dict[str, str] = {}
         for pname, pool in self.pools.items():
             for i, ref in enumerate(pool.services):
@@ -738,6 +802,18 @@ class Scenario(_Strict):
                     )
         self._check_sizes()
         return self
+
+    def _check_reviews(self) -> None:
+        """Review input comes from health or advice services, not from the LA casework that runs the review."""
+        assert self.ehc is not None
+        r = self.ehc.reviews
+        for ref in r.health_input:
+            path = f"ehc.reviews.health_input.{ref}"
+            if ref not in self.services:
+                raise _RefError(path, f"unknown service {ref!r}; allowed: {sorted(self.services)}")
+            if ref in (self.ehc.la_service, self.ehc.dmo_service):
+                raise _RefError(path, f"{ref!r} runs the review or signs off provision; input comes from the "
+                                "services that work with the child (health or advice services)")
 
     def _check_open_cases(self) -> None:
         """Open cases are as at the start date: nothing dated after it, advice only from advice services."""

@@ -9,20 +9,16 @@ headline measure); the including-exceptions figures are kept in :func:`published
 from __future__ import annotations
 
 import math
-import os
 from functools import lru_cache
-from pathlib import Path
 
 import pandas as pd
 
-from sendmodel.common.paths import SOURCE_ROOT
+from sendmodel.common.paths import data_dir
 from sendmodel.scenario.config import REFERENCE_POPULATION
 
 SEN2 = "sen2"
 #: The year the baseline is calibrated to; other years are back-tests.
 CALIBRATION_YEAR = 2024
-#: Where the data extracts live: ``$SENDMODEL_DATA`` or the repository's ``data/`` folder.
-DEFAULT_DATA_DIR = SOURCE_ROOT / "data"
 
 #: Calibration tolerances, by KPI: the model is "within tolerance" when its mean is this close to the target.
 TOLERANCE = {
@@ -41,11 +37,6 @@ TOLERANCE = {
     "routine_wait_mean_weeks": ("absolute", 3.0),
     "routine_waiting_within_18w_pct": ("absolute", 5.0),
 }
-
-
-def data_dir() -> Path:
-    """The folder holding ``sen2/``, ``ons/`` and ``nhs_chs/``."""
-    return Path(os.environ.get("SENDMODEL_DATA", DEFAULT_DATA_DIR))
 
 
 def _read(rel: str) -> pd.DataFrame:

@@ -1,0 +1,93 @@
+"""The published plans-in-force caseload a scenario starts from when it gives none of its own.
+
+Read from the DfE SEN2 extracts in ``data/sen2/`` (nothing typed in): the January caseload by single year of
+age, and plans ceased in the year by age, whose ratio is each age's chance that a plan ceases within a year.
+National counts are scaled to 70,000 children aged 0-17 by the ONS mid-2023 estimate, as the calibration
+targets are. Standard library only: the engine reads these defaults and must not need pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+
+from sendmodel.common.paths import data_dir
+from sendmodel.scenario.config import REFERENCE_POPULATION
+
+#: The January caseload the model starts from (the 2025 release: plans in force in January 2025) and the
+#: calendar year of plans ceased that goes with it (ceased in 2024, over the January 2024 caseload).
+CASELOAD_PERIOD, CEASED_YEAR, CEASED_OVER_PERIOD = "202425", "2024", "202324"
+SOURCE = ("DfE SEN2 2025 release: caseload.csv (plans in force, January, by age), ceased_plans.csv (plans "
+          "ceased in 2024 by age) and newplans.csv (new plans in 2024 by age when the plan started), national; "
+          "scaled to 70,000 children 0-17 by ONS mid-2023")
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(data_dir() / "sen2" / name, encoding="utf-8-sig", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["geographic_level"] == "National"]
+
+
+def _age(label: str) -> int | None:
+    """'age 7' -> 7, 'under 3' / 'age 2 and under' -> 2, 'age 20 and over' -> 20; anything else None."""
+    words = label.lower().split()
+    if label.lower() == "under 3":
+        return 2
+    if len(words) >= 2 and words[0] == "age" and words[1].isdigit():
+        return int(words[1])
+    return None
+
+
+def _by_age(rows, period_col: str, period: str, topic: str, value: str, less: str | None = None
+            ) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for r in rows:
+        if r[period_col] == period and r["breakdown_topic"] == topic:
+            a = _age(r["breakdown"])
+            if a is not None:
+                out[a] = out.get(a, 0.0) + float(r[value]) - (float(r[less]) if less else 0.0)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _children_0_17() -> float:
+    with open(data_dir() / "ons" / "england_mid2023_single_year_age_0_25.csv", encoding="utf-8-sig") as f:
+        return sum(float(r["persons"]) for r in csv.DictReader(f) if r["age"].isdigit() and int(r["age"]) <= 17)
+
+
+@lru_cache(maxsize=1)
+def published_caseload_by_age() -> dict[int, float]:
+    """Plans in force in England in January 2025 by age (0-25)."""
+    return _by_age(_rows("caseload_la.csv"), "time_period", CASELOAD_PERIOD, "Child or young persons age", "ehcplans")
+
+
+@lru_cache(maxsize=1)
+def published_plans_per_70k() -> float:
+    """Plans in force in January 2025 per 70,000 children aged 0-17 (plans run to 25; the scale is 0-17)."""
+    return sum(published_caseload_by_age().values()) * REFERENCE_POPULATION / _children_0_17()
+
+
+@lru_cache(maxsize=1)
+def published_cessation_by_age() -> dict[int, float]:
+    """Share of the January 2024 caseload at each age whose plan ceased in 2024 (DfE's "age plan ceased" over
+    the caseload by age; "20 and over" is shared by ages 20-25). At most 1. A plan "ceased" because the young
+    person moved to another LA in England (DfE's ``transfer``, 31% of the 2024 count) continues there, so it is
+    not counted: nationally that leaves 30,909 of 44,862."""
+    ceased = _by_age(_rows("ceased_plans_national.csv"), "time_period", CEASED_YEAR, "Age plan ceased",
+                     "total_ceased", less="transfer")
+    held = _by_age(_rows("caseload_la.csv"), "time_period", CEASED_OVER_PERIOD, "Child or young persons age",
+                   "ehcplans")
+    out = {}
+    older = sum(v for a, v in held.items() if a >= 20)
+    for a in range(26):
+        if a >= 20:
+            out[a] = min(1.0, ceased.get(20, 0.0) / older) if older else 1.0
+        elif held.get(a):
+            out[a] = min(1.0, ceased.get(a, 0.0) / held[a])
+    return out
+
+
+@lru_cache(maxsize=1)
+def published_new_plan_ages() -> dict[int, float]:
+    """New plans in England in 2024 by age when the plan started ("2 and under" as 2, "20 and over" as 20)."""
+    return _by_age(_rows("newplans_national.csv"), "time_period", CEASED_YEAR, "Age when plan started",
+                   "new_ehc_plans")
