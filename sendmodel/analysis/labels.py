@@ -6,6 +6,7 @@ PRECISION_KPI = "advice_within_6w_pct"  # the KPI whose CI half-width sets how m
 
 KPI_LABELS = {
     "advice_within_6w_pct": "Advice returned within 6 weeks",
+    "advice_within_6w_of_la_request_pct": "Advice within 6 weeks of the LA's request, of all requests owed it",
     "advice_turnaround_median_days": "Advice turnaround, median",
     "advice_turnaround_p90_days": "Advice turnaround, 90th percentile",
     "advice_requests": "Advice requests due in the period",
@@ -14,6 +15,7 @@ KPI_LABELS = {
     "plan_weeks_mean": "Weeks from request to final plan, mean",
     "plans_issued_per_year": "EHC plans issued a year",
     "dmo_signoff_median_days": "DMO/DCO sign-off, median",
+    "dmo_signoff_from_request_median_weeks": "DMO/DCO sign-off from the request, median (all needing it)",
     "dmo_signoff_median_working_days": "DMO/DCO sign-off, median (working days)",
     "requests_open_end": "EHC requests open at the end",
     "requests_open_mean_age_weeks": "Age of open EHC requests, mean",
@@ -54,6 +56,7 @@ KPI_LABELS = {
 
 KPI_UNITS = {
     "advice_within_6w_pct": "%",
+    "advice_within_6w_of_la_request_pct": "%",
     "advice_turnaround_median_days": "days",
     "advice_turnaround_p90_days": "days",
     "advice_requests": "requests",
@@ -62,6 +65,7 @@ KPI_UNITS = {
     "plan_weeks_mean": "weeks",
     "plans_issued_per_year": "plans/year",
     "dmo_signoff_median_days": "days",
+    "dmo_signoff_from_request_median_weeks": "weeks",
     "dmo_signoff_median_working_days": "working days",
     "requests_open_end": "requests",
     "requests_open_mean_age_weeks": "weeks",
@@ -111,6 +115,7 @@ COMMISSIONER_LABELS = {
 # Which way is better for each KPI (+1 higher, -1 lower); comparisons and plots use it.
 KPI_BETTER = {
     "advice_within_6w_pct": 1,
+    "advice_within_6w_of_la_request_pct": 1,
     "advice_within_6w_per_year": 1,
     "advice_turnaround_median_days": -1,
     "advice_turnaround_p90_days": -1,
@@ -120,6 +125,7 @@ KPI_BETTER = {
     "plans_within_20w_pct": 1,
     "plan_weeks_mean": -1,
     "dmo_signoff_median_days": -1,
+    "dmo_signoff_from_request_median_weeks": -1,
     "dmo_signoff_median_working_days": -1,
     "requests_open_end": -1,
     "requests_open_mean_age_weeks": -1,
@@ -135,6 +141,26 @@ KPI_BETTER = {
     "fuller_assessment_within_due_pct": 1,
     "fuller_assessment_median_days": -1,
 }
+
+
+# Why a KPI shows no figure for a service, by the KPI's first word: (nothing of its kind in the period, so the
+# value is NaN; the service takes no part in it, so there is no row).
+_NO_FIGURE = {
+    "advice": ("no EHC advice due in the period", "gives no EHC advice"),
+    "routine": ("nobody seen in the period", "takes no routine referrals"),
+    "dmo": ("no request needed DMO/DCO sign-off in the period", "signs off no provision"),
+    "plans": ("no plan due in the period", "writes no plans"),
+    "plan": ("no plan issued in the period", "writes no plans"),
+    "decisions": ("no LA decision due in the period", "makes no LA decisions"),
+    "utilisation": ("no PAs in the period", "has no PAs"),
+    "not": ("no assessment ended without a plan in the period", "writes no plans"),
+}
+
+
+def no_figure(kpi: str, has_row: bool = True) -> str:
+    """Why ``kpi`` has no figure for a service: its row is NaN (``has_row``), or the service has no row."""
+    empty, absent = _NO_FIGURE.get(kpi.split("_")[0], ("nothing to measure in the period", "not measured here"))
+    return empty if has_row else absent
 
 
 def label(kpi: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendmodel.analysis.compare import CE_KPI, Comparison, run_comparison
-from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, ci_in_range, label
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, ci_in_range, label, no_figure
 from sendmodel.common.manifest import write_manifest
 from sendmodel.scenario.config import FUNDERS
 from sendmodel.scenario.errors import ScenarioError
@@ -22,11 +22,13 @@ from sendmodel.scenario.loading import config_hash, load_scenario
 
 HEADLINE = (
     "advice_within_6w_pct",
+    "advice_within_6w_of_la_request_pct",
     "advice_within_6w_per_year",
     "advice_turnaround_median_days",
     "advice_not_known_turnaround_median_days",
     "advice_misrouted_turnaround_median_days",
     "dmo_signoff_median_days",
+    "dmo_signoff_from_request_median_weeks",
     "plans_within_20w_pct",
 )
 BY_SERVICE = ("advice_within_6w_pct", "routine_wait_median_weeks")
@@ -116,22 +118,24 @@ def format_by_year(c: Comparison, kind: str = "financial", kpis=BY_YEAR) -> str:
 
 
 def format_by_service(c: Comparison, kpi: str) -> str:
-    """Options x services: the option's mean and, in brackets, its paired difference (* = CI excludes zero)."""
+    """Options x health services: the option's mean with its 95% CI and, in brackets, its paired difference
+    (* = CI excludes zero). Every health service has a column; one with no figure says why beneath the table."""
     t = c.table[(c.table["kpi"] == kpi) & (c.table["service"] != "all")]
     if t.empty:
         return ""
     sc = c.scenarios[c.baseline]
-    services = [s for s in dict.fromkeys(t["service"]) if s in sc.services and sc.services[s].kind == "health"]
+    services = [s for s, svc in sc.services.items() if svc.kind == "health"]
     if not services:
         return ""
     opts = [c.baseline] + [o for o in c.scenarios if o != c.baseline]
-    rows = []
+    rows, why = [], {}
     for o in opts:
         row = [o]
         for s in services:
             r = t[(t["option"] == o) & (t["service"] == s)]
             if r.empty or pd.isna(r["mean"].iloc[0]):
                 row.append("-")
+                why.setdefault(s, {}).setdefault(no_figure(kpi, has_row=not r.empty), []).append(o)
                 continue
             r = r.iloc[0]
             cell = _num(r["mean"])
@@ -143,8 +147,13 @@ def format_by_service(c: Comparison, kpi: str) -> str:
             row.append(cell)
         rows.append(row)
     df = pd.DataFrame(rows, columns=["option"] + [sc.services[s].label for s in services])
+    notes = "".join(
+        f"\n  - {sc.services[s].label}: "
+        + "; ".join(r if len(os_) == len(opts) else f"{r} ({', '.join(os_)})" for r, os_ in w.items())
+        for s, w in why.items()
+    )
     return (f"{label(kpi)} ({KPI_UNITS.get(kpi, '')}) by health service: mean [95% CI] (difference; * = its 95% "
-            f"CI excludes zero)\n{df.to_string(index=False)}")
+            f"CI excludes zero)\n{df.to_string(index=False)}{notes}")
 
 
 def format_capacity(c: Comparison) -> str:

@@ -14,7 +14,7 @@ import sys
 
 import pandas as pd
 
-from sendmodel.analysis.labels import ci_in_range, label
+from sendmodel.analysis.labels import ci_in_range, label, no_figure
 from sendmodel.cli.options import CliError, add_precision_options, add_run_options
 from sendmodel.common.io import ERROR_LOG, OutputError, check_output_dir
 from sendmodel.scenario.errors import ScenarioError
@@ -29,7 +29,8 @@ def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
         who = "all health services" if svc == "all" and r["kpi"].startswith("advice") else (
             "" if svc == "all" else scenario.services[svc].label if svc in scenario.services else svc
         )
-        if pd.isna(r["mean"]):
+        if pd.isna(r["mean"]):  # shown, with why, rather than dropped: a service nobody reached must not vanish
+            rows.append((label(r["kpi"]), who, "-", r["unit"], "", no_figure(r["kpi"])))
             continue
         lo, hi = ci_in_range(r["unit"], r["ci_low"], r["ci_high"])
         ci = "" if pd.isna(r["half_width"]) else f"[{lo:.1f}, {hi:.1f}]"
@@ -38,8 +39,10 @@ def _fmt_summary(summary: pd.DataFrame, scenario) -> str:
             val = f"{r['mean']:.2f}"
         else:
             val = f"{r['mean']:.1f}"
-        rows.append((label(r["kpi"]), who, val, r["unit"], ci))
-    df = pd.DataFrame(rows, columns=["KPI", "service", "mean", "unit", "95% CI"])
+        rows.append((label(r["kpi"]), who, val, r["unit"], ci, ""))
+    df = pd.DataFrame(rows, columns=["KPI", "service", "mean", "unit", "95% CI", "no figure because"])
+    if not df["no figure because"].any():
+        df = df.drop(columns="no figure because")
     return df.to_string(index=False)
 
 

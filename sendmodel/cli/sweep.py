@@ -71,6 +71,8 @@ def cmd_sweep(args) -> int:
         return 130
     if info.stored_before:
         print(f"Resumed: {info.stored_before} runs were already stored.")
+    if info.by_others:
+        print(f"Shared: another sweep on this store ran {info.by_others} of the runs meanwhile.")
     if info.runs:
         print(
             f"Ran {info.runs} runs in {info.seconds:.1f} s ({info.runs_per_second:.2f} runs/s, "

@@ -649,7 +649,10 @@ class SendModel:
         if e is not None:
             ehc.update(arrival_day=e.arrival_day, outcome=e.outcome, plan=e.plan, exceptional=e.exceptional)
             for s, a in e.advice.items():
-                advice[s].update(known=a.known, misrouted=a.misrouted, n_missed=a.n_missed)
+                # owed: the request needs this service's advice and it was not already in at the start (an open
+                # case's returned advice), whether or not the LA got as far as asking for it in the run
+                owed = a.requested if a.done is None else a.requested & ~a.done
+                advice[s].update(known=a.known, misrouted=a.misrouted, n_missed=a.n_missed, owed=owed)
         extra = {}
         if e is not None and e.n_open:  # the cases open at the start: rows 0..n_open-1 of the EHC records
             extra["open_cases"] = {

@@ -9,21 +9,24 @@ file and field before anything runs or is written.
 :func:`run_sweep` runs every (point, replication) as an independent replication (the seed is shared by every
 point, so points are compared on common random numbers). Replications are batched into tasks of about a second
 each, so the scheduling cost of a task (pickling, Dask's bookkeeping) stays small against its work. Only KPIs
-are kept, with each run's capacity measures (:mod:`sendmodel.analysis.overload`). The calling process is the
-only writer of the store, a SQLite file: each finished task is one transaction (its runs and all their KPI and
-capacity rows, or nothing), so a sweep killed at any moment resumes by running again the same command, which
-skips the stored (point, replication) pairs. :func:`load_sweep` reads a store
-into a tidy frame.
+are kept, with each run's capacity measures (:mod:`sendmodel.analysis.overload`). The calling process writes
+the store, a SQLite file: each finished task is one transaction (its runs and all their KPI and capacity rows, or
+nothing), so a sweep killed at any moment resumes by running again the same command, which skips the stored
+(point, replication) pairs. Two sweeps of one spec on one store share the work: each claims a task's pairs
+before running it (:mod:`sendmodel.studies.sweep.store`), and one with nothing left to claim waits for the
+other's claims to be stored (or taken over, if the other stops). :func:`load_sweep` reads a store into a tidy
+frame, also while sweeps write it.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import os
 import socket
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +39,14 @@ from sendmodel.common.version import __version__
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import Scenario
 from sendmodel.studies.sweep.spec import Sweep, SweepError, load_sweep_spec
-from sendmodel.studies.sweep.store import _log_invocation, _open_store, _store_task, code_fingerprint
+from sendmodel.studies.sweep.store import (
+    _log_invocation,
+    _open_store,
+    _store_task,
+    claim,
+    code_fingerprint,
+    owning,
+)
 
 # Dask settings for the workers of a cluster this module starts (and recommended for `dask worker`, as the
 # environment variables DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False and
@@ -45,6 +55,7 @@ from sendmodel.studies.sweep.store import _log_invocation, _open_store, _store_t
 # took ~12% longer in a Dask worker than in a local process; ~3% without them, benchmarks/bench_sweep.py).
 DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
 TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this long (Dask's advice: >= ~1 s)
+WAIT_SECONDS = 0.5  # how often a sweep with nothing to claim looks whether the other sweep's claims are stored
 
 
 def _run_task(groups: list[tuple[int, Scenario, tuple[int, ...]]], seed: int) -> dict:
@@ -92,6 +103,7 @@ class SweepRun:
     batch: int = 0
     seconds: float = 0.0
     compute_seconds: float = 0.0  # summed over runs, as measured on the workers
+    by_others: int = 0  # runs another sweep on the same store stored meanwhile
 
     @property
     def runs_per_second(self) -> float:
@@ -157,14 +169,14 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
     backend = "dask" if (scheduler or dask_local) else ("processes" if workers > 1 else "serial")
     _log_invocation(conn, sweep, backend, workers if backend != "dask" or dask_local else None)
     done = {(p, r) for p, r in conn.execute("SELECT point, replication FROM runs")}
-    missing = [
+    todo = collections.deque(
         (p, r) for p in range(len(sweep.points)) for r in range(sweep.replications) if (p, r) not in done
-    ]
+    )
     per_point = {p: 0 for p in range(len(sweep.points))}
     for p, r in done:
         if r < sweep.replications:
             per_point[p] += 1
-    info = SweepRun(store, backend, workers, sweep.n_runs, sweep.n_runs - len(missing))
+    info = SweepRun(store, backend, workers, sweep.n_runs, sweep.n_runs - len(todo))
     bar = tqdm(
         total=sweep.n_runs,
         initial=info.stored_before,
@@ -185,80 +197,98 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
                 f"this is {__version__} (model code {code_fingerprint()}): install the same sendmodel on "
                 "every worker"
             )
-        _store_task(conn, result)
+        info.runs += _store_task(conn, result)
         for point, _rep, secs, _rows in result["runs"]:
             per_point[point] += 1
             info.compute_seconds += secs
-        info.runs += len(result["runs"])
         info.tasks += 1
         bar.update(len(result["runs"]))
         bar.set_postfix_str(points_done(), refresh=False)
 
-    bar.set_postfix_str(points_done(), refresh=False)
-    t0 = time.perf_counter()
+    held_by: list[str] = []
+
+    def next_task(owner: str, n: int) -> list | None:
+        """A task of up to ``n`` pairs claimed for this sweep, or None if there is none to claim now."""
+        got = claim(conn, owner, todo, n)
+        if got.stored_elsewhere:
+            info.by_others += got.stored_elsewhere
+            bar.update(got.stored_elsewhere)
+        held_by[:] = got.held_by
+        return _tasks(got.pairs, n, sweep.scenarios)[0] if got.pairs else None
+
+    def idle() -> None:
+        bar.set_postfix_str(f"{points_done()}, waiting for {', '.join(held_by)}", refresh=True)
+        time.sleep(WAIT_SECONDS)
+
     def size_batches(firsts: list[dict], slots: int) -> int:
         """Runs a task, from the timed first runs (real runs, stored like any other): about
         TARGET_TASK_SECONDS of work, and at least two tasks a worker so that the last ones balance."""
+        if not firsts:
+            return 1
         per_run = max(sum(r["runs"][0][2] for r in firsts) / len(firsts), 1e-3)
-        left = len(missing) - len(firsts)
-        return max(1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(left / (2 * slots))))
+        return max(1, min(math.ceil(TARGET_TASK_SECONDS / per_run), math.ceil(len(todo) / (2 * slots))))
 
-    def singles(n: int) -> list[list]:
-        return [_tasks([m], 1, sweep.scenarios)[0] for m in missing[:n]]
-
+    bar.set_postfix_str(points_done(), refresh=False)
+    t0 = time.perf_counter()
     try:
-        if backend == "serial":
-            if missing and batch is None:  # one run, timed, sets the batch size
-                firsts = [_run_task(t, sweep.seed) for t in singles(1)]
-                save(firsts[0])
-                batch = size_batches(firsts, 1)
-                missing = missing[1:]
+        with owning(store, conn) as owner, _executor(backend, workers, scheduler) as (submit, wait, slots):
+            if todo and batch is None:  # one timed run on every worker at once: none sits idle
+                firsts = [t for t in (next_task(owner, 1) for _ in range(slots)) if t is not None]
+                futures = [submit(t, sweep.seed) for t in firsts]
+                results = [f.result() for f in futures]
+                for r in results:
+                    save(r)
+                batch = size_batches(results, slots)
             info.batch = batch or 1
-            for t in _tasks(missing, info.batch, sweep.scenarios):
-                save(_run_task(t, sweep.seed))
-        else:
-            with _executor(backend, workers, scheduler) as (submit, wait, slots):
-                if missing and batch is None:  # one timed run on every worker at once: none sits idle
-                    futures = [submit(t, sweep.seed) for t in singles(min(slots, len(missing)))]
-                    firsts = [f.result() for f in futures]
-                    for r in firsts:
-                        save(r)
-                    batch = size_batches(firsts, slots)
-                    missing = missing[len(firsts) :]
-                info.batch = batch or 1
-                tasks = _tasks(missing, info.batch, sweep.scenarios)
-                _drain(tasks, lambda t: submit(t, sweep.seed), wait, 2 * slots, save)
+            window = 1 if backend == "serial" else 2 * slots
+            _drain(lambda: next_task(owner, info.batch), lambda t: submit(t, sweep.seed), wait, window, save,
+                   lambda: bool(todo), idle)
     finally:
         info.seconds = time.perf_counter() - t0
         bar.close()
     return info
 
 
-def _drain(tasks, submit, wait, window: int, save) -> None:
-    """Keep ``window`` tasks in flight; store each result as it arrives (in completion order)."""
-    it = iter(tasks)
-    inflight = set()
-    for t in itertools.islice(it, window):
-        inflight.add(submit(t))
+def _drain(next_task, submit, wait, window: int, save, pending, idle) -> None:
+    """Keep up to ``window`` claimed tasks in flight; store each result as it arrives (in completion order).
+    With nothing in flight and nothing to claim while ``pending()`` (another sweep holds the rest), ``idle()``."""
+    inflight: set = set()
     try:
-        while inflight:
-            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            inflight = set(inflight)
+        while True:
+            while len(inflight) < window and (t := next_task()) is not None:
+                inflight.add(submit(t))
+            if not inflight:
+                if not pending():
+                    return
+                idle()
+                continue
+            finished, rest = wait(inflight, return_when=FIRST_COMPLETED)
+            inflight = set(rest)
             for f in finished:
                 save(f.result())
-                nxt = next(it, None)
-                if nxt is not None:
-                    inflight.add(submit(nxt))
     except BaseException:
         for f in inflight:
             f.cancel()
         raise
 
 
+def _now_future(fn, *args) -> Future:
+    """Run ``fn`` here and now, as a finished future (the serial backend)."""
+    f: Future = Future()
+    try:
+        f.set_result(fn(*args))
+    except Exception as exc:
+        f.set_exception(exc)
+    return f
+
+
 @contextmanager
 def _executor(backend: str, workers: int, scheduler: str | None):
-    """``(submit(task, seed) -> future, wait, slots)`` for a local process pool or a Dask cluster (the one at
-    ``scheduler``, or a LocalCluster of ``workers`` processes started here and closed afterwards)."""
+    """``(submit(task, seed) -> future, wait, slots)`` for this process, a local process pool or a Dask cluster
+    (the one at ``scheduler``, or a LocalCluster of ``workers`` processes started here and closed afterwards)."""
+    if backend == "serial":
+        yield (lambda t, seed: _now_future(_run_task, t, seed)), wait_futures, 1
+        return
     if backend == "processes":
         with ProcessPoolExecutor(max_workers=workers) as pool:
             yield (lambda t, seed: pool.submit(_run_task, t, seed)), wait_futures, workers

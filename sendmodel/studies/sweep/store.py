@@ -1,13 +1,28 @@
-"""store."""
+"""The sweep store: one SQLite file holding a sweep's spec, points and every run's KPI rows.
+
+Several sweeps may write one store at once (two ``sendmodel sweep`` commands, on one machine or more): each
+process joins the store's *owners*, with a heartbeat, and *claims* the (point, replication) pairs it runs before
+running them, so that they share the work instead of running it twice. A claim of an owner that has stopped
+(its process is gone from this machine, or its heartbeat is older than :data:`STALE_SECONDS`) is taken over.
+Readers never block: the store is a write-ahead log, so ``load_sweep`` reads it while sweeps write.
+"""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
+import socket
 import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -88,6 +103,17 @@ CREATE TABLE invocations (
     sendmodel TEXT NOT NULL, seed INTEGER NOT NULL, replications INTEGER NOT NULL, backend TEXT NOT NULL,
     workers INTEGER);
 """
+# Added to a store when it is opened, so that stores made before there were claims take them too.
+_CLAIM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS owners (
+    owner TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started TEXT NOT NULL,
+    heartbeat REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    point INTEGER NOT NULL, replication INTEGER NOT NULL, owner TEXT NOT NULL,
+    PRIMARY KEY (point, replication));
+"""
+HEARTBEAT_SECONDS = 5.0  # how often a sweep says it is alive
+STALE_SECONDS = 60.0  # an owner silent this long (on another machine) has stopped; its claims are taken over
 
 
 _LOAD_TABLE = next(t for t in _SCHEMA.split(";") if "IF NOT EXISTS load" in t)
@@ -124,39 +150,47 @@ def _spec_json(sweep: Sweep) -> str:
 
 
 def _open_store(store: Path, sweep: Sweep) -> sqlite3.Connection:
-    """Open (creating if new) a store for ``sweep``; refuse one that holds another sweep."""
+    """Open (creating if new) a store for ``sweep``; refuse one that holds another sweep.
+
+    The check for an empty file and its creation are one transaction, so two sweeps starting on a new store at
+    once make it once (the second waits, then finds it made).
+    """
     store.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = _connect(store)
+        conn.execute("BEGIN IMMEDIATE")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise SweepError(f"{store}: not a sweep store ({exc})") from None
-    if not tables:
-        meta = {
-            "format": STORE_FORMAT,
-            "name": sweep.name,
-            "spec_file": str(sweep.file),
-            "spec": json.loads(_spec_json(sweep)),
-            "spec_sha256": hashlib.sha256(sweep.file.read_bytes()).hexdigest(),
-            "parameters": sweep.parameters,
-            "seed": sweep.seed,
-            "replications": sweep.replications,
-            "sendmodel": __version__,
-            "model_code": code_fingerprint(),
-            "base_scenario": sweep.base.model_dump(mode="json"),
-            "created": _now(),
-        }
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    try:
+        if not tables:
+            meta = {
+                "format": STORE_FORMAT,
+                "name": sweep.name,
+                "spec_file": str(sweep.file),
+                "spec": json.loads(_spec_json(sweep)),
+                "spec_sha256": hashlib.sha256(sweep.file.read_bytes()).hexdigest(),
+                "parameters": sweep.parameters,
+                "seed": sweep.seed,
+                "replications": sweep.replications,
+                "sendmodel": __version__,
+                "model_code": code_fingerprint(),
+                "base_scenario": sweep.base.model_dump(mode="json"),
+                "created": _now(),
+            }
             for stmt in filter(str.strip, _SCHEMA.split(";")):  # not executescript: that commits first
                 conn.execute(stmt)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
             conn.executemany("INSERT INTO points VALUES (?, ?, ?)", _identity(sweep))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            conn.close()
-            raise
+        if "meta" in tables or not tables:
+            for stmt in filter(str.strip, _CLAIM_SCHEMA.split(";")):
+                conn.execute(stmt)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        conn.close()
+        raise
+    if not tables:
         return conn
     if "meta" not in tables:
         conn.close()
@@ -218,16 +252,23 @@ def _log_invocation(conn, sweep: Sweep, backend: str, workers: int | None) -> No
     )
 
 
-def _store_task(conn: sqlite3.Connection, result: dict) -> None:
-    """One task's runs and KPI rows in one transaction: all stored, or (killed part-way) none."""
+def _store_task(conn: sqlite3.Connection, result: dict) -> int:
+    """One task's runs and KPI rows in one transaction: all stored, or (killed part-way) none; their claims
+    released. A run already stored (by a sweep that took over a claim it thought abandoned) is kept as it is:
+    runs are determined by their point, replication and seed, so both are the same. Returns the runs stored."""
     now = _now()
+    stored = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
         for point, rep, secs, rows in result["runs"]:
-            conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                 (point, rep, secs, result["host"], result["version"], now),
             )
+            conn.execute("DELETE FROM claims WHERE point = ? AND replication = ?", (point, rep))
+            if cur.rowcount != 1:
+                continue
+            stored += 1
             conn.executemany(
                 "INSERT INTO kpis VALUES (?, ?, ?, ?, ?, ?)",
                 [(point, rep, kpi, svc, i, float(v)) for i, (kpi, svc, v) in enumerate(rows)],
@@ -239,6 +280,116 @@ def _store_task(conn: sqlite3.Connection, result: dict) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return stored
+
+
+# --- sharing a store between sweeps -------------------------------------------------------------------------
+
+_HOST = socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+@contextmanager
+def owning(store: Path, conn: sqlite3.Connection):
+    """Join the store's owners for the duration (yielding this owner's name), a thread keeping the heartbeat;
+    on leaving, whatever this owner still claims (a task interrupted) is released for others to run."""
+    owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def beat(c: sqlite3.Connection) -> None:
+        c.execute(
+            "INSERT INTO owners VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner) DO UPDATE SET heartbeat = "
+            "excluded.heartbeat",
+            (owner, _HOST, os.getpid(), _now(), time.time()),
+        )
+
+    beat(conn)
+    stop = threading.Event()
+
+    def keep_beating() -> None:
+        c = _connect(store)
+        try:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    beat(c)
+                except sqlite3.Error:  # busy for a minute: the next beat tries again
+                    pass
+        finally:
+            c.close()
+
+    thread = threading.Thread(target=keep_beating, name="sweep-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield owner
+    finally:
+        stop.set()
+        thread.join()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+        conn.execute("DELETE FROM owners WHERE owner = ?", (owner,))
+        conn.execute("COMMIT")
+
+
+@dataclass
+class Claimed:
+    """What one claim found: the pairs now ours, those another sweep has stored meanwhile, and the owners
+    (host and pid) whose claims hold the rest back."""
+
+    pairs: list[tuple[int, int]]
+    stored_elsewhere: int
+    held_by: list[str]
+
+
+def claim(conn: sqlite3.Connection, owner: str, todo: collections.deque, n: int) -> Claimed:
+    """Claim up to ``n`` pairs of ``todo`` (the pairs this sweep still wants, in order), in one transaction.
+
+    Pairs stored meanwhile leave ``todo``; pairs claimed by a live owner stay in it (at the front, to be tried
+    again); claims of stopped owners are released first.
+    """
+    if not todo:
+        return Claimed([], 0, [])
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        now = time.time()
+        stale = [
+            o
+            for o, host, pid, hb in conn.execute("SELECT owner, host, pid, heartbeat FROM owners")
+            if o != owner and (now - hb > STALE_SECONDS or (host == _HOST and not _alive(pid)))
+        ]
+        conn.executemany("DELETE FROM owners WHERE owner = ?", [(o,) for o in stale])
+        conn.execute("DELETE FROM claims WHERE owner NOT IN (SELECT owner FROM owners)")
+        held = {
+            (p, r): f"{host} pid {pid}"
+            for p, r, host, pid in conn.execute(
+                "SELECT point, replication, host, pid FROM claims JOIN owners USING (owner) WHERE owner != ?",
+                (owner,),
+            )
+        }
+        mine, skipped, elsewhere = [], [], 0
+        while todo and len(mine) < n:
+            pr = todo.popleft()
+            if conn.execute("SELECT 1 FROM runs WHERE point = ? AND replication = ?", pr).fetchone():
+                elsewhere += 1
+            elif pr in held:
+                skipped.append(pr)
+            else:
+                mine.append(pr)
+        conn.executemany("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", [(p, r, owner) for p, r in mine])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        todo.extendleft(reversed(mine + skipped))
+        raise
+    todo.extendleft(reversed(skipped))
+    return Claimed(mine, elsewhere, sorted({held[pr] for pr in skipped}))
 
 
 def sweep_meta(store: str | Path) -> dict:
