@@ -26,8 +26,14 @@ from sendmodel.analysis.costs import cost_kpis
 from sendmodel.analysis.intervals import summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
 from sendmodel.engine.demand import AWAITING_DMO
-from sendmodel.engine.tasks import REVIEW, REVIEW_INPUT
-from sendmodel.scenario.config import ADVICE_DUE_DAYS, DECISION_DUE_DAYS, PLAN_DUE_DAYS, Scenario
+from sendmodel.engine.tasks import HEARING, REVIEW, REVIEW_INPUT, TRIBUNAL
+from sendmodel.scenario.config import (
+    ADVICE_DUE_DAYS,
+    DECISION_DUE_DAYS,
+    PLAN_DUE_DAYS,
+    TRIBUNAL_RESPONSE_DAYS,
+    Scenario,
+)
 
 ALL = "all"
 NOT_TO_ISSUE_DUE_DAYS = 112.0  # decision not to issue a plan within 16 weeks of the request (SEND Regs 2014)
@@ -124,6 +130,8 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         rows += sen2_style_kpis(e, warm, end)
     if "plans" in rec:
         rows += plan_kpis(rec, warm, end)
+    if "tribunals" in rec:
+        rows += tribunal_kpis(rec, warm, end)
 
     # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
     for s, svc_rec in rec["services"].items():
@@ -223,6 +231,29 @@ def fuller_assessment_kpis(s: str, a: dict, sc: Scenario, warm: float, end: floa
     d = _by(done[c], end)
     return [("fuller_assessment_within_due_pct", s, _pct(~np.isnan(d) & (d <= due[c]))),
             ("fuller_assessment_median_days", s, _q(_waits(req[c], d, end), 0.5))]
+
+
+def tribunal_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, float]]:
+    """Appeals registered in the window (a year), and of the health responses due in it (5 weeks after the
+    appeal), the share given by the due date; the hours responses and hearings took, by service."""
+    t = rec["tribunals"]
+    reg = t["registered_day"]
+    rows = [("tribunal_appeals_per_year", ALL, float(((reg >= warm) & (reg < end)).sum()) * 365.25 / (end - warm))]
+    due = reg + TRIBUNAL_RESPONSE_DAYS
+    oks = []
+    for s, done in t["response_day"].items():
+        # the appeals of children this service gave advice for
+        c = ~np.isnan(reg) & (due >= warm) & (due < end) & ~np.isnan(rec["advice"][s]["requested_day"])
+        d = _by(done[c], end)
+        ok = ~np.isnan(d) & (d <= due[c])
+        oks.append(ok)
+        rows.append(("tribunal_response_within_5w_pct", s, _pct(ok)))
+        sv = rec["services"][s]
+        mine = ((sv["task_kind"] == TRIBUNAL) | (sv["task_kind"] == HEARING)) & (sv["task_finished"] >= warm) & (
+            sv["task_finished"] < end)
+        rows.append(("tribunal_hours_per_year", s, float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)))
+    rows.append(("tribunal_response_within_5w_pct", ALL, _pct(np.concatenate(oks) if oks else np.empty(0))))
+    return rows
 
 
 def plan_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, float]]:

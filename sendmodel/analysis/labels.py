@@ -47,6 +47,9 @@ KPI_LABELS = {
     "cost_per_extra_advice_within_6w_gbp": "Cost per extra health advice within 6 weeks",
     "fuller_assessment_within_due_pct": "Fuller assessments after initial advice done by their due date",
     "fuller_assessment_median_days": "Fuller assessment after initial advice, median days from the request",
+    "tribunal_appeals_per_year": "Appeals to the SEND Tribunal a year",
+    "tribunal_response_within_5w_pct": "Health responses to appeals within 5 weeks",
+    "tribunal_hours_per_year": "Hours a year on appeals (responses and hearings)",
     "plans_in_force_end": "EHC plans in force at the end",
     "plans_ceased_per_year": "EHC plans ceased a year",
     "reviews_due": "Annual reviews due in the period",
@@ -97,6 +100,9 @@ KPI_UNITS = {
     "cost_per_extra_advice_within_6w_gbp": "GBP/advice",
     "fuller_assessment_within_due_pct": "%",
     "fuller_assessment_median_days": "days",
+    "tribunal_appeals_per_year": "appeals/year",
+    "tribunal_response_within_5w_pct": "%",
+    "tribunal_hours_per_year": "hours/year",
     "plans_in_force_end": "plans",
     "plans_ceased_per_year": "plans/year",
     "reviews_due": "reviews",
@@ -139,6 +145,7 @@ KPI_BETTER = {
     "cost_per_extra_advice_within_6w_gbp": -1,
     "reviews_within_12m_pct": 1,
     "fuller_assessment_within_due_pct": 1,
+    "tribunal_response_within_5w_pct": 1,
     "fuller_assessment_median_days": -1,
 }
 
@@ -168,8 +175,8 @@ def label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi)
 
 
-_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "plans", "reviews", "hours/year", "requests/year",
-                       "advices/year", "GBP/year", "GBP"}
+_NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "plans", "reviews", "hours/year", "appeals/year",
+                       "requests/year", "advices/year", "GBP/year", "GBP"}
 
 
 def ci_in_range(unit: str, low: float, high: float) -> tuple[float, float]:

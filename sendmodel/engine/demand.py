@@ -95,6 +95,11 @@ class EhcDemand:
     dmo_review_hours: np.ndarray
     dmo_admin_hours: np.ndarray
     triage_hours: np.ndarray
+    appeal: np.ndarray  # the plan, once issued, is appealed to the SEND Tribunal (tribunals on)
+    appeal_after_days: np.ndarray
+    tribunal_response_hours: np.ndarray
+    hearing: np.ndarray
+    hearing_hours: np.ndarray
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
     # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
     # made in the run), the day each entered it (<= 0), and the LA's case ids.
@@ -151,14 +156,30 @@ def _ehc(sc: Scenario, seed: int, rep: int, end_day: float) -> EhcDemand:
     n = arrivals.size
     u = make_rng(seed, rep, Stream.EHC_ATTRIBUTES).random((n, 12))
     v = {name: make_rng(seed, rep, Stream.ADVICE_ATTRIBUTES, name).random((n, 11)) for name in sc.advice_services()}
-    new = _attributes(sc, arrivals, u, v)
+    new = _attributes(sc, arrivals, u, v, lambda name: make_rng(seed, rep, Stream.EHC_ATTRIBUTES, name))
     if not (e.open_cases or e.open_case_list):
         return new
     return _join(_open_cases(sc, seed, rep), new)
 
 
-def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, np.ndarray]) -> EhcDemand:
-    """Requests' attributes from their rows of uniforms (``u``: the request's, ``v``: each advice service's)."""
+def _tribunal(sc: Scenario, rng_of, n: int) -> dict[str, np.ndarray]:
+    """Appeal attributes from a sub-stream of their own (``rng_of(name)``), drawn only with tribunals on."""
+    t = sc.ehc.tribunals
+    if not t.enabled:
+        z = np.zeros(n)
+        return {"appeal": z.astype(bool), "appeal_after_days": z, "tribunal_response_hours": z,
+                "hearing": z.astype(bool), "hearing_hours": z}
+    w = rng_of("tribunal").random((n, 5))
+    p = caseload.published_appeal_rate() if t.p_appeal is None else t.p_appeal
+    return {"appeal": w[:, 0] < p, "appeal_after_days": from_uniform(t.registered_after_days, w[:, 1]),
+            "tribunal_response_hours": from_uniform(t.response_hours, w[:, 2]), "hearing": w[:, 3] < t.p_hearing,
+            "hearing_hours": from_uniform(t.hearing_hours, w[:, 4])}
+
+
+def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, np.ndarray],
+                rng_of=None) -> EhcDemand:
+    """Requests' attributes from their rows of uniforms (``u``: the request's, ``v``: each advice service's;
+    ``rng_of(name)``: a sub-stream for attributes drawn only when a mechanism is on)."""
     e = sc.ehc
     n = arrivals.size
     p = e.request_outcomes
@@ -178,6 +199,7 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
         dmo_review_hours=from_uniform(e.dmo_review_hours, u[:, 7]),
         dmo_admin_hours=from_uniform(e.dmo_admin_hours, u[:, 8]),
         triage_hours=triage_hours,
+        **_tribunal(sc, rng_of, n),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
     )
@@ -250,7 +272,8 @@ def _open_cases(sc: Scenario, seed: int, rep: int) -> EhcDemand:
     n = len(ids)
     u = make_rng(seed, rep, Stream.OPEN_CASES).random((n, 12))
     v = {s: make_rng(seed, rep, Stream.OPEN_CASES, "advice/" + s).random((n, 11)) for s in sc.advice_services()}
-    d = _attributes(sc, np.asarray(arrival, dtype=float), u, v)
+    d = _attributes(sc, np.asarray(arrival, dtype=float), u, v,
+                    lambda name: make_rng(seed, rep, Stream.OPEN_CASES, name))
     st = np.asarray(stage, dtype=np.int64)
     # Delays already running at the start are drawn given how long they have run (residual time, not a fresh
     # draw less the time spent): gathering information for a decision, the admin and booking of an advice.

@@ -53,6 +53,7 @@ from sendmodel.engine.tasks import (
     DMO_REVIEW,
     DRAFT,
     FINALISE,
+    HEARING,
     INITIAL_ADVICE,
     MISSED,
     RECORDS_CHECK,
@@ -61,6 +62,7 @@ from sendmodel.engine.tasks import (
     ROUTINE,
     TASK_KINDS,
     TRIAGE,
+    TRIBUNAL,
     Pathway,
     Signal,
     Task,
@@ -76,6 +78,7 @@ __all__ = [  # the model, and the engine's parts others import from here
     "DRAFT",
     "EPS",
     "FINALISE",
+    "HEARING",
     "INITIAL_ADVICE",
     "MISSED",
     "RECORDS_CHECK",
@@ -84,6 +87,7 @@ __all__ = [  # the model, and the engine's parts others import from here
     "ROUTINE",
     "TASK_KINDS",
     "TRIAGE",
+    "TRIBUNAL",
     "Clinician",
     "Pathway",
     "SendModel",
@@ -212,6 +216,10 @@ class SendModel:
         self.routine_seen: dict[str, list[tuple[int, Task]]] = {s: [] for s in demand.routine}
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
         per_request = [f for f in EhcDemand.__dataclass_fields__ if f not in ("advice", "n_open", "case_id")]
+        self.tribunals = scenario.ehc is not None and scenario.ehc.tribunals.enabled
+        if self.tribunals:  # appeals: when each was registered, and when each health service responded
+            self.tribunal_rec = {"registered_day": nan(), "response_day": {
+                s: nan() for s in self.advice_rec if scenario.services[s].kind == "health"}}
         self.ehc = {} if e is None else {f: getattr(e, f).tolist() for f in per_request}
         self.advice = (
             {}
@@ -377,6 +385,25 @@ class SendModel:
         rec["closed_day"][i] = env.now
         if self.plans is not None:  # the plan is in force from today: its first review is due in 12 months
             self.start(self.plan_pathway(self.demand.plans.n_initial + i))
+        if self.tribunals and e["appeal"][i]:
+            self.start(self.tribunal(i))
+
+    def tribunal(self, i: int):
+        """An appeal against the plan: once registered, each health service that gave advice responds (due in
+        5 weeks) and, for a share, attends the hearing; the family's and the LA's side are not modelled."""
+        env, e, rec = self.env, self.ehc, self.tribunal_rec
+        yield e["appeal_after_days"][i]
+        asked = env.now
+        rec["registered_day"][i] = asked
+        gave = [s for s in rec["response_day"] if self.advice[s]["requested"][i]]
+        yield [self._respond(i, s, asked) for s in gave]
+        if e["hearing"][i]:
+            for s in gave:
+                self.work(s, e["hearing_hours"][i], HEARING, asked, True)
+
+    def _respond(self, i: int, s: str, asked: float):
+        yield self.work(s, self.ehc["tribunal_response_hours"][i], TRIBUNAL, asked, True)
+        self.tribunal_rec["response_day"][s][i] = self.env.now
 
     def plan_pathway(self, j: int):
         """A plan in force, from its issue (or the start, for one held then) until it ceases, and its annual
@@ -661,6 +688,9 @@ class SendModel:
                 "stage_day": e.stage_day[: e.n_open],
                 "advice_done": {s: a.done[: e.n_open] for s, a in e.advice.items()},
             }
+        if self.tribunals:
+            extra["tribunals"] = {"registered_day": self.tribunal_rec["registered_day"],
+                                  "response_day": dict(self.tribunal_rec["response_day"])}
         if self.plans is not None:
             r = np.array(self.reviews, dtype=float).reshape(-1, 5)
             extra["plans"] = {**self.plan_rec, "n_initial": self.demand.plans.n_initial,

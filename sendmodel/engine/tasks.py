@@ -28,7 +28,9 @@ import simpy
     REVIEW,
     REVIEW_INPUT,
     INITIAL_ADVICE,
-) = range(14)
+    TRIBUNAL,
+    HEARING,
+) = range(16)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -44,6 +46,8 @@ TASK_KINDS = (
     "annual_review",
     "review_input",
     "initial_advice",
+    "tribunal_response",
+    "tribunal_hearing",
 )
 
 

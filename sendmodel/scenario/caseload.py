@@ -91,3 +91,16 @@ def published_new_plan_ages() -> dict[int, float]:
     """New plans in England in 2024 by age when the plan started ("2 and under" as 2, "20 and over" as 20)."""
     return _by_age(_rows("newplans_national.csv"), "time_period", CEASED_YEAR, "Age when plan started",
                    "new_ehc_plans")
+
+
+@lru_cache(maxsize=1)
+def published_appeal_rate() -> float:
+    """England's SEND Tribunal appeal rate in 2024: appeals registered over appealable decisions (MoJ/DfE "SEND
+    Appeal rate table 1", the row "England Total"; 22,276 of 689,739)."""
+    with open(data_dir() / "sen2" / "send_tribunal_appeal_rate_2014_2024.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    years = next(r for r in rows if r and r[0] == "Local Authority")
+    col = years.index("2024")
+    total = next(r for r in rows if r and r[0].startswith("England Total"))
+    num = lambda x: float(x.replace(",", "").strip())  # noqa: E731
+    return num(total[col]) / num(total[col + 1])

@@ -34,6 +34,7 @@ HOURS_PER_PA = 4.0
 REFERENCE_POPULATION = 70_000
 ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (CCG duties summary; NHS England quick guide)
 PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (CDC DMO/DCO handbook)
+TRIBUNAL_RESPONSE_DAYS = 35.0  # health recommendations within 5 weeks (NHS England quick guide, 7.6)
 REVIEW_DUE_DAYS = 365.0  # reviewed within 12 months of issue and of each review (SEND Regulations 2014 reg. 18)
 MAX_PLAN_AGE = 26.0  # a plan can run to the end of the year in which the young person turns 25 (0-25)
 DECISION_DUE_DAYS = 42.0  # LA decision to assess within 6 weeks
@@ -514,6 +515,31 @@ class Reviews(_Strict):
         return v
 
 
+class Tribunals(_Strict):
+    """Appeals to the SEND Tribunal against issued plans, and the health services' part in them (NHS England
+    quick guide, 7.6: health recommendations answered within 5 weeks; attending the hearing)."""
+
+    enabled: bool = Field(False, description="model appeals against issued plans and the health responses")
+    p_appeal: Probability | None = Field(
+        None, description="share of issued plans appealed; empty: the published England appeal rate for 2024 "
+        "(appeals registered over appealable decisions, MoJ/DfE SEND appeal rate table, 3.2%), applied to each "
+        "plan issued: an approximation, since appealable decisions also include refusals and amendments")
+    registered_after_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=56.0),
+        description="days from the final plan to the appeal being registered and health asked for its response "
+        "(an appeal is lodged within 2 months): an assumption to replace with local data")
+    response_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=2.0),
+        description="hours for each health service that gave advice to respond (evidence, recommendations): an "
+        "assumption to replace with local data")
+    p_hearing: Probability = Field(
+        0.3, description="share of appeals where each such service attends a hearing (many settle before): an "
+        "assumption to replace with local data")
+    hearing_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=4.0),
+        description="hours to prepare for and attend a hearing: an assumption to replace with local data")
+
+
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
@@ -573,6 +599,7 @@ class Ehc(_Strict):
         default_factory=list, description="open EHC needs assessments at the start date, one each (usually "
         "read from open_cases_file)")
     reviews: Reviews = Field(default_factory=Reviews, description="plans in force and their annual reviews")
+    tribunals: Tribunals = Field(default_factory=Tribunals, description="appeals against issued plans")
 
     @field_validator("requests_by_year")
     @classmethod
