@@ -35,7 +35,7 @@ def _user_errors():
 
 def cmd_template(args) -> int:
     from sendmodel.scenario.loading import load_scenario
-    from sendmodel.scenario.workbook import sheet_names, write_template
+    from sendmodel.scenario.workbook import not_carried, sheet_names, write_template
 
     out = Path(args.workbook)
     if args.csv:
@@ -52,8 +52,13 @@ def cmd_template(args) -> int:
     try:
         sc = load_scenario(args.from_scenario)
         write_template(sc, out, csv=args.csv, written_from=args.from_scenario)
+        missing = not_carried(sc, out)
     except _user_errors() as exc:
         return _fail(str(exc))
+    if missing:
+        print(f"warning: {args.from_scenario}: the {'folder' if args.csv else 'workbook'} does not hold "
+              f"{', '.join(missing)}; after `sendmodel import`, add them to the imported scenario (or to a file "
+              "that extends it)", file=sys.stderr)
     what = "folder of CSV files" if args.csv else "workbook"
     print(f"Wrote {out} ({what}: {', '.join(sheet_names())}), pre-filled from {args.from_scenario} "
           f"({sc.name}: {len(sc.services)} services, population {sc.population:,.0f}).")

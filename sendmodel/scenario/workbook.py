@@ -217,6 +217,26 @@ def write_template(scenario: Scenario | str | Path, path: str | Path, *, csv: bo
     return write_csv_folder(path, sheets) if csv else write_xlsx(path, sheets)
 
 
+def not_carried(scenario: Scenario, path: str | Path) -> list[str]:
+    """The scenario's settings the workbook at ``path`` (just written from it) does not hold: the dotted fields
+    whose value differs after importing it back (multi-year demand, open cases, plans and reviews, tribunals...).
+    A commissioner is told, so nothing is dropped silently."""
+    back = import_workbook(path).scenario
+
+    def diff(a, b, at=""):
+        if isinstance(a, dict) and isinstance(b, dict):
+            return [p for k in sorted(set(a) | set(b)) for p in diff(a.get(k), b.get(k), f"{at}{k}.")]
+        return [] if a == b else [at.rstrip(".")]
+
+    a, b = scenario.model_dump(exclude={"sources"}), back.model_dump(exclude={"sources"})
+    out: list[str] = []
+    for p in diff(a, b):  # report a block once (ehc.reviews, not each of its fields)
+        top = ".".join(p.split(".")[:2])
+        if top not in out:
+            out.append(top)
+    return out
+
+
 # --- the scenario file ---------------------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from sendmodel.scenario.config import (
     CapacityChange,
     Costs,
     Ehc,
+    InitialAdvice,
     Pool,
     Scenario,
     Service,
@@ -221,6 +222,12 @@ DEMAND = Sheet("demand", "keyvalue", (
     Col("triage_enabled", YESNO, "triage.enabled", "a single point of access triages health advice requests "
         "(no misrouting; known / not known settled at triage)"),
     Col("triage_service", SERVICE, "triage.service", describe(Triage, "service")),
+    Col("triage_start", DATE, "triage.start", describe(Triage, "start")),
+    Col("admin_support_from", DATE, "admin_support_from", describe(Ehc, "admin_support_from")),
+    Col("dmo_signoff_plans_only", YESNO, "dmo_signoff_plans_only", describe(Ehc, "dmo_signoff_plans_only")),
+    Col("dmo_other_work_share", SHARE, "dmo_other_work_share", describe(Ehc, "dmo_other_work_share"),
+        "share of the DMO/DCO's sessions"),
+    Col("growth_per_year", NUMBER, "growth_per_year", describe(Ehc, "growth_per_year"), "share a year", -0.5, 1.0),
 ), "the EHC needs-assessment pathway: requests a year, what happens to them, which services do the LA "
    "casework, the DMO/DCO sign-off and triage. Leave every value here and on ehc_times empty for a scenario "
    "with routine referrals only")
@@ -302,6 +309,11 @@ SERVICES = Sheet("services", "table", (
     *dist_cols("admin_lag_days", "advice.admin_lag_days", "days", _ADVICE + describe(Advice, "admin_lag_days")),
     *dist_cols("booking_lead_days", "advice.booking_lead_days", "days",
                _ADVICE + describe(Advice, "booking_lead_days")),
+    *dist_cols("initial_advice_hours", "advice.initial_advice.hours", "hours",
+               _ADVICE + describe(InitialAdvice, "hours") + " (leave empty: no initial advice)"),
+    Col("fuller_due_weeks", NUMBER, "advice.initial_advice.fuller_due_weeks",
+        _ADVICE + describe(InitialAdvice, "fuller_due_weeks"), "weeks", 6.0, 52.0, width=10),
+    Col("ring_fence_from", DATE, "ring_fence_from", describe(Service, "ring_fence_from"), width=12),
     NOTES_COL,
 ), "one row per service (clinicians or officers answering routine referrals and EHC work): capacity, cost, who "
    "commissions it, its routine demand and the EHC advice it gives. Distributions: " + DIST_HELP, key="service")
