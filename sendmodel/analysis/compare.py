@@ -174,8 +174,8 @@ def precision_half_width(table: pd.DataFrame, kpi: str = PRECISION_KPI, service:
     """The widest 95% CI half-width of ``kpi``: of the paired differences (``on="diff"``, every option but the
     baseline) or of the option means (``on="mean"``). With only the baseline, its mean's half-width."""
     t = table[(table["kpi"] == kpi) & (table["service"] == service)]
-    if t.empty:
-        raise ValueError(f"no KPI {kpi!r} (service {service!r}) to measure precision on")
+    if t.empty:  # no replication has a value (e.g. no advice due in a short run): no precision to speak of
+        return float("nan")
     others = t[t["option"] != t["baseline"]]
     if on == "diff" and not others.empty:
         hw = others["diff_half_width"]
@@ -268,6 +268,8 @@ class Comparison:
         """One paragraph on replications and precision, for the command line and the manifest."""
         txt = f"{self.replications} replications per option, seed {self.seed}, common random numbers"
         what = "paired differences" if self.precision_on == "diff" else "means"
+        if math.isnan(self.half_width):
+            return txt + f"; {self.precision_kpi} has no value in the measured period (nothing of it falls due)"
         txt += f"; widest 95% CI half-width of {self.precision_kpi} ({what}): {self.half_width:.2f}"
         if self.precision is not None:
             txt += precision_verdict(self.half_width, self.replications, self.precision)
@@ -364,6 +366,12 @@ def run_comparison(
         kpis = pd.concat(frames, ignore_index=True)
         table = paired_table(kpis, baseline, alpha)
         hw = precision_half_width(table, precision_kpi, on=precision_on)
+        if auto and math.isnan(hw):
+            from sendmodel.scenario.errors import ScenarioError
+
+            raise ScenarioError(None, "--precision-kpi", f"{precision_kpi} has no value in any replication (nothing "
+                                "of it falls in the measured period), so replications cannot be sized on it; "
+                                "measure a longer period (simulation.horizon_days) or give --reps a number")
         history.append((done, hw))
         if progress is not None:
             progress(f"{done} replications: widest half-width of {precision_kpi} = {hw:.2f}")

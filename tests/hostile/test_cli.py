@@ -149,3 +149,18 @@ def test_a_broken_pipe_is_quiet(short_file):
     p = subprocess.run(f"{sys.executable} -m sendmodel params {short_file} | head -1", shell=True,
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr, p.stderr
+
+
+def test_compare_of_a_run_too_short_for_any_advice(tmp_path, capsys):
+    """30 days measured: no advice falls due, so there is no precision to report; a plain comparison says so,
+    and --reps auto is a clear error rather than an internal one."""
+    from tests.conftest import ROOT
+
+    base = f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\npopulation: 5000\n" \
+           "simulation: {warm_up_days: 0, horizon_days: 30}\n"
+    a, b = write(tmp_path / "a.yaml", base + "name: a\n"), write(tmp_path / "b.yaml", base + "name: b\n")
+    code, out, _ = run_main(["compare", str(a), str(b), "--baseline", "a", "--reps", "2"], capsys)
+    assert code == 0 and "no value in the measured period" in out
+    code, _, err = run_main(["compare", str(a), str(b), "--baseline", "a", "--reps", "auto", "--precision", "1"],
+                            capsys)
+    assert code == 2 and "--precision-kpi" in err and "horizon_days" in err and "internal error" not in err

@@ -309,3 +309,47 @@ def reference_store(tmp_path_factory):
     store = folder / "t.sqlite"
     run_sweep(spec, store, workers=1, progress=False)
     return store
+
+
+@pytest.fixture(scope="module")
+def earlier_outputs(tmp_path_factory, reference_store):
+    """Complete compare and sweep-report folders of a first invocation, and how to invoke the second."""
+    folder = tmp_path_factory.mktemp("cmds")
+    base = f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\npopulation: 5000\n" \
+           "simulation: {warm_up_days: 0, horizon_days: 30}\n"
+    a = write(folder / "a.yaml", base + "name: a\n")
+    b = write(folder / "b.yaml", base + "name: b\nservices: {slt: {pas_per_week: 20}}\n")
+    commands = {
+        "compare": lambda seed, out: ["compare", str(a), str(b), "--baseline", "a", "--reps", "2", "--seed",
+                                      str(seed), "--out", str(out)],
+        "sweep-report": lambda seed, out: ["sweep-report", str(reference_store), "--out", str(out)],
+    }
+    done = {}
+    for name, args in commands.items():
+        out = folder / name
+        r = cli(*args(1, out))
+        assert r.returncode == 0, r.stderr
+        done[name] = (out, {p.name for p in out.iterdir()}, json.loads((out / "manifest.json").read_text()))
+    return commands, done
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep-report"])
+@pytest.mark.parametrize("step", STEPS)
+def test_compare_and_sweep_report_killed_at_each_step_leave_old_or_new(tmp_path, earlier_outputs, command, step):
+    """The same SIGKILL at each write step as for `run`: afterwards (and once recovered) the folder is the first
+    invocation's complete results, or the second's; never a mixture, no hidden folder left."""
+    import shutil
+
+    commands, done = earlier_outputs
+    first, names, manifest = done[command]
+    out = tmp_path / "res"
+    shutil.copytree(first, out)
+    r = subprocess.run([sys.executable, "-m", "sendmodel", *commands[command](2, out)], cwd=ROOT,
+                       capture_output=True, env={**os.environ, KILL_ENV: step}, timeout=240)
+    assert r.returncode == -signal.SIGKILL, (step, r.returncode, r.stderr[-2000:])
+    recover(out)
+    now = json.loads((out / "manifest.json").read_text())
+    assert {p.name for p in out.iterdir()} == names, f"after a kill at {step!r}: incomplete folder"
+    new = now["command"] != manifest["command"]  # the second invocation names another --out
+    assert new == (step in ("swapped", "done")), (step, "the new results" if new else "the earlier results")
+    assert _siblings(tmp_path, "res") == []
