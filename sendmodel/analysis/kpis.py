@@ -134,6 +134,8 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         rows += tribunal_kpis(rec, warm, end)
 
     # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
+    per_year = 365.25 / (end - warm)
+    weeks_all = breaches_all = 0.0  # over the health services: what an option displaces on the routine lists
     for s, svc_rec in rec["services"].items():
         wl = 0.0
         if s in rec["routine"]:
@@ -144,7 +146,16 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
             add(("routine_wait_median_weeks", s, _q(w, 0.5)))
             target = sc.services[s].routine_target_weeks
             add(("routine_seen_within_target_pct", s, _pct(w <= target)))
-            rows += routine_list_kpis(s, arr, seen, w, warm, end)
+            lists = routine_list_kpis(s, arr, seen, w, warm, end)
+            rows += lists
+            # child-weeks of routine waiting a year (mean list x weeks a year) and children seen after the target
+            waiting = next(v for k, _, v in lists if k == "routine_waiting_mean")
+            weeks, breaches = (0.0 if np.isnan(waiting) else waiting * 365.25 / 7.0), float((w > target).sum())
+            add(("routine_waiting_weeks_per_year", s, weeks))
+            add(("routine_breaches_per_year", s, breaches * per_year))
+            if sc.services[s].kind == "health":
+                weeks_all += weeks
+                breaches_all += breaches * per_year
             wl += float((np.isnan(_by(seen, end)) & (arr < end)).sum())
         if s in rec["advice"]:
             a = rec["advice"][s]
@@ -155,6 +166,9 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         avail = svc_rec["available_hours_by_day"][lo:hi].sum()
         busy = svc_rec["busy_hours_by_day"][lo:hi].sum()
         add(("utilisation", s, float(busy / avail) if avail > 0 else float("nan")))
+    if any(sc.services[s].kind == "health" for s in rec["routine"]):
+        add(("routine_waiting_weeks_per_year", ALL, weeks_all))
+        add(("routine_breaches_per_year", ALL, breaches_all))
     rows += cost_kpis(sc, None if window is None else (warm, end))
     return rows
 

@@ -50,6 +50,8 @@ KPI_LABELS = {
     "tribunal_appeals_per_year": "Appeals to the SEND Tribunal a year",
     "tribunal_response_within_5w_pct": "Health responses to appeals within 5 weeks",
     "tribunal_hours_per_year": "Hours a year on appeals (responses and hearings)",
+    "routine_waiting_weeks_per_year": "Routine waiting, child-weeks a year",
+    "routine_breaches_per_year": "Routine referrals seen after the 18-week target, a year",
     "plans_in_force_end": "EHC plans in force at the end",
     "plans_ceased_per_year": "EHC plans ceased a year",
     "reviews_due": "Annual reviews due in the period",
@@ -103,6 +105,8 @@ KPI_UNITS = {
     "tribunal_appeals_per_year": "appeals/year",
     "tribunal_response_within_5w_pct": "%",
     "tribunal_hours_per_year": "hours/year",
+    "routine_waiting_weeks_per_year": "child-weeks/year",
+    "routine_breaches_per_year": "children/year",
     "plans_in_force_end": "plans",
     "plans_ceased_per_year": "plans/year",
     "reviews_due": "reviews",
@@ -144,6 +148,8 @@ KPI_BETTER = {
     "cost_setup_once_gbp": -1,
     "cost_per_extra_advice_within_6w_gbp": -1,
     "reviews_within_12m_pct": 1,
+    "routine_waiting_weeks_per_year": -1,
+    "routine_breaches_per_year": -1,
     "fuller_assessment_within_due_pct": 1,
     "tribunal_response_within_5w_pct": 1,
     "fuller_assessment_median_days": -1,
@@ -176,7 +182,7 @@ def label(kpi: str) -> str:
 
 
 _NON_NEGATIVE_UNITS = {"days", "weeks", "requests", "plans/year", "plans", "reviews", "hours/year", "appeals/year",
-                       "requests/year", "advices/year", "GBP/year", "GBP"}
+                       "child-weeks/year", "children/year", "requests/year", "advices/year", "GBP/year", "GBP"}
 
 
 def ci_in_range(unit: str, low: float, high: float) -> tuple[float, float]:

@@ -250,6 +250,7 @@ COMPARISON_KPIS = (
     "advice_misrouted_turnaround_median_days",
     "dmo_signoff_median_days",
     "plans_within_20w_pct",
+    "routine_waiting_weeks_per_year",
 )
 _VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
 
@@ -328,18 +329,26 @@ def cost_vs_within_6w(table: pd.DataFrame) -> plt.Figure:
     pts = pd.DataFrame({"cost": cost.loc[opts, "mean"] / 1000.0, "effect": eff.loc[opts, "mean"],
                         "err": eff.loc[opts, "diff_half_width"].fillna(0)})
     front = efficient_options(pts)
+    waits = t[t["kpi"] == "routine_waiting_weeks_per_year"].set_index("option")  # what each option displaces
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for opt, r in pts.iterrows():
         good = opt in front
         ax.errorbar(r["cost"], r["effect"], yerr=r["err"], fmt="o", capsize=3,
                     color="tab:blue" if good else "grey", ms=8 if good else 6)
-        ax.annotate(opt, (r["cost"], r["effect"]), xytext=(6, 4), textcoords="offset points", fontsize=8,
+        text = opt
+        if opt in waits.index and waits.loc[opt, "baseline"] != opt:
+            w = waits.loc[opt]
+            sure = "" if w["ci_excludes_zero"] else ", not clear"
+            text += f"\nroutine waiting {w['diff']:+,.0f} child-weeks a year{sure}"
+        ax.annotate(text, (r["cost"], r["effect"]), xytext=(6, 4), textcoords="offset points", fontsize=8,
                     color="k" if good else "grey")
     f = pts.loc[front].sort_values("cost")
     ax.plot(f["cost"], f["effect"], color="tab:blue", lw=1, alpha=0.6, label="efficient options")
+    ax.margins(x=0.2)  # room for the labels
     ax.set_xlabel("Cost a year, GBP thousands (PAs modelled plus set-up spread over the amortisation years)")
     ax.set_ylabel("Health advice returned within 6 weeks (%)\nbars: 95% CI of the difference from the baseline")
-    ax.set_title("Value for money: on-time health advice against cost (up and left is better)")
+    ax.set_title("Value for money: on-time health advice against cost (up and left is better), with the routine\n"
+                 "waiting each option adds (+) or removes (-) on the health services' lists")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

@@ -187,7 +187,18 @@ def value_for_money(c: Comparison) -> pd.DataFrame:
             "gbp_per_extra_ci_low": float(ce["ci_low"].iloc[0]) if not ce.empty else float("nan"),
             "gbp_per_extra_ci_high": float(ce["ci_high"].iloc[0]) if not ce.empty else float("nan"),
             "verdict": ce["verdict"].iloc[0] if not ce.empty else "",
+            # what it displaces on the health services' routine lists
+            "extra_routine_waiting_weeks_per_year": get("routine_waiting_weeks_per_year"),
+            "extra_routine_waiting_ci_low": get("routine_waiting_weeks_per_year", col="diff_ci_low"),
+            "extra_routine_waiting_ci_high": get("routine_waiting_weeks_per_year", col="diff_ci_high"),
+            "extra_routine_breaches_per_year": get("routine_breaches_per_year"),
+            "extra_routine_breaches_ci_low": get("routine_breaches_per_year", col="diff_ci_low"),
+            "extra_routine_breaches_ci_high": get("routine_breaches_per_year", col="diff_ci_high"),
         }
+        if row["extra_routine_waiting_ci_low"] > 0:  # the verdict counts what is displaced, not only the cost
+            row["verdict"] += "; routine lists wait longer"
+        elif row["extra_routine_waiting_ci_high"] < 0:
+            row["verdict"] += "; routine lists wait less"
         for f in FUNDERS:
             row[f"extra_paid_by_{f}_gbp_per_year"] = get("cost_funded_gbp", f)
         rows.append(row)
@@ -199,7 +210,7 @@ def _ratio_cell(ratio: float, lo: float, hi: float, verdict: str) -> str:
     if verdict.startswith(("more", "less")):
         return f"{_num(ratio, 'GBP')} [{_num(lo, 'GBP')}, {_num(hi, 'GBP')}]"
     if verdict.startswith("dominant"):
-        return "dominant (saves money)"
+        return "dominant (no extra cost)" if "no extra cost" in verdict else "dominant (saves money)"
     return "-"
 
 
@@ -221,6 +232,16 @@ def format_value_for_money(c: Comparison) -> str:
             for a, lo, hi, verdict in zip(v["gbp_per_extra_within_6w"], v["gbp_per_extra_ci_low"],
                                           v["gbp_per_extra_ci_high"], v["verdict"])
         ],
+        "extra routine waiting, child-weeks a year [95% CI]": [
+            f"{_signed(a)} [{_signed(lo)}, {_signed(hi)}]"
+            for a, lo, hi in zip(v["extra_routine_waiting_weeks_per_year"], v["extra_routine_waiting_ci_low"],
+                                 v["extra_routine_waiting_ci_high"])
+        ],
+        "extra seen after 18 weeks a year [95% CI]": [
+            f"{_signed(a)} [{_signed(lo)}, {_signed(hi)}]"
+            for a, lo, hi in zip(v["extra_routine_breaches_per_year"], v["extra_routine_breaches_ci_low"],
+                                 v["extra_routine_breaches_ci_high"])
+        ],
         "verdict": v["verdict"],
     })
     pays = pd.DataFrame({"option": v["option"]})
@@ -229,7 +250,9 @@ def format_value_for_money(c: Comparison) -> str:
     pays["one-off set-up GBP (all funders)"] = v["setup_once_gbp"].map(lambda x: _num(x, "GBP"))
     return (
         "Value for money: extra cost a year per extra health advice returned within 6 weeks (cheapest first; an "
-        "empty CI means the gain in on-time advice is not clear)\n" + vfm.to_string(index=False)
+        "empty CI means the gain in on-time advice is not clear), beside what the option displaces on the health "
+        "services' routine lists (child-weeks of waiting a year, and children seen after the 18-week target; "
+        "+ is worse)\n" + vfm.to_string(index=False)
         + "\n\nWho pays: extra cost a year by funder (joint costs split by costs.joint_split)\n"
         + pays.to_string(index=False)
     )
