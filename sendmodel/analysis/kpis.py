@@ -25,7 +25,7 @@ import pandas as pd
 from sendmodel.analysis.costs import cost_kpis
 from sendmodel.analysis.intervals import summarise_groups
 from sendmodel.analysis.labels import KPI_UNITS
-from sendmodel.engine.demand import AWAITING_DMO
+from sendmodel.engine.demand import AWAITING_DMO, BRANCHES
 from sendmodel.engine.tasks import HEARING, REVIEW, REVIEW_INPUT, TRIBUNAL
 from sendmodel.scenario.config import (
     ADVICE_DUE_DAYS,
@@ -87,6 +87,11 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         add(("advice_requests", s, float(cohort.sum())))
         if "fuller_done_day" in a:  # initial advice given: the fuller assessment, due on its own date
             rows += fuller_assessment_kpis(s, a, sc, warm, end)
+        if "branch" in a:  # Annex A: how requests about children not known were answered (counted, not timed)
+            nk = cohort & ~a["known"]
+            for code, name in enumerate(BRANCHES):
+                if code:
+                    add((f"annex_a_{name}_pct", s, _pct(a["branch"][nk] == code)))
         if s in health:
             all_ok.append(ok)
             all_tt.append(tt)

@@ -19,6 +19,9 @@ from sendmodel.scenario import caseload
 from sendmodel.scenario.config import DECISION_DUE_DAYS, MAX_PLAN_AGE, OPEN_STAGES, REVIEW_DUE_DAYS, Scenario
 
 OUTCOMES = ("assessed", "refused", "withdrawn")
+#: Annex A's answers to a request about a child not known (the codes in the advice records' ``branch``)
+BRANCHES = ("assess", "more_information", "not_known_no_need", "redirect", "plan_action")
+ASSESS, MORE_INFORMATION, NOT_KNOWN_NO_NEED, REDIRECT, PLAN_ACTION = range(5)
 NEW, AWAITING_DECISION, AWAITING_ADVICE, AWAITING_DMO, DRAFTING, CONSULTATION = range(6)
 STAGE_CODES = {name: code for code, name in enumerate(OPEN_STAGES, start=1)}  # 0: a request made in the run
 
@@ -79,6 +82,9 @@ class AdviceDemand:
     admin_lag_days: np.ndarray
     booking_lead_days: np.ndarray
     initial_hours: np.ndarray  # initial advice for a child not known (0 where the service gives none)
+    branch: np.ndarray  # Annex A's answer for a child not known (ASSESS unless the service has annex_a)
+    branch_days: np.ndarray  # the LA's further information, or a redirection
+    reply_hours: np.ndarray  # a written reply that does not assess
     done: np.ndarray | None = None  # open cases: advice already returned before the start (None: none open)
 
 
@@ -176,6 +182,20 @@ def _tribunal(sc: Scenario, rng_of, n: int) -> dict[str, np.ndarray]:
             "hearing_hours": from_uniform(t.hearing_hours, w[:, 4])}
 
 
+def _annex_a(cfg, rng_of, name: str, n: int) -> dict[str, np.ndarray]:
+    """Annex A's answer for each request (used only for a child not known), from a sub-stream of its own."""
+    if cfg is None:
+        return {"branch": np.zeros(n, np.int64), "branch_days": np.zeros(n), "reply_hours": np.zeros(n)}
+    w = rng_of("annex_a/" + name).random((n, 3))
+    cuts = np.cumsum([cfg.p_more_information, cfg.p_not_known_no_need, cfg.p_redirect, cfg.p_plan_action])
+    branch = np.searchsorted(cuts, w[:, 0], side="right") + 1  # past every share: assess
+    branch[branch == 5] = ASSESS
+    days = np.where(branch == MORE_INFORMATION, from_uniform(cfg.more_information_days, w[:, 1]),
+                    from_uniform(cfg.redirect_days, w[:, 1]))
+    return {"branch": branch.astype(np.int64), "branch_days": days,
+            "reply_hours": from_uniform(cfg.reply_hours, w[:, 2])}
+
+
 def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, np.ndarray],
                 rng_of=None) -> EhcDemand:
     """Requests' attributes from their rows of uniforms (``u``: the request's, ``v``: each advice service's;
@@ -222,6 +242,7 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
             # column 4 drew the records-advice hours, which a child not known never uses
             initial_hours=(from_uniform(a.initial_advice.hours, w[:, 4]) if a.initial_advice is not None
                            else np.zeros(n)),
+            **_annex_a(a.annex_a, rng_of, name, n),
         )
     return d
 

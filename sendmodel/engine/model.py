@@ -35,10 +35,13 @@ import simpy
 
 from sendmodel.engine.clinician import Clinician
 from sendmodel.engine.demand import (
+    ASSESS,
     AWAITING_ADVICE,
     AWAITING_DECISION,
     AWAITING_DMO,
     DRAFTING,
+    MORE_INFORMATION,
+    REDIRECT,
     Demand,
     EhcDemand,
     end_day,
@@ -48,6 +51,7 @@ from sendmodel.engine.sessions import Sessions, available_hours_by_day, build_se
 from sendmodel.engine.tasks import (
     ADMIN,
     ADVICE_RECORDS,
+    ANNEX_A_REPLY,
     ASSESSMENT,
     DECISION,
     DMO_REVIEW,
@@ -71,6 +75,7 @@ from sendmodel.scenario.config import REVIEW_DUE_DAYS, Scenario
 
 __all__ = [  # the model, and the engine's parts others import from here
     "ADMIN",
+    "ANNEX_A_REPLY",
     "ADVICE_RECORDS",
     "ASSESSMENT",
     "DECISION",
@@ -209,6 +214,7 @@ class SendModel:
         self.initial = {s for s in self.advice_rec if scenario.services[s].advice.initial_advice is not None}
         for s in self.initial:
             self.advice_rec[s]["fuller_done_day"] = nan()
+        self.annex_a = {s for s in self.advice_rec if scenario.services[s].advice.annex_a is not None}
         self.routine_rec = {
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
@@ -497,6 +503,16 @@ class SendModel:
                 not triaged
             ):  # without a single point of access, finding out the child is not known takes a look
                 yield self.work(s, a["records_check_hours"][i], RECORDS_CHECK, asked, True)
+            branch = a["branch"][i]
+            if branch != ASSESS and not open_:  # Annex A: a request about a child not known need not be assessed
+                if branch == MORE_INFORMATION:
+                    yield a["branch_days"][i]  # the LA's further information, then as below
+                else:  # a written reply (not known and no need; redirected; an assessment in the plan)
+                    yield self.work(s, a["reply_hours"][i], ANNEX_A_REPLY, asked, True)
+                    if branch == REDIRECT:
+                        yield a["branch_days"][i]
+                    self._returned(i, s, covered, "returned_day")
+                    return
             if s in self.initial:  # initial advice now; the fuller assessment follows on its own due date
                 yield self.work(s, a["initial_hours"][i], INITIAL_ADVICE, asked, True)
                 self._returned(i, s, covered, "returned_day")
@@ -680,6 +696,8 @@ class SendModel:
                 # case's returned advice), whether or not the LA got as far as asking for it in the run
                 owed = a.requested if a.done is None else a.requested & ~a.done
                 advice[s].update(known=a.known, misrouted=a.misrouted, n_missed=a.n_missed, owed=owed)
+                if s in self.annex_a:  # Annex A's answer (used for children not known)
+                    advice[s]["branch"] = a.branch
         extra = {}
         if e is not None and e.n_open:  # the cases open at the start: rows 0..n_open-1 of the EHC records
             extra["open_cases"] = {

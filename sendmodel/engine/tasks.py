@@ -30,7 +30,8 @@ import simpy
     INITIAL_ADVICE,
     TRIBUNAL,
     HEARING,
-) = range(16)
+    ANNEX_A_REPLY,
+) = range(17)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -48,6 +49,7 @@ TASK_KINDS = (
     "initial_advice",
     "tribunal_response",
     "tribunal_hearing",
+    "annex_a_reply",
 )
 
 

@@ -224,6 +224,39 @@ class InitialAdvice(_Strict):
         "(NHS England quick guide, 6.2.2: 12-14 weeks)")
 
 
+class AnnexA(_Strict):
+    """How a service answers a request about a child it does not know, by the decision process of the NHS
+    England quick guide's Annex A. Each share is of the requests about children not known; what is left is
+    assessed as before. A request declined (not known, no need; redirected; an assessment proposed as an
+    action in the plan) returns advice with its written reasons and is counted, not timed out."""
+
+    p_more_information: Probability = Field(0.0, description="share where the service asks the LA for more "
+                                            "information first (then assesses)")
+    more_information_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=10.0),
+        description="days until the LA's further information arrives: an assumption to replace with local data")
+    p_not_known_no_need: Probability = Field(0.0, description="share where the service confirms it does not know "
+                                             "the child and sees no need for its input, and says so in writing")
+    p_redirect: Probability = Field(0.0, description="share redirected to the professional already involved, who "
+                                    "advises from what they know")
+    redirect_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=7.0),
+        description="days the redirection takes before that professional's advice is returned: an assumption")
+    p_plan_action: Probability = Field(0.0, description="share where the service advises that an assessment be "
+                                       "an action in the plan, instead of assessing within the 6 weeks")
+    reply_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0.5),
+        description="clinician hours for a written reply that does not assess (not known and no need, "
+                    "redirection, an assessment proposed in the plan): an assumption to replace with local data")
+
+    @model_validator(mode="after")
+    def _shares(self):
+        total = self.p_more_information + self.p_not_known_no_need + self.p_redirect + self.p_plan_action
+        if total > 1 + 1e-9:
+            raise ValueError(f"the shares add up to {total:.3g}; at most 1 (what is left is assessed)")
+        return self
+
+
 class Advice(_Strict):
     """How a service answers a local authority's request for EHC advice."""
 
@@ -250,6 +283,10 @@ class Advice(_Strict):
     initial_advice: InitialAdvice | None = Field(
         None, description="for a child not known: initial advice within the 6 weeks, then a fuller assessment "
         "with its own due date; empty: the advice waits for the full assessment")
+    annex_a: AnnexA | None = Field(
+        None, description="for a child not known: the branches of the NHS England quick guide's Annex A (more "
+        "information, not known and no need, redirection, an assessment in the plan); empty: every such request "
+        "is assessed")
 
 
 def _weeks_band(v: tuple, ends: tuple[str, str], most: float, said: str) -> tuple:
