@@ -29,6 +29,7 @@ from sendmodel.engine.demand import AWAITING_DMO, BRANCHES
 from sendmodel.engine.tasks import HEARING, REVIEW, REVIEW_INPUT, TRIBUNAL
 from sendmodel.scenario.config import (
     ADVICE_DUE_DAYS,
+    CC_DECISION_DAYS,
     DECISION_DUE_DAYS,
     PLAN_DUE_DAYS,
     TRIBUNAL_RESPONSE_DAYS,
@@ -137,6 +138,14 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         rows += plan_kpis(rec, warm, end)
     if "tribunals" in rec:
         rows += tribunal_kpis(rec, warm, end)
+    if "continuing_care" in rec:
+        cc = rec["continuing_care"]
+        ref, dec = cc["referred_day"], cc["decided_day"]
+        due = ref + CC_DECISION_DAYS
+        c = ~np.isnan(ref) & (due >= warm) & (due < end)
+        d = _by(dec[c], end)
+        add(("cc_decisions_within_28d_pct", ALL, _pct(~np.isnan(d) & (d <= due[c]))))
+        add(("cc_referrals_per_year", ALL, float(((ref >= warm) & (ref < end)).sum()) * 365.25 / (end - warm)))
 
     # --- routine waits, waiting lists, utilisation -------------------------------------------------------------
     per_year = 365.25 / (end - warm)

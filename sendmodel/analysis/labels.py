@@ -54,6 +54,8 @@ KPI_LABELS = {
     "annex_a_not_known_no_need_pct": "Requests about children not known: not known and no need (written reply)",
     "annex_a_redirect_pct": "Requests about children not known: redirected to the professional involved",
     "annex_a_plan_action_pct": "Requests about children not known: assessment proposed as a plan action",
+    "cc_decisions_within_28d_pct": "Continuing care decisions within 28 days of referral",
+    "cc_referrals_per_year": "Continuing care referrals a year",
     "routine_waiting_weeks_per_year": "Routine waiting, child-weeks a year",
     "routine_breaches_per_year": "Routine referrals seen after the 18-week target, a year",
     "plans_in_force_end": "EHC plans in force at the end",
@@ -113,6 +115,8 @@ KPI_UNITS = {
     "annex_a_not_known_no_need_pct": "%",
     "annex_a_redirect_pct": "%",
     "annex_a_plan_action_pct": "%",
+    "cc_decisions_within_28d_pct": "%",
+    "cc_referrals_per_year": "children/year",
     "routine_waiting_weeks_per_year": "child-weeks/year",
     "routine_breaches_per_year": "children/year",
     "plans_in_force_end": "plans",
@@ -160,6 +164,7 @@ KPI_BETTER = {
     "routine_breaches_per_year": -1,
     "fuller_assessment_within_due_pct": 1,
     "tribunal_response_within_5w_pct": 1,
+    "cc_decisions_within_28d_pct": 1,
     "fuller_assessment_median_days": -1,
 }
 

@@ -106,6 +106,9 @@ class EhcDemand:
     tribunal_response_hours: np.ndarray
     hearing: np.ndarray
     hearing_hours: np.ndarray
+    continuing_care: np.ndarray  # referred for continuing care when the LA decides to assess (when on)
+    cc_assessment_hours: np.ndarray
+    cc_review_hours: np.ndarray
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
     # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
     # made in the run), the day each entered it (<= 0), and the LA's case ids.
@@ -182,6 +185,18 @@ def _tribunal(sc: Scenario, rng_of, n: int) -> dict[str, np.ndarray]:
             "hearing_hours": from_uniform(t.hearing_hours, w[:, 4])}
 
 
+def _continuing_care(sc: Scenario, rng_of, n: int) -> dict[str, np.ndarray]:
+    """Continuing care referrals and their hours, from a sub-stream of their own, drawn only when on."""
+    cc = sc.ehc.continuing_care
+    if not cc.enabled:
+        z = np.zeros(n)
+        return {"continuing_care": z.astype(bool), "cc_assessment_hours": z, "cc_review_hours": z}
+    w = rng_of("continuing_care").random((n, 3))
+    return {"continuing_care": w[:, 0] < cc.p_referral,
+            "cc_assessment_hours": from_uniform(cc.assessment_hours, w[:, 1]),
+            "cc_review_hours": from_uniform(cc.review_hours, w[:, 2])}
+
+
 def _annex_a(cfg, rng_of, name: str, n: int) -> dict[str, np.ndarray]:
     """Annex A's answer for each request (used only for a child not known), from a sub-stream of its own."""
     if cfg is None:
@@ -220,6 +235,7 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
         dmo_admin_hours=from_uniform(e.dmo_admin_hours, u[:, 8]),
         triage_hours=triage_hours,
         **_tribunal(sc, rng_of, n),
+        **_continuing_care(sc, rng_of, n),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
     )

@@ -53,6 +53,8 @@ from sendmodel.engine.tasks import (
     ADVICE_RECORDS,
     ANNEX_A_REPLY,
     ASSESSMENT,
+    CC_ASSESSMENT,
+    CC_REVIEW,
     DECISION,
     DMO_REVIEW,
     DRAFT,
@@ -71,13 +73,15 @@ from sendmodel.engine.tasks import (
     Signal,
     Task,
 )
-from sendmodel.scenario.config import REVIEW_DUE_DAYS, Scenario
+from sendmodel.scenario.config import CC_REVIEW_DAYS, REVIEW_DUE_DAYS, Scenario
 
 __all__ = [  # the model, and the engine's parts others import from here
     "ADMIN",
     "ANNEX_A_REPLY",
     "ADVICE_RECORDS",
     "ASSESSMENT",
+    "CC_ASSESSMENT",
+    "CC_REVIEW",
     "DECISION",
     "DMO_REVIEW",
     "DRAFT",
@@ -223,6 +227,9 @@ class SendModel:
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
         per_request = [f for f in EhcDemand.__dataclass_fields__ if f not in ("advice", "n_open", "case_id")]
         self.tribunals = scenario.ehc is not None and scenario.ehc.tribunals.enabled
+        self.cc = scenario.ehc is not None and scenario.ehc.continuing_care.enabled
+        if self.cc:  # continuing care: referred (at the decision to assess), decided, reviewed
+            self.cc_rec = {"referred_day": nan(), "decided_day": nan(), "reviewed_day": nan()}
         if self.tribunals:  # appeals: when each was registered, and when each health service responded
             self.tribunal_rec = {"registered_day": nan(), "response_day": {
                 s: nan() for s in self.advice_rec if scenario.services[s].kind == "health"}}
@@ -305,6 +312,8 @@ class SendModel:
         if e["outcome"][i] != 0:
             rec["closed_day"][i] = env.now
             return
+        if self.cc and e["continuing_care"][i]:
+            self.start(self.continuing_care(i))
         yield from self.ehc_advice(i, env.now)
         yield from self.after_advice(i)
 
@@ -393,6 +402,16 @@ class SendModel:
             self.start(self.plan_pathway(self.demand.plans.n_initial + i))
         if self.tribunals and e["appeal"][i]:
             self.start(self.tribunal(i))
+
+    def continuing_care(self, i: int):
+        """A continuing care assessment (due 28 days after the referral), then its review 3 months later."""
+        env, e, rec, svc = self.env, self.ehc, self.cc_rec, self.sc.ehc.continuing_care.service
+        rec["referred_day"][i] = env.now
+        yield self.work(svc, e["cc_assessment_hours"][i], CC_ASSESSMENT, env.now, True)
+        rec["decided_day"][i] = env.now
+        yield CC_REVIEW_DAYS
+        yield self.work(svc, e["cc_review_hours"][i], CC_REVIEW, env.now, True)
+        rec["reviewed_day"][i] = env.now
 
     def tribunal(self, i: int):
         """An appeal against the plan: once registered, each health service that gave advice responds (due in
@@ -706,6 +725,8 @@ class SendModel:
                 "stage_day": e.stage_day[: e.n_open],
                 "advice_done": {s: a.done[: e.n_open] for s, a in e.advice.items()},
             }
+        if self.cc:
+            extra["continuing_care"] = dict(self.cc_rec)
         if self.tribunals:
             extra["tribunals"] = {"registered_day": self.tribunal_rec["registered_day"],
                                   "response_day": dict(self.tribunal_rec["response_day"])}

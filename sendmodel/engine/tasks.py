@@ -31,7 +31,9 @@ import simpy
     TRIBUNAL,
     HEARING,
     ANNEX_A_REPLY,
-) = range(17)
+    CC_ASSESSMENT,
+    CC_REVIEW,
+) = range(19)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -50,6 +52,8 @@ TASK_KINDS = (
     "tribunal_response",
     "tribunal_hearing",
     "annex_a_reply",
+    "continuing_care_assessment",
+    "continuing_care_review",
 )
 
 

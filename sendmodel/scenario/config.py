@@ -34,6 +34,8 @@ HOURS_PER_PA = 4.0
 REFERENCE_POPULATION = 70_000
 ADVICE_DUE_DAYS = 42.0  # 6 weeks, SEND Regulations 2014 reg. 8 (CCG duties summary; NHS England quick guide)
 PLAN_DUE_DAYS = 140.0  # 20 weeks, SEND Regulations 2014 reg. 13 (CDC DMO/DCO handbook)
+CC_DECISION_DAYS = 28.0  # continuing care decided within 28 days of the referral (CDC DMO/DCO handbook, s. 9)
+CC_REVIEW_DAYS = 91.0  # and reviewed 3 months after the decision
 TRIBUNAL_RESPONSE_DAYS = 35.0  # health recommendations within 5 weeks (NHS England quick guide, 7.6)
 REVIEW_DUE_DAYS = 365.0  # reviewed within 12 months of issue and of each review (SEND Regulations 2014 reg. 18)
 MAX_PLAN_AGE = 26.0  # a plan can run to the end of the year in which the young person turns 25 (0-25)
@@ -577,6 +579,30 @@ class Tribunals(_Strict):
         description="hours to prepare for and attend a hearing: an assumption to replace with local data")
 
 
+class ContinuingCare(_Strict):
+    """Children's continuing care: for a share of the children the LA decides to assess, a continuing care
+    assessment by a health service, decided within 28 days of the referral, and a review 3 months after the
+    decision (CDC DMO/DCO handbook, section 9)."""
+
+    enabled: bool = Field(False, description="model continuing care assessments and reviews")
+    p_referral: Probability = Field(
+        0.02, description="share of the children the LA decides to assess who are referred for continuing care "
+        "at that point: an assumption to replace with local data")
+    service: str | None = Field(None, description="the health service that assesses and reviews (kind health)")
+    assessment_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=6.0),
+        description="clinician hours of the assessment and the decision: an assumption to replace with local data")
+    review_hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=2.0),
+        description="clinician hours of the 3-month review: an assumption to replace with local data")
+
+    @model_validator(mode="after")
+    def _service(self):
+        if self.enabled and self.service is None:
+            raise ValueError("continuing_care.enabled needs continuing_care.service (a health service)")
+        return self
+
+
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
@@ -637,6 +663,8 @@ class Ehc(_Strict):
         "read from open_cases_file)")
     reviews: Reviews = Field(default_factory=Reviews, description="plans in force and their annual reviews")
     tribunals: Tribunals = Field(default_factory=Tribunals, description="appeals against issued plans")
+    continuing_care: ContinuingCare = Field(default_factory=ContinuingCare,
+                                            description="continuing care assessments and their reviews")
 
     @field_validator("requests_by_year")
     @classmethod
@@ -858,6 +886,7 @@ class Scenario(_Strict):
                     )
             self._check_open_cases()
             self._check_reviews()
+            self._check_continuing_care()
         pooled: dict[str, str] = {}
         for pname, pool in self.pools.items():
             for i, ref in enumerate(pool.services):
@@ -888,6 +917,18 @@ class Scenario(_Strict):
                     )
         self._check_sizes()
         return self
+
+    def _check_continuing_care(self) -> None:
+        assert self.ehc is not None
+        cc = self.ehc.continuing_care
+        if cc.enabled and cc.service is not None:
+            path = "ehc.continuing_care.service"
+            if cc.service not in self.services:
+                raise _RefError(path, f"unknown service {cc.service!r}; allowed: {sorted(self.services)}")
+            if self.services[cc.service].kind != "health":
+                fits = sorted(n for n, s in self.services.items() if s.kind == "health")
+                raise _RefError(path, f"{cc.service!r} is a service of kind {self.services[cc.service].kind}; "
+                                f"continuing care is assessed by a health service (here: {fits})")
 
     def _check_reviews(self) -> None:
         """Review input comes from health or advice services, not from the LA casework that runs the review."""
