@@ -83,6 +83,10 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         owed = _advice_cohort_on_time(a, e, warm, end)
         add(("advice_within_6w_pct", s, _pct(ok)))
         add(("advice_within_6w_of_la_request_pct", s, _pct(owed)))
+        if "known" in a:  # who is late, not only how many: children the service knows, and those it does not
+            known = a["known"][cohort]
+            add(("advice_within_6w_known_pct", s, _pct(ok[known])))
+            add(("advice_within_6w_not_known_pct", s, _pct(ok[~known])))
         add(("advice_turnaround_median_days", s, _q(tt, 0.5)))
         add(("advice_turnaround_p90_days", s, _q(tt, 0.9)))
         add(("advice_requests", s, float(cohort.sum())))

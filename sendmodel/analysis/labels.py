@@ -56,6 +56,8 @@ KPI_LABELS = {
     "annex_a_plan_action_pct": "Requests about children not known: assessment proposed as a plan action",
     "cc_decisions_within_28d_pct": "Continuing care decisions within 28 days of referral",
     "cc_referrals_per_year": "Continuing care referrals a year",
+    "advice_within_6w_known_pct": "Advice within 6 weeks, children the service knows",
+    "advice_within_6w_not_known_pct": "Advice within 6 weeks, children the service does not know",
     "routine_waiting_weeks_per_year": "Routine waiting, child-weeks a year",
     "routine_breaches_per_year": "Routine referrals seen after the 18-week target, a year",
     "plans_in_force_end": "EHC plans in force at the end",
@@ -117,6 +119,8 @@ KPI_UNITS = {
     "annex_a_plan_action_pct": "%",
     "cc_decisions_within_28d_pct": "%",
     "cc_referrals_per_year": "children/year",
+    "advice_within_6w_known_pct": "%",
+    "advice_within_6w_not_known_pct": "%",
     "routine_waiting_weeks_per_year": "child-weeks/year",
     "routine_breaches_per_year": "children/year",
     "plans_in_force_end": "plans",
@@ -165,6 +169,8 @@ KPI_BETTER = {
     "fuller_assessment_within_due_pct": 1,
     "tribunal_response_within_5w_pct": 1,
     "cc_decisions_within_28d_pct": 1,
+    "advice_within_6w_known_pct": 1,
+    "advice_within_6w_not_known_pct": 1,
     "fuller_assessment_median_days": -1,
 }
 
