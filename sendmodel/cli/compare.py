@@ -268,7 +268,7 @@ def _resolve_baseline(name: str, files: list[str], scenarios: dict) -> str:
 
 
 def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str] | None = None,
-              workers: int = 1) -> Path:
+              workers: int = 1, extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write comparison.csv, value_for_money.csv, kpis.csv, manifest.json, plots and the STRESS-DES report
     (stress_des.md), atomically."""
     from sendmodel.analysis.plots import save_comparison_plots, save_warm_up
@@ -281,6 +281,8 @@ def write_dir(c: Comparison, path: str | Path, files: list[str], argv: list[str]
         if not vfm.empty:
             vfm.to_csv(tmp / "value_for_money.csv", index=False)
         c.kpis.to_csv(tmp / "kpis.csv", index=False)
+        for name, frame in (extra or {}).items():  # e.g. the comparison under input uncertainty
+            frame.to_csv(tmp / name, index=False)
         for kind in ("financial", "calendar"):
             years = c.by_year(kind)
             if not years.empty:
@@ -368,11 +370,51 @@ def cmd_compare(args) -> int:
     if years:
         print()
         print(years)
+    extra = {}
+    if args.uncertainty:
+        extra = _uncertainty(scenarios, baseline, args, c.replications)
     if args.out:
-        out = write_dir(c, args.out, files, sys.argv, args.workers)
+        out = write_dir(c, args.out, files, sys.argv, args.workers, extra)
         print(f"\nWrote comparison.csv, value_for_money.csv, kpis.csv, overload.csv, manifest.json, plots and the "
               f"STRESS-DES report to {out}/")
     return 0
+
+
+UNCERTAIN_KPIS = ("advice_within_6w_pct", "plans_within_20w_pct", "routine_waiting_weeks_per_year",
+                  "cost_total_gbp")
+
+
+def _uncertainty(scenarios: dict, baseline: str, args, replications: int) -> dict[str, pd.DataFrame]:
+    """The comparison under input uncertainty (--uncertainty N): printed, and returned as the folder's CSVs."""
+    from sendmodel.cli.options import CliError
+    from sendmodel.studies.uncertainty.propagate import compare_uncertain, uncertain_inputs
+
+    inputs = uncertain_inputs(scenarios)
+    if not inputs:
+        raise CliError("--uncertainty needs fields given as ranges in the scenario files, e.g. p_known: "
+                       "{uncertain: triangular, low: 0.4, mode: 0.55, high: 0.7}")
+    print(f"\nInput uncertainty: {args.uncertainty} parameter sets (Latin hypercube, seed {args.seed}) of "
+          f"{', '.join(u.path for u in inputs)}, {replications} replications each, every option on the same "
+          "draws and replications ...", file=sys.stderr, flush=True)
+    summary, per_set = compare_uncertain(
+        scenarios, baseline, sets=args.uncertainty, replications=replications, seed=args.seed,
+        workers=args.workers, progress=lambda j, n: print(f"  parameter set {j} of {n}", file=sys.stderr,
+                                                          flush=True))
+    t = summary[summary["kpi"].isin(UNCERTAIN_KPIS) & (summary["service"] == "all")]
+    show = pd.DataFrame({
+        "option": t["option"], "KPI": t["label"],
+        "difference, noise only [95% CI]": [f"{_signed(a)} [{_signed(lo)}, {_signed(hi)}]" for a, lo, hi in
+                                            zip(t["diff_central"], t["noise_ci_low"], t["noise_ci_high"])],
+        "noise and inputs [95% interval]": [f"{_signed(a)} [{_signed(lo)}, {_signed(hi)}]" for a, lo, hi in
+                                            zip(t["diff_mean_over_sets"], t["noise_and_input_low"],
+                                                t["noise_and_input_high"])],
+        "P(better than baseline)": t["p_better"].map(lambda x: "-" if pd.isna(x) else f"{100 * x:.0f}%"),
+        "main driver": t["main_driver"],
+    })
+    print("\nUnder input uncertainty (differences from the baseline):")
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60):
+        print(show.to_string(index=False))
+    return {"uncertainty.csv": summary, "uncertainty_sets.csv": per_set}
 
 
 def register(subparsers) -> None:
@@ -393,5 +435,8 @@ def register(subparsers) -> None:
                    help="replications to start from with --reps auto (default 5)")
     p.add_argument("--max-reps", type=positive_int, default=100,
                    help="cap on replications with --reps auto (default 100)")
+    p.add_argument("--uncertainty", type=positive_int, default=None, metavar="N",
+                   help="also carry the fields given as ranges through: N parameter sets (Latin hypercube), each "
+                   "option on the same draws; writes uncertainty.csv and uncertainty_sets.csv")
     p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json, plots and stress_des.md")
     p.set_defaults(func=cmd_compare)

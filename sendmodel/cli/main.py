@@ -115,7 +115,9 @@ def cmd_validate(args) -> int:
 def cmd_params(args) -> int:
     sc = load_scenario(args.scenario)
     warn(args.scenario, sc)
-    rows = [(p, _short(v), d, _source(sc, p, v)) for p, v, d in _walk(sc)]
+    ranges = {u.path: u for u in sc.uncertain_inputs}  # fields given as ranges: the range beside the centre
+    rows = [(p, _short(v) + (f" ({ranges[p].text()})" if p in ranges else ""), d, _source(sc, p, v))
+            for p, v, d in _walk(sc)]
     df = pd.DataFrame(rows, columns=["parameter", "value", "meaning and unit", "source"])
     if args.csv:
         df.to_csv(sys.stdout, index=False)

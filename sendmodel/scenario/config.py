@@ -803,6 +803,12 @@ class Scenario(_Strict):
     _raw: dict | None = PrivateAttr(None)
     _file: str | None = PrivateAttr(None)
     _sources: tuple = PrivateAttr(())
+    _uncertain: tuple = PrivateAttr(())  # fields given as ranges (sendmodel.scenario.uncertain), at their centre
+
+    @property
+    def uncertain_inputs(self) -> tuple:
+        """The fields given as ranges instead of values (:class:`~sendmodel.scenario.uncertain.UncertainInput`)."""
+        return self._uncertain
 
     @property
     def source_file(self) -> str | None:

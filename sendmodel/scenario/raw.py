@@ -81,8 +81,14 @@ def validate(cls: type[BaseModel], data: dict, file: str | None, sources: tuple 
     :class:`ScenarioError` naming the layer where the bad value is."""
     if not isinstance(data, dict):
         raise ScenarioError(file, "", f"a scenario is a mapping of fields (key: value), not {short_repr(data)}")
+    uncertain: list = []
+    point = data
+    if "_uncertain" in getattr(cls, "__private_attributes__", {}):  # ranges: validate at their central values
+        from sendmodel.scenario.uncertain import extract
+
+        point, uncertain = extract(data, file)
     try:
-        sc = cls.model_validate(data)
+        sc = cls.model_validate(point)
     except ValidationError as exc:
         raise from_validation_error(exc, file, cls, blame=blamer(data, tuple(sources), file)) from None
     except RecursionError:
@@ -90,6 +96,8 @@ def validate(cls: type[BaseModel], data: dict, file: str | None, sources: tuple 
     sc._raw = copy.deepcopy(data)
     sc._file = file
     sc._sources = tuple(sources)
+    if uncertain:
+        sc._uncertain = tuple(uncertain)
     return sc
 
 

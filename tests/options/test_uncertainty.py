@@ -1,0 +1,87 @@
+"""Uncertain inputs: a field given as a range runs at its central value, `sendmodel params` marks it, bad
+ranges are clear errors, parameter sets are seeded Latin hypercube draws, and a comparison under uncertainty
+gives every option the same draws, an interval over noise and inputs at least as wide as noise alone, the
+probability of beating the baseline, and the input that drives the difference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sendmodel
+from sendmodel.cli.main import main
+from sendmodel.studies.uncertainty.propagate import compare_uncertain, parameter_sets, uncertain_inputs
+from tests.functional.builders import fixed, tiny
+
+RANGE = {"services.therapy.advice.p_known": {"uncertain": "triangular", "low": 0.1, "mode": 0.5, "high": 0.9}}
+
+
+def test_a_range_runs_at_its_centre_and_is_kept():
+    sc = tiny(RANGE)
+    assert sc.services["therapy"].advice.p_known == 0.5
+    (u,) = sc.uncertain_inputs
+    assert u.path == "services.therapy.advice.p_known" and (u.low, u.mode, u.high) == (0.1, 0.5, 0.9)
+    assert sc.override({"services.therapy.pas_per_week": 11}).uncertain_inputs == sc.uncertain_inputs
+    assert sc.override({"services.therapy.advice.p_known": 0.3}).uncertain_inputs == ()  # a value replaces it
+    assert tiny().uncertain_inputs == ()
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"uncertain": "normal", "low": 0, "high": 1}, "one of"),
+    ({"uncertain": "triangular", "low": 0.5, "mode": 0.2, "high": 0.9}, "low <= mode <= high"),
+    ({"uncertain": "uniform", "low": 0.1}, "high"),
+    ({"uncertain": "uniform", "low": 0.1, "high": 0.2, "mean": 3}, "unknown keys"),
+])
+def test_bad_ranges_are_clear_errors(spec, words):
+    with pytest.raises(sendmodel.ScenarioError) as e:
+        tiny({"services.therapy.advice.p_known": spec})
+    assert "services.therapy.advice.p_known" in str(e.value) and words in str(e.value)
+
+
+def test_a_range_outside_the_fields_bounds_is_refused_at_its_centre():
+    with pytest.raises(sendmodel.ScenarioError):
+        tiny({"services.therapy.advice.p_known": {"uncertain": "uniform", "low": 1.5, "high": 2.5}})
+
+
+def test_parameter_sets_are_seeded_latin_hypercube_draws():
+    (u,) = uncertain_inputs({"a": tiny(RANGE)})
+    a, b = parameter_sets([u], 40, seed=3), parameter_sets([u], 40, seed=3)
+    x = a[u.path].to_numpy()
+    assert a.equals(b) and x.min() >= 0.1 and x.max() <= 0.9
+    strata = np.floor(np.array([_cdf_tri(v) for v in x]) * 40)  # one draw in each fortieth of the range
+    assert sorted(strata) == list(range(40))
+
+
+def _cdf_tri(v, lo=0.1, mode=0.5, hi=0.9):
+    return (v - lo) ** 2 / ((hi - lo) * (mode - lo)) if v < mode else 1 - (hi - v) ** 2 / ((hi - lo) * (hi - mode))
+
+
+def test_comparison_under_uncertainty():
+    base = {**RANGE, "services.therapy.advice.booking_lead_days": fixed(45), "simulation.horizon_days": 200}
+    today = tiny(base, name="today")
+    more = tiny({**base, "services.therapy.advice.booking_lead_days": fixed(20)}, name="more")  # quicker booking
+    summary, per_set = compare_uncertain({"today": today, "more": more}, "today", sets=5, replications=2, seed=1)
+    r = summary[(summary["kpi"] == "advice_turnaround_median_days") & (summary["service"] == "therapy")].iloc[0]
+    assert r["noise_and_input_high"] - r["noise_and_input_low"] >= r["noise_ci_high"] - r["noise_ci_low"] - 1e-9
+    assert 0 <= r["p_better"] <= 1
+    w = summary[(summary["kpi"] == "advice_within_6w_pct") & (summary["service"] == "therapy")].iloc[0]
+    assert w["main_driver"] == "services.therapy.advice.p_known"  # the quicker booking helps the not known only
+    assert w["main_driver_rank_corr"] < -0.5 and w["p_better"] > 0.9
+    assert per_set["set"].nunique() == 5
+
+
+def test_the_command(tmp_path, capsys):
+    import yaml
+
+    f = tmp_path / "a.yaml"
+    f.write_text(yaml.safe_dump(tiny({"simulation.horizon_days": 120})._raw, sort_keys=False))
+    raw = tiny(RANGE)._raw
+    g = tmp_path / "b.yaml"
+    raw = {**raw, "name": "b", "simulation": {**raw["simulation"], "horizon_days": 120}}
+    g.write_text(yaml.safe_dump(raw, sort_keys=False))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(f), str(g), "--baseline", "tiny", "--reps", "2", "--uncertainty", "3",
+                 "--out", str(out)]) == 0
+    assert (out / "uncertainty.csv").exists() and (out / "uncertainty_sets.csv").exists()
+    assert "Under input uncertainty" in capsys.readouterr().out
+    assert main(["compare", str(f), str(f), "--baseline", "tiny", "--uncertainty", "3"]) == 2  # no ranges
