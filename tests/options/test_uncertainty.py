@@ -85,3 +85,25 @@ def test_the_command(tmp_path, capsys):
     assert (out / "uncertainty.csv").exists() and (out / "uncertainty_sets.csv").exists()
     assert "Under input uncertainty" in capsys.readouterr().out
     assert main(["compare", str(f), str(f), "--baseline", "tiny", "--uncertainty", "3"]) == 2  # no ranges
+
+
+def test_morris_screening_finds_the_input_that_matters_and_not_the_one_that_does_not(tmp_path, capsys):
+    import yaml
+
+    from sendmodel.studies.uncertainty.sensitivity import morris
+
+    sc = tiny({"services.therapy.advice.booking_lead_days": fixed(45), "simulation.horizon_days": 200, **RANGE,
+               "ehc.dmo_review_hours": {"dist": "fixed",
+                                        "value": {"uncertain": "uniform", "low": 0.4, "high": 0.6}}})
+    ind, points = morris(sc, [("advice_within_6w_pct", "therapy")], trajectories=4, replications=2, seed=2)
+    by = ind.set_index("input")
+    assert by.loc["services.therapy.advice.p_known", "above_noise"]  # known children get advice from records
+    assert not by.loc["ehc.dmo_review_hours.value", "above_noise"]  # sign-off comes after the advice
+    assert len(points) == 4 * 3
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc._raw, sort_keys=False))
+    out = tmp_path / "m"
+    assert main(["sensitivity", str(f), "--trajectories", "2", "--reps", "2", "--kpi", "advice_within_6w_pct@therapy",
+                 "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"morris.csv", "morris.png", "manifest.json"}
+    assert main(["sensitivity", str(tmp_path / "none.yaml")]) != 0
