@@ -26,7 +26,9 @@ def register(subparsers) -> None:
                    help="ci (default): the 95%% CI bound on the safe side must meet the target; mean: the mean must")
     p.add_argument("--options", help="folder of option scenarios to compare (default: options/ beside SCENARIO)")
     p.add_argument("--no-options", action="store_true", help="compare only today and the plan")
-    add_run_options(p, reps_help="replications at every PA level and option (default 10)")
+    add_run_options(p, workers_default=None,
+                    reps_help="replications for today, the plan and each option, and the most at a PA level (a "
+                              "level clearly met or missed is decided on fewer) (default 10)")
     p.add_argument("--step", type=positive_float, help="PA grid, PAs a week (default 0.5)")
     p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
     p.set_defaults(func=run)
@@ -61,7 +63,7 @@ def run(args) -> int:
             options[o.name] = o
     print(f"Business case for {sc.name}: population "
           f"{args.population if args.population is not None else sc.population:,.0f} children 0-17, "
-          f"{args.reps} replications per PA level, seed {args.seed}")
+          f"up to {args.reps} replications per PA level, seed {args.seed}")
     try:
         bc = business_case(sc, args.population, args.target, options=options, replications=args.reps,
                            seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
@@ -84,9 +86,10 @@ def run(args) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
               .to_string(index=False))
-    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels ({int(bc.targets['runs'].sum())} replications); "
-          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in all "
-          f"(today's runs shared): {bc.settings['replications_simulated']} replications")
+    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels judged on {int(bc.targets['runs'].sum())} "
+          f"replications, {int(bc.targets['simulated'].sum())} of them simulated (the rest shared between targets); "
+          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in "
+          f"all: {bc.settings['replications_simulated']} replications")
     for pth in paths.values():
         print(f"wrote {pth}")
     return 0

@@ -23,6 +23,7 @@ import pandas as pd
 
 from sendmodel.analysis.costs import cost_lines, funded_by
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
+from sendmodel.common.parallel import default_workers
 from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, HOURS_PER_PA, REFERENCE_POPULATION, Scenario
 from sendmodel.studies.business_case.standards import (
     BACD_PAS_PER_70K,
@@ -37,6 +38,7 @@ from sendmodel.studies.business_case.standards import (
 )
 from sendmodel.studies.capacity.solver import (
     DERIVED_KPIS,
+    Runs,
     SolveResult,
     Target,
     funded_pas,
@@ -241,8 +243,9 @@ def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
         s["run_ids"] = f"{r.lever}#1-#{r.levels}"
         rows.append(s)
     cols = ["lever", "lever_label", "services", "target", "target_spec", "reachable", "pas_per_week_funded",
-            "pas_per_week_needed", "gap_pas_per_week", "pas_per_week_needed_by_service", "search_cap_pas_per_week",
-            "levels_run", "runs", "replications", "seed", "monotone", "run_ids", "note"]
+            "pas_per_week_needed", "gap_pas_per_week", "pas_per_week_needed_by_service", "offered_load_pas_per_week",
+            "search_cap_pas_per_week", "levels_run", "runs", "simulated", "replications", "seed", "monotone",
+            "run_ids", "note"]
     return pd.DataFrame(rows)[cols]
 
 
@@ -361,8 +364,7 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
 
 
 def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], replications: int, seed: int,
-                   workers: int, kpis: list[tuple[str, str]], cache: dict | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   runs: Runs, kpis: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Today, the plan and the options on common random numbers; paired differences from today.
 
     Uses :func:`sendmodel.compare.paired_table` and :func:`~sendmodel.compare.cost_effectiveness` on KPI frames
@@ -372,13 +374,13 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
 
     scen = {"today": sc, "plan": plan, **options}
     frames = []
-    runs = []
+    rows = []
     for name, s in scen.items():
-        k = run_kpis(s, replications, seed, workers, cache)
+        k = run_kpis(s, replications, seed, runs=runs)
         k["scenario"] = name
         frames.append(k)
         what = {"today": "today's commissioning", "plan": "every lever at the PAs the model says are needed"}
-        runs.append({"run_id": f"compare:{name}", "lever": "", "scenario": name, "replications": replications,
+        rows.append({"run_id": f"compare:{name}", "lever": "", "scenario": name, "replications": replications,
                      "seed": seed, "what": what.get(name, f"option {name} (scenarios/options)")})
     allk = pd.concat(frames, ignore_index=True)
     keep = pd.MultiIndex.from_tuples(kpis)
@@ -397,7 +399,7 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
     table["_o"] = table["option"].map({n: i for i, n in enumerate(scen)})
     table["_k"] = table["kpi"].map(kpi_order)
     table = table.sort_values(["_o", "_k"], kind="stable").drop(columns=["_o", "_k"]).reset_index(drop=True)
-    return table, pd.DataFrame(runs)
+    return table, pd.DataFrame(rows)
 
 
 def business_case(
@@ -411,7 +413,7 @@ def business_case(
     confidence: str = "ci",
     step: float | None = None,
     cap_factor: float | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress=None,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
@@ -429,7 +431,8 @@ def business_case(
     options : dict of name -> Scenario, optional
         Option scenarios to compare with today and the plan (their population is set to ``population``).
     replications, seed : int
-        The same for every PA level and every scenario (common random numbers).
+        Replications for today, the plan and each option, and the most at a PA level (a level clearly met or
+        clearly missed is decided on fewer); the same seed everywhere (common random numbers).
     confidence : "ci" or "mean"
         How a PA level is judged to meet a target (see :class:`~sendmodel.capacity_solver.Target`).
     step : float, optional
@@ -437,8 +440,8 @@ def business_case(
     cap_factor : float, optional
         Search cap: the larger of ``cap_factor`` x today's PAs and 10 PAs per 70,000 children (default: the
         solver's, the larger of 4 x today's PAs and 10 PAs per 70,000).
-    workers : int
-        Processes for the replications.
+    workers : int, optional
+        Processes for the replications (default: every core).
     progress : callable, optional
         ``progress(message)`` after each run (the CLI prints it).
 
@@ -461,38 +464,43 @@ def business_case(
     for lever, _ in pairs:
         lever_services(sc, lever)  # fail early on an unknown lever
 
-    sols = []
-    cache: dict = {}  # today's scenario is every lever's first level: run it once
-    for lever, t in pairs:
-        def _p(pas, mean, judged, met, lever=lever):
-            if progress is not None:
-                progress(f"  {lever}: {pas:g} PAs a week -> {t.kpi} mean {mean:.2f}, judged {judged:.2f}: "
-                         f"{'met' if met else 'not met'}")
-        cap = None
-        if cap_factor is not None:
-            cap = max(cap_factor * funded_pas(sc, lever_services(sc, lever)), 10.0 * sc.scale)
+    with Runs(default_workers() if workers is None else workers) as runs:
+        # today's scenario first, with every replication: it is each lever's first known level and the comparison's
+        # baseline
         if progress is not None:
-            progress(f"{lever}: {t.describe()}")
-        sols.append(solve_capacity(sc, lever, t, replications=replications, seed=seed, step=step, cap=cap,
-                                   workers=workers, progress=_p, cache=cache))
+            progress(f"today's commissioning: {replications} replications")
+        run_kpis(sc, replications, seed, runs=runs)
+        sols = []
+        for lever, t in pairs:
+            def _p(pas, mean, judged, met, reps, lever=lever, t=t):
+                if progress is not None:
+                    progress(f"  {lever}: {pas:g} PAs a week -> {t.kpi} mean {mean:.2f}, judged {judged:.2f}: "
+                             f"{'met' if met else 'not met'} ({reps} replications)")
+            cap = None
+            if cap_factor is not None:
+                cap = max(cap_factor * funded_pas(sc, lever_services(sc, lever)), 10.0 * sc.scale)
+            if progress is not None:
+                progress(f"{lever}: {t.describe()}")
+            sols.append(solve_capacity(sc, lever, t, replications=replications, seed=seed, step=step, cap=cap,
+                                       progress=_p, runs=runs))
 
-    plan = plan_scenario(sc, sols)
-    summary = pd.DataFrame([r for s in sols for r in _benchmarks(sc, s)])
-    targets_df = _targets_table(sc, sols)
-    by_comm, lines = _cost_tables(sc, plan)
+        plan = plan_scenario(sc, sols)
+        summary = pd.DataFrame([r for s in sols for r in _benchmarks(sc, s)])
+        targets_df = _targets_table(sc, sols)
+        by_comm, lines = _cost_tables(sc, plan)
 
-    opts = {}
-    for name, o in (options or {}).items():
-        opts[name] = o.override({"population": sc.population}, name=name)
-    kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
-    if progress is not None:
-        progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
-    options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, workers, kpis, cache)
+        opts = {}
+        for name, o in (options or {}).items():
+            opts[name] = o.override({"population": sc.population}, name=name)
+        kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
+        if progress is not None:
+            progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
+        options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, runs, kpis)
 
-    runs = []
+    levels = []
     for r in sols:
         for _, e in r.evaluations.iterrows():
-            runs.append({
+            levels.append({
                 "run_id": _run_id(r.lever, int(e["order"])),
                 "lever": r.lever,
                 "scenario": sc.name,
@@ -507,13 +515,14 @@ def business_case(
                 "judged": e["judged"],
                 "target": r.target.spec,
                 "met": bool(e["met"]),
-                "replications": r.replications,
+                "replications": int(e["reps"]),
+                "decided": "early (clear)" if e["early"] else "on every replication",
                 "seed": r.seed,
             })
-    runs_df = pd.concat([pd.DataFrame(runs), cmp_runs], ignore_index=True)
+    runs_df = pd.concat([pd.DataFrame(levels), cmp_runs], ignore_index=True)
 
     settings = {
-        "replications_simulated": len(cache) * replications,
+        "replications_simulated": runs.simulated,
         "population": sc.population,
         "population_source": pop_source,
         "replications": replications,

@@ -73,7 +73,8 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
     fig.suptitle(f"KPI against PAs a week, {bc.scenario.population:,.0f} children 0-17 "
-                 f"({bc.settings['replications']} replications per level, seed {bc.settings['seed']})", fontsize=11)
+                 f"(up to {bc.settings['replications']} replications per level, seed {bc.settings['seed']})",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -144,9 +145,10 @@ def _about(bc) -> pd.DataFrame:
                  "BACD/BACCH recommendation and the PAs funded today, with cost by commissioner"),
         ("scenario", f"{bc.scenario.name} ({s.get('scenario_file') or 'in memory'})"),
         ("population", f"{bc.scenario.population:,.0f} children aged 0-17"),
-        ("replications per level", s["replications"]),
-        ("replications simulated", f"{s.get('replications_simulated', '')} (today's scenario is run once and shared "
-                                   "by every lever's first level and the comparison)"),
+        ("replications per level, at most", s["replications"]),
+        ("replications simulated", f"{s.get('replications_simulated', '')} (a replication is run once and shared by "
+                                   "every target and the comparison that needs it; a PA level clearly met or missed "
+                                   "is decided on fewer than the full replications)"),
         ("seed", s["seed"]),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
          if s["confidence"] == "ci" else "mean must meet the target"),
@@ -407,7 +409,7 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
 <style>{_CSS}</style></head><body>
 <h1>DMO/DCO and health advice capacity: business case</h1>
 <p class="sub">{sc.population:,.0f} children aged 0-17 &middot; scenario <code>{html.escape(sc.name)}</code> &middot;
-{s['replications']} replications per PA level, seed {s['seed']}, common random numbers &middot; written
+up to {s['replications']} replications per PA level, seed {s['seed']}, common random numbers &middot; written
 {html.escape(str(about['written']))}</p>
 <div class="headline">{_headline(bc)}</div>
 {warn}
@@ -417,8 +419,9 @@ with 95% confidence (the confidence-interval bound on the safe side meets it), e
 10 PAs = 1 WTE. GBP a year = PAs a week &times; unit cost per PA &times; 52.18 weeks (leave included).</p>
 {summary}
 <h2>2. KPI against PAs a week</h2>
-<p class="small">Each point is one PA level the solver ran ({s['replications']} replications, the same seed at every
-level). Band: 95% confidence interval of the mean. Dashed red: the target.</p>
+<p class="small">Each point is one PA level the solver judged (up to {s['replications']} replications, fewer where the
+level clearly met or missed the target; the same seed at every level). Band: 95% confidence interval of the mean.
+Dashed red: the target.</p>
 {img('kpi_against_pas', 'KPI against PAs a week with 95% CI band and target line')}
 <h3>Targets and the search</h3>
 {targets}
