@@ -82,7 +82,9 @@ def main() -> int:
     from sendmodel.studies.capacity.solver import Runs, solve_capacity
 
     sc = sendmodel.load_scenario(ROOT / "scenarios" / "baseline.yaml").override({"population": args.population})
-    pairs = [parse_lever_target(t) for t in args.target] if args.target else default_targets(sc)
+    with Runs(args.workers) as runs:  # today's runs fix the default routine-wait targets (not timed)
+        today = runs.kpis(sc, args.reps, args.seed)
+    pairs = [parse_lever_target(t) for t in args.target] if args.target else default_targets(sc, today=today)
     rows, wall = [], {}
     for name in ("now",) if args.now_only else ("previous", "now"):
         t0 = time.perf_counter()

@@ -15,6 +15,8 @@ Every figure traces to a parameter (its field path and the source recorded in th
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +33,14 @@ from sendmodel.studies.business_case.standards import (
     DEFAULT_ADVICE_PCT,
     DEFAULT_DMO_WORKING_DAYS,
     DEFAULT_HEALTH_PCT,
+    DEFAULT_ROUTINE,
     HEADLINE_KPIS,
+    NO_EXTRA_PAS,
     PAS_PER_WTE,
+    ROUTINE_CHOICES,
+    ROUTINE_KPI,
+    ROUTINE_STANDARD_WEEKS,
+    TODAY_TOLERANCE,
     WTE_SOURCE,
     lever_label,
 )
@@ -72,24 +80,79 @@ def parse_lever_target(text: str, confidence: str = "ci") -> tuple[str, Target]:
     return infer_lever(t), t
 
 
-def default_targets(scenario: Scenario, confidence: str = "ci") -> list[tuple[str, Target]]:
-    """The default levers and targets.
+def _advice_health(scenario: Scenario) -> list[str]:
+    return [n for n, s in scenario.services.items()
+            if s.kind == "health" and s.advice is not None and s.advice.p_requested > 0]
+
+
+def service_target_specs(scenario: Scenario, advice_pct: float = DEFAULT_ADVICE_PCT,
+                         routine: str = DEFAULT_ROUTINE) -> list[str]:
+    """Per health service that gives advice: at least ``advice_pct``% of its advice within 6 weeks and, unless
+    ``routine`` is "none", its median routine wait held at today's ("today") or at 18 weeks ("18w").
+
+    Both on the service's own lever, so its need is the PAs that meet both: EHC advice that goes first can then
+    never look cheap by letting the routine list grow.
+    """
+    if routine not in ROUTINE_CHOICES:
+        raise ValueError(f"routine must be one of {', '.join(ROUTINE_CHOICES)} (got {routine!r})")
+    out = []
+    for name in _advice_health(scenario):
+        out.append(f"{name}:advice_within_6w_pct@{name}>={advice_pct:g}")
+        if routine != "none" and scenario.services[name].routine_referrals_per_week_per_70k > 0:
+            bound = "today" if routine == "today" else f"{ROUTINE_STANDARD_WEEKS:g}"
+            out.append(f"{name}:{ROUTINE_KPI}@{name}<={bound}")
+    return out
+
+
+def default_target_specs(scenario: Scenario, advice_pct: float = DEFAULT_ADVICE_PCT,
+                         routine: str = DEFAULT_ROUTINE) -> list[str]:
+    """The default targets as text (``<=today`` is resolved by :func:`resolve_today` once today has run).
 
     - the DMO/DCO role: sign-off median within 10 working days;
-    - each health service that gives advice: at least 80% of its advice within 6 weeks;
+    - each health service that gives advice: :func:`service_target_specs` (80% of its advice within 6 weeks,
+      its median routine wait no longer than today's);
     - all health services scaled together: at least 90% of all health advice within 6 weeks.
     """
     out = []
     if scenario.ehc is not None:
-        out.append(("dmo", Target("dmo_signoff_median_working_days", "<=", DEFAULT_DMO_WORKING_DAYS,
-                                  confidence=confidence)))
-    health = [n for n, s in scenario.services.items()
-              if s.kind == "health" and s.advice is not None and s.advice.p_requested > 0]
-    for name in health:
-        out.append((name, Target("advice_within_6w_pct", ">=", DEFAULT_ADVICE_PCT, name, confidence)))
-    if len(health) > 1:
-        out.append(("health", Target("advice_within_6w_pct", ">=", DEFAULT_HEALTH_PCT, "all", confidence)))
+        out.append(f"dmo:dmo_signoff_median_working_days<={DEFAULT_DMO_WORKING_DAYS:g}")
+    out += service_target_specs(scenario, advice_pct, routine)
+    if len(_advice_health(scenario)) > 1:
+        out.append(f"health:advice_within_6w_pct>={DEFAULT_HEALTH_PCT:g}")
     return out
+
+
+_TODAY_RE = re.compile(r"(<=|>=)\s*today\s*$")
+
+
+def resolve_today(text: str, today: pd.DataFrame | None) -> str:
+    """``"...KPI@S<=today"`` with today's mean of that KPI (``today``: today's KPI frame), one unit looser.
+
+    The unit (a week for waits, a point for shares) keeps the noise of today's own runs from asking for more
+    PAs than today to stand still. Rounded outward to one decimal. Text without "today" comes back unchanged.
+    """
+    m = _TODAY_RE.search(text)
+    if not m:
+        return text
+    _, t = parse_lever_target(text[:m.start()] + m.group(1) + "0")
+    if today is None:
+        raise ValueError(f"target {text!r}: 'today' needs today's runs")
+    values = today[(today["kpi"] == t.kpi) & (today["service"] == t.service)]["value"].dropna()
+    if values.empty:
+        raise ValueError(f"target {text!r}: today's runs give no {t.kpi} for {t.service}")
+    if t.sense == "<=":
+        bound = math.ceil((float(values.mean()) + TODAY_TOLERANCE) * 10 - 1e-9) / 10
+    else:
+        bound = math.floor((float(values.mean()) - TODAY_TOLERANCE) * 10 + 1e-9) / 10
+    return f"{text[:m.start()]}{m.group(1)}{bound:g}"
+
+
+def default_targets(scenario: Scenario, confidence: str = "ci", today: pd.DataFrame | None = None,
+                    advice_pct: float = DEFAULT_ADVICE_PCT, routine: str = DEFAULT_ROUTINE
+                    ) -> list[tuple[str, Target]]:
+    """The default levers and targets (:func:`default_target_specs`), resolved against ``today``'s KPIs."""
+    return [parse_lever_target(resolve_today(t, today), confidence)
+            for t in default_target_specs(scenario, advice_pct, routine)]
 
 
 # --- costs of a lever ------------------------------------------------------------------------------------------
@@ -174,8 +237,25 @@ def _run_id(lever: str, order: int) -> str:
     return f"{lever}#{order}"
 
 
-def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
-    services = res.services
+def _met_trace(res: SolveResult) -> str:
+    """The runs that fix a target's answer: the level that met it and the one a step below that missed."""
+    ev = res.evaluations
+    met = ev[ev["pas_per_week"] == res.pas_per_week].iloc[0]
+    below = ev[np.isclose(ev["pas_per_week"], res.pas_per_week - res.step_pas)]
+    trace = f"runs {_run_id(res.lever, int(met['order']))} (met: {met['judged']:.2f})"
+    if not below.empty:
+        b = below.iloc[0]
+        trace += (f" and {_run_id(res.lever, int(b['order']))} ({res.pas_per_week - res.step_pas:g} PAs missed: "
+                  f"{b['judged']:.2f})")
+    return trace + f"; target: {res.target.describe()}"
+
+
+def _benchmarks(sc: Scenario, group: list[SolveResult]) -> list[dict]:
+    """The summary rows of one lever: funded, the BACD/BACCH norm (DMO/DCO), what each target and all of them
+    need, and the extra PAs beyond today's (never below zero: PAs the targets do not need still do routine work
+    and the rest of the role, so they are not offered as a saving)."""
+    res = group[0]
+    services, funded = res.services, res.funded_pas_per_week
     per70 = REFERENCE_POPULATION / sc.population
     today_gbp = lever_cost_per_year(sc, services, None)
     unit = _unit_cost_trace(sc, services)
@@ -199,38 +279,44 @@ def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
             "note": note,
         })
 
-    row("Funded today", res.funded_pas_per_week, today_gbp, f"{paths}{basis}; cost: {unit}")
+    def extra(bench, pas, trace, none_note):
+        more = max(0.0, pas - funded)
+        gbp = lever_cost_per_year(sc, services, pas) - today_gbp if more > 1e-9 else 0.0
+        row(bench, more, gbp, trace, none_note if more <= 1e-9 else "")
+
+    row("Funded today", funded, today_gbp, f"{paths}{basis}; cost: {unit}")
     bacd = None
     if res.lever == "dmo":
         bacd = BACD_PAS_PER_70K * sc.scale
         row("BACD/BACCH recommendation", bacd, lever_cost_per_year(sc, services, bacd),
-            f"2 PAs per 70,000 children x {sc.population:,.0f} / 70,000 ({BACD_SOURCE}); cost: {unit}")
-    ev = res.evaluations
-    if res.reachable:
-        met = ev[ev["pas_per_week"] == res.pas_per_week].iloc[0]
-        below = ev[np.isclose(ev["pas_per_week"], res.pas_per_week - res.step_pas)]
-        trace = f"runs {_run_id(res.lever, int(met['order']))} (met: {met['judged']:.2f})"
-        if not below.empty:
-            b = below.iloc[0]
-            trace += f" and {_run_id(res.lever, int(b['order']))} ({res.pas_per_week - res.step_pas:g} PAs missed: " \
-                     f"{b['judged']:.2f})"
-        trace += f"; target: {res.target.describe()}"
-        needed = res.pas_per_week
-        needed_gbp = lever_cost_per_year(sc, services, needed)
-        row("Needed (model)", needed, needed_gbp, trace + f"; cost: {unit}", res.note)
-        surplus = needed < res.funded_pas_per_week - 1e-9
-        row("Gap: needed minus funded", needed - res.funded_pas_per_week, needed_gbp - today_gbp,
-            "Needed (model) minus Funded today",
-            "the target alone is met with fewer PAs than today, but these PAs also do routine (non-EHC) work the "
-            "target does not count: the plan keeps today's PAs" if surplus else "")
-    else:
+            f"2 PAs per 70,000 children x {sc.population:,.0f} / 70,000 ({BACD_SOURCE}); cost: {unit}",
+            "covers the whole DMO/DCO role; the model counts only the statutory sign-off work it simulates")
+    if len(group) > 1:
+        for r in group:
+            if r.reachable:
+                row(f"Needed for: {r.target.describe()}", r.pas_per_week,
+                    lever_cost_per_year(sc, services, r.pas_per_week), _met_trace(r) + f"; cost: {unit}", r.note)
+            else:
+                row(f"Needed for: {r.target.describe()}", None, None,
+                    f"runs {r.lever}#1-#{r.levels}; target: {r.target.describe()}", f"NOT REACHABLE: {r.note}")
+    missed = [r for r in group if not r.reachable]
+    if missed:
+        why = "; ".join(f"{r.target.spec}: {r.note}" for r in missed)
         row("Needed (model)", None, None,
-            f"runs {res.lever}#1-#{res.levels}; target: {res.target.describe()}",
-            f"NOT REACHABLE: {res.note}")
-        row("Gap: needed minus funded", None, None, "target not reachable within the search cap", res.note)
+            "; ".join(f"runs {r.lever}#1-#{r.levels}; target: {r.target.describe()}" for r in missed),
+            f"NOT REACHABLE: {why}")
+        row("Extra PAs needed beyond funded", None, None, "a target is not reachable within the search", why)
+    else:
+        binding = max(group, key=lambda r: r.pas_per_week)
+        needed = binding.pas_per_week
+        trace = _met_trace(binding) if len(group) == 1 else (
+            f"the most any of the lever's {len(group)} targets needs ({binding.target.spec}): {_met_trace(binding)}")
+        row("Needed (model)", needed, lever_cost_per_year(sc, services, needed), trace + f"; cost: {unit}",
+            binding.note)
+        extra("Extra PAs needed beyond funded", needed, "Needed (model) minus Funded today, or none", NO_EXTRA_PAS)
     if bacd is not None:
-        row("Gap: BACD/BACCH minus funded", bacd - res.funded_pas_per_week,
-            lever_cost_per_year(sc, services, bacd) - today_gbp, "BACD/BACCH recommendation minus Funded today")
+        extra("BACD/BACCH: extra beyond funded", bacd, "BACD/BACCH recommendation minus Funded today, or none",
+              "funded at or above the BACD/BACCH recommendation")
     return rows
 
 
@@ -241,9 +327,11 @@ def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
         s["lever_label"] = lever_label(sc, r.lever, r.services)
         s["pas_per_week_needed_by_service"] = "; ".join(f"{k}: {v:g}" for k, v in r.per_service_pas.items())
         s["run_ids"] = f"{r.lever}#1-#{r.levels}"
+        gap = s.pop("gap_pas_per_week")
+        s["extra_pas_per_week"] = None if gap is None else max(0.0, gap)
         rows.append(s)
     cols = ["lever", "lever_label", "services", "target", "target_spec", "reachable", "pas_per_week_funded",
-            "pas_per_week_needed", "gap_pas_per_week", "pas_per_week_needed_by_service", "offered_load_pas_per_week",
+            "pas_per_week_needed", "extra_pas_per_week", "pas_per_week_needed_by_service", "offered_load_pas_per_week",
             "search_cap_pas_per_week", "levels_run", "runs", "simulated", "replications", "seed", "monotone",
             "run_ids", "note"]
     return pd.DataFrame(rows)[cols]
@@ -336,7 +424,8 @@ def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.Data
     return by, lines_df
 
 
-def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]) -> pd.DataFrame:
+def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]],
+                 today: dict[str, str] | None = None) -> pd.DataFrame:
     from sendmodel.scenario.params import _short, _source, _walk
 
     rows = [
@@ -355,9 +444,14 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
          "ci: the 95% CI bound on the safe side must meet the target; mean: the mean must", "run setting"),
         ("business_case.step_pas", settings["step"], "grid of PAs a week the solver searches", "run setting"),
     ]
+    resolved = {v: k for k, v in (today or {}).items()}
     for lever, t in targets:
-        rows.append((f"business_case.target.{lever}", t.spec, t.describe(),
-                     "default target (issue 7)" if settings.get("default_targets") else "given by the user"))
+        src = "default target" if settings.get("default_targets") else "given by the user"
+        asked = resolved.get(f"{lever}:{t.spec}")
+        if asked is not None:
+            src += (f" as {asked.split(':', 1)[1]}: today's mean in the runs of today's commissioning, "
+                    f"{TODAY_TOLERANCE:g} looser so that standing still needs no extra PAs")
+        rows.append((f"business_case.target.{lever}.{t.kpi}", t.spec, t.describe(), src))
     for p, v, d in _walk(sc):
         rows.append((p, _short(v), d, _source(sc, p, v)))
     return pd.DataFrame(rows, columns=["parameter", "value", "meaning and unit", "source"])
@@ -415,6 +509,8 @@ def business_case(
     cap_factor: float | None = None,
     workers: int | None = None,
     progress=None,
+    advice_pct: float = DEFAULT_ADVICE_PCT,
+    routine: str = DEFAULT_ROUTINE,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
 
@@ -425,9 +521,10 @@ def business_case(
     population : float, optional
         Children aged 0-17; per-70,000 demand and capacity scale with it.
     targets : list, optional
-        ``(lever, Target)`` pairs or strings ``"LEVER:KPI[@SERVICE]>=X"`` (see :func:`parse_lever_target`).
-        Default: :func:`default_targets` (DMO/DCO sign-off median within 10 working days; each health
-        service's advice at least 90% within 6 weeks).
+        ``(lever, Target)`` pairs or strings ``"LEVER:KPI[@SERVICE]>=X"`` (see :func:`parse_lever_target`); X
+        may be ``today`` (today's level, see :func:`resolve_today`). Default: :func:`default_target_specs`
+        (DMO/DCO sign-off median within 10 working days; each health service at least ``advice_pct``% of its
+        advice within 6 weeks with its routine wait held as ``routine`` says; all health advice at least 90%).
     options : dict of name -> Scenario, optional
         Option scenarios to compare with today and the plan (their population is set to ``population``).
     replications, seed : int
@@ -444,6 +541,11 @@ def business_case(
         Processes for the replications (default: every core).
     progress : callable, optional
         ``progress(message)`` after each run (the CLI prints it).
+    advice_pct : float
+        The default per-service advice target, % within 6 weeks.
+    routine : "today", "18w" or "none"
+        The default per-service routine-wait target: the median wait no longer than today's (plus a week), than
+        the 18-week standard, or none.
 
     Returns
     -------
@@ -455,21 +557,22 @@ def business_case(
         sc = scenario.override({"population": float(population)})
         pop_source = "given for this business case (--population)"
     default = targets is None
-    if targets is None:
-        pairs = default_targets(sc, confidence)
-    else:
-        pairs = [parse_lever_target(t, confidence) if isinstance(t, str) else t for t in targets]
-    if not pairs:
+    specs = default_target_specs(sc, advice_pct, routine) if targets is None else list(targets)
+    if not specs:
         raise ValueError("no targets: give at least one, e.g. 'dmo:dmo_signoff_median_working_days<=10'")
-    for lever, _ in pairs:
-        lever_services(sc, lever)  # fail early on an unknown lever
+    for t in specs:  # fail early, before any run, on a target or lever that cannot be used
+        lever, _ = parse_lever_target(_TODAY_RE.sub(r"\g<1>0", t), confidence) if isinstance(t, str) else t
+        lever_services(sc, lever)
 
     with Runs(default_workers() if workers is None else workers) as runs:
-        # today's scenario first, with every replication: it is each lever's first known level and the comparison's
-        # baseline
+        # today's scenario first, with every replication: it is each lever's first known level, the comparison's
+        # baseline and what "today" in a target means
         if progress is not None:
             progress(f"today's commissioning: {replications} replications")
-        run_kpis(sc, replications, seed, runs=runs)
+        today_kpis = run_kpis(sc, replications, seed, runs=runs)
+        pairs = [parse_lever_target(resolve_today(t, today_kpis), confidence) if isinstance(t, str) else t
+                 for t in specs]
+        why = {t: resolve_today(t, today_kpis) for t in specs if isinstance(t, str) and _TODAY_RE.search(t)}
         sols = []
         for lever, t in pairs:
             def _p(pas, mean, judged, met, reps, lever=lever, t=t):
@@ -485,7 +588,10 @@ def business_case(
                                        progress=_p, runs=runs))
 
         plan = plan_scenario(sc, sols)
-        summary = pd.DataFrame([r for s in sols for r in _benchmarks(sc, s)])
+        by_lever: dict[str, list[SolveResult]] = {}
+        for r in sols:
+            by_lever.setdefault(r.lever, []).append(r)
+        summary = pd.DataFrame([row for g in by_lever.values() for row in _benchmarks(sc, g)])
         targets_df = _targets_table(sc, sols)
         by_comm, lines = _cost_tables(sc, plan)
 
@@ -530,11 +636,13 @@ def business_case(
         "confidence": confidence,
         "step": sols[0].step_pas if sols else step,
         "default_targets": default,
+        "advice_pct": advice_pct,
+        "routine": routine,
         "scenario_file": getattr(scenario, "_file", None),
     }
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
-        cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs),
+        cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
         runs=runs_df, settings=settings,
     )
 

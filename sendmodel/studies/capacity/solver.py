@@ -54,6 +54,7 @@ from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import HOURS_PER_PA, Scenario
 
 CLINICIAN_PAS_ALWAYS_OPEN = 168.0 / HOURS_PER_PA  # 42 PAs a week = one clinician on the always_open calendar
+DEFAULT_STEP_PAS = 0.5  # the PA grid on working-day calendars
 DERIVED_KPIS = ("dmo_signoff_median_working_days",)  # computed by derived_kpis; labels and units in labels.py
 
 
@@ -551,7 +552,7 @@ def solve_capacity(
     lever_name = lever if isinstance(lever, str) else "+".join(services)
     always_open = scenario.simulation.calendar == "always_open"
     if step is None:
-        step = CLINICIAN_PAS_ALWAYS_OPEN if always_open else 0.5
+        step = CLINICIAN_PAS_ALWAYS_OPEN if always_open else DEFAULT_STEP_PAS
     if step <= 0:
         raise ValueError(f"step must be > 0 PAs (got {step})")
     funded = funded_pas(scenario, services)
