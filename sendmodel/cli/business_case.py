@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from sendmodel.cli.options import add_run_options, population, positive_float
+from sendmodel.cli.options import add_run_options, int_between, population, positive_float
 
 HELP = "PAs needed to meet targets, beside BACD/BACCH and today's PAs, costed by commissioner (Excel + HTML)"
 
@@ -43,6 +43,13 @@ def register(subparsers) -> None:
                    help="default targets: each health service's median routine wait held at today's "
                         f"(plus {TODAY_TOLERANCE:g} week) with 'today', at the {ROUTINE_STANDARD_WEEKS:g}-week "
                         f"standard with '18w', or not held with 'none' (default {DEFAULT_ROUTINE})")
+    p.add_argument("--price-year", type=int_between(1990, 2100), metavar="YEAR",
+                   help="the year the scenario's unit costs are priced at (default: not stated)")
+    p.add_argument("--cost-year", type=int_between(1990, 2100), metavar="YEAR",
+                   help="the year to cost in: unit costs uplifted from --price-year by --pay-uplift-pct "
+                        "(default: as priced)")
+    p.add_argument("--pay-uplift-pct", type=float, default=0.0, metavar="PCT",
+                   help="pay uplift a year between the two years, %% (default 0)")
     p.add_argument("--confidence", choices=["ci", "mean"], default="ci",
                    help="ci: the 95%% CI bound on the safe side must meet the target; mean: the mean must "
                         "(default ci)")
@@ -92,7 +99,8 @@ def run(args) -> int:
         bc = business_case(sc, args.population, args.target, options=options, replications=args.reps,
                            seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
                            progress=lambda m: print(m, flush=True), advice_pct=args.advice_pct,
-                           routine=args.routine)
+                           routine=args.routine, price_year=args.price_year, cost_year=args.cost_year,
+                           pay_uplift_pct=args.pay_uplift_pct)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from sendmodel.studies.business_case.standards import (
     ROUTINE_KPI,
 )
 from sendmodel.studies.capacity.solver import DEFAULT_STEP_PAS
+from tests.conftest import SCENARIOS
 
 
 def _help(capsys) -> str:
@@ -74,3 +75,27 @@ def test_today_is_todays_mean_one_unit_looser():
     assert resolve_today("dmo:dmo_signoff_median_working_days<=10", None) == "dmo:dmo_signoff_median_working_days<=10"
     with pytest.raises(ValueError, match="today's runs give no"):
         resolve_today(f"physio:{ROUTINE_KPI}@physio<=today", today)
+
+
+def test_unit_costs_carried_to_the_cost_year_by_the_pay_uplift(baseline):
+    from sendmodel.studies.business_case.case import lever_cost_per_year, uprate
+    from sendmodel.studies.business_case.standards import prices_phrase
+
+    same, f = uprate(baseline)
+    assert same is baseline and f == 1.0, "no years given: the scenario's prices"
+    up, f = uprate(baseline, 2023, 2025, 3.0)
+    assert f == pytest.approx(1.03**2)
+    assert up.services["dmo"].gbp_per_pa == pytest.approx(baseline.services["dmo"].gbp_per_pa * 1.0609)
+    assert up.services["spa"].gbp_per_hour == pytest.approx(baseline.services["spa"].gbp_per_hour * 1.0609)
+    assert lever_cost_per_year(up, ("slt",), None) == pytest.approx(1.0609 * lever_cost_per_year(
+        baseline, ("slt",), None))
+    phrase = prices_phrase({"price_year": 2023, "cost_year": 2025, "pay_uplift_pct": 3.0, "price_factor": f})
+    assert phrase.startswith("2025 prices") and "3% pay uplift" in phrase, phrase
+    with pytest.raises(ValueError, match="together"):
+        uprate(baseline, cost_year=2025, pay_uplift_pct=3.0)
+
+
+def test_cli_refuses_an_uplift_without_its_years(tmp_path, capsys):
+    rc = main(["business-case", str(SCENARIOS / "baseline.yaml"), "--pay-uplift-pct", "3", "--no-options",
+               "--out", str(tmp_path / "out")])
+    assert rc == 2 and "together" in capsys.readouterr().err

@@ -43,6 +43,7 @@ from sendmodel.studies.business_case.standards import (
     TODAY_TOLERANCE,
     WTE_SOURCE,
     lever_label,
+    prices_phrase,
 )
 from sendmodel.studies.capacity.solver import (
     DERIVED_KPIS,
@@ -167,6 +168,28 @@ def lever_cost_per_year(scenario: Scenario, services: tuple[str, ...], total_pas
         return float("nan")
     sc = scenario if total_pas is None else with_pas(scenario, services, total_pas)
     return float(sum(ln["gbp_per_year"] for ln in cost_lines(sc) if ln["line"] in services))
+
+
+def uprate(scenario: Scenario, price_year: int | None = None, cost_year: int | None = None,
+           pay_uplift_pct: float = 0.0) -> tuple[Scenario, float]:
+    """The scenario with every unit cost per PA or hour carried from ``price_year`` prices to ``cost_year``'s by
+    a pay uplift of ``pay_uplift_pct``% a year (compounded), and the factor applied.
+
+    Unit costs per PA are staff costs, so a pay award moves them; one-off set-up costs (``costs.setup``) are
+    left in their own prices. Without both years, or with no uplift, nothing changes (factor 1).
+    """
+    if (price_year is None) != (cost_year is None) or (pay_uplift_pct and price_year is None):
+        raise ValueError("to uplift unit costs, give the price year, the cost year and the pay uplift together "
+                         "(--price-year, --cost-year, --pay-uplift-pct)")
+    if price_year is None or not pay_uplift_pct:
+        return scenario, 1.0
+    factor = (1.0 + pay_uplift_pct / 100.0) ** (cost_year - price_year)
+    changes = {}
+    for name, svc in scenario.services.items():
+        for f in ("gbp_per_pa", "gbp_per_hour"):
+            if getattr(svc, f) is not None:
+                changes[f"services.{name}.{f}"] = getattr(svc, f) * factor
+    return (scenario.override(changes) if changes else scenario), factor
 
 
 def _unit_cost_trace(scenario: Scenario, services: tuple[str, ...]) -> str:
@@ -437,6 +460,9 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
         ("business_case.pas_per_wte", PAS_PER_WTE, "PAs a week in one whole-time equivalent", WTE_SOURCE),
         ("business_case.weeks_paid_per_year", round(365.25 / 7, 3),
          "weeks a year a PA is paid for (leave included)", "sendmodel.costs: PAs are paid whether or not busy"),
+        ("business_case.prices", prices_phrase(settings), "the prices GBP figures are in",
+         "run setting (--price-year, --cost-year, --pay-uplift-pct); unit costs per PA or hour are uplifted, "
+         "one-off set-up costs are not"),
         ("business_case.replications", settings["replications"], "replications at every PA level",
          "run setting (common random numbers: the same at every level)"),
         ("business_case.seed", settings["seed"], "base seed", "run setting"),
@@ -511,6 +537,9 @@ def business_case(
     progress=None,
     advice_pct: float = DEFAULT_ADVICE_PCT,
     routine: str = DEFAULT_ROUTINE,
+    price_year: int | None = None,
+    cost_year: int | None = None,
+    pay_uplift_pct: float = 0.0,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
 
@@ -546,6 +575,9 @@ def business_case(
     routine : "today", "18w" or "none"
         The default per-service routine-wait target: the median wait no longer than today's (plus a week), than
         the 18-week standard, or none.
+    price_year, cost_year, pay_uplift_pct : optional
+        The year the scenario's unit costs are priced at, the year to cost in, and the pay uplift a year (%)
+        between them (see :func:`uprate`); GBP figures are then in ``cost_year`` prices.
 
     Returns
     -------
@@ -556,6 +588,7 @@ def business_case(
     if population is not None:
         sc = scenario.override({"population": float(population)})
         pop_source = "given for this business case (--population)"
+    sc, price_factor = uprate(sc, price_year, cost_year, pay_uplift_pct)
     default = targets is None
     specs = default_target_specs(sc, advice_pct, routine) if targets is None else list(targets)
     if not specs:
@@ -597,7 +630,8 @@ def business_case(
 
         opts = {}
         for name, o in (options or {}).items():
-            opts[name] = o.override({"population": sc.population}, name=name)
+            opts[name] = uprate(o.override({"population": sc.population}, name=name), price_year, cost_year,
+                                pay_uplift_pct)[0]
         kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
         if progress is not None:
             progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
@@ -637,6 +671,10 @@ def business_case(
         "step": sols[0].step_pas if sols else step,
         "default_targets": default,
         "advice_pct": advice_pct,
+        "price_year": price_year,
+        "cost_year": cost_year,
+        "pay_uplift_pct": pay_uplift_pct,
+        "price_factor": price_factor,
         "routine": routine,
         "scenario_file": getattr(scenario, "_file", None),
     }

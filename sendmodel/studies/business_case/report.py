@@ -194,7 +194,7 @@ def _shown_command(command: str) -> str:
 
 
 def _about(bc) -> pd.DataFrame:
-    from sendmodel.studies.business_case.standards import SCOPE
+    from sendmodel.studies.business_case.standards import SCOPE, prices_phrase
 
     s = bc.settings
     file = s.get("scenario_file")
@@ -208,6 +208,7 @@ def _about(bc) -> pd.DataFrame:
                                    "every target and the comparison that needs it; a PA level clearly met or missed "
                                    "is decided on fewer than the full replications)"),
         ("seed", s["seed"]),
+        ("prices", prices_phrase(s)),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
          if s["confidence"] == "ci" else "mean must meet the target"),
         ("written", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),

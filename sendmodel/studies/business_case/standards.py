@@ -63,3 +63,12 @@ def lever_label(sc: Scenario, lever: str, services: tuple[str, ...]) -> str:
     if lever == "health":
         return f"All health services ({len(services)} scaled together)"
     return " + ".join(sc.services[s].label for s in services)
+
+
+def prices_phrase(settings: dict) -> str:
+    """Which year's prices the GBP figures are in, in words."""
+    if settings.get("price_factor", 1.0) == 1.0:
+        year = settings.get("price_year")
+        return f"{year} prices (the scenario's unit costs)" if year else "the scenario's unit costs as given"
+    return (f"{settings['cost_year']} prices: unit costs of {settings['price_year']} x "
+            f"{settings['price_factor']:.4f} ({settings['pay_uplift_pct']:g}% pay uplift a year)")
