@@ -557,8 +557,8 @@ def business_case(
     options : dict of name -> Scenario, optional
         Option scenarios to compare with today and the plan (their population is set to ``population``).
     replications, seed : int
-        Replications for today, the plan and each option, and the most at a PA level (a level clearly met or
-        clearly missed is decided on fewer); the same seed everywhere (common random numbers).
+        Replications for today, the plan and each option, and the most at a PA level (a level clearly
+        missed is decided on fewer); the same seed everywhere (common random numbers).
     confidence : "ci" or "mean"
         How a PA level is judged to meet a target (see :class:`~sendmodel.capacity_solver.Target`).
     step : float, optional
@@ -656,7 +656,7 @@ def business_case(
                 "target": r.target.spec,
                 "met": bool(e["met"]),
                 "replications": int(e["reps"]),
-                "decided": "early (clear)" if e["early"] else "on every replication",
+                "decided": "early (clearly missed)" if e["early"] else "on every replication",
                 "seed": r.seed,
             })
     runs_df = pd.concat([pd.DataFrame(levels), cmp_runs], ignore_index=True)
