@@ -114,6 +114,7 @@ def run(args) -> int:
     s["pas_per_week"] = s["pas_per_week"].map(lambda v: "not reachable" if pd.isna(v) else f"{v:.1f}")
     s["wte"] = s["wte"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     s["note"] = s["note"].fillna("").str.slice(0, 60)
+    s["benchmark"] = s["benchmark"].map(lambda b: b if len(b) <= 48 else b[:47] + "…")
     print()
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
