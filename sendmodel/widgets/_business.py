@@ -316,7 +316,7 @@ class BusinessCaseDashboard(Dashboard):
         note = f" Not reachable within the search cap: {', '.join(unmet)}." if unmet else ""
         return (
             f"Done in {felt:.0f} s for {population:,.0f} children: {self._runs} PA levels tried, "
-            f"{reps} replications each, seed {self.seed}{self._quick_words}.{note}"
+            f"up to {reps} replications each, seed {self.seed}{self._quick_words}.{note}"
         )
 
 
