@@ -37,13 +37,14 @@ def test_bad_inputs_give_messages_and_run_nothing(short_dir):
         (d.population, 0, "Children aged 0-17: must be more than 0"),
         (d.advice_target, 150, "at most 100"),
         (d.dmo_target, -1, "more than 0 working days"),
+        (d.service_advice, 0, "advice target: a percentage above 0"),
     ]:
         old = widget.value
         widget.value = value
         assert d.build() is False
         assert words in d.message.value and "sm-error" in d.message.value, d.message.value
         widget.value = old
-    d.advice_on.value = d.dmo_on.value = False
+    d.advice_on.value = d.dmo_on.value = d.service_on.value = False
     assert d.build() is False and "Tick at least one target" in d.message.value
     assert d.runner.runs_started == 0 and d.case is None
 
@@ -61,7 +62,7 @@ def test_a_file_that_cannot_be_used_gives_a_message(short_dir, tmp_path):
 def test_population_and_target_give_pas_costs_and_a_workbook(short_dir):
     d = _dash(short_dir)
     d.population.value = 140000
-    d.advice_on.value = False  # the DMO/DCO target alone keeps this test to a few runs
+    d.advice_on.value = d.service_on.value = False  # the DMO/DCO target alone keeps this test to a few runs
     d.dmo_target.value = 10
     assert d.targets() == ["dmo:dmo_signoff_median_working_days<=10"]
     assert d.build()
@@ -80,7 +81,21 @@ def test_population_and_target_give_pas_costs_and_a_workbook(short_dir):
     assert m, "no workbook download link"
     sheets = pd.read_excel(io.BytesIO(base64.b64decode(m.group(1))), sheet_name=None)
     assert {"summary", "targets", "cost by commissioner"} <= set(sheets), sorted(sheets)
-    needed = sheets["targets"].iloc[0]["pas_per_week_needed"]
+    needed = sheets["targets"].iloc[0]["PAs a week needed"]
     assert needed == d.case.targets.iloc[0]["pas_per_week_needed"], (
         "the workbook should hold the shown answer"
     )
+
+
+def test_per_service_advice_and_routine_targets_as_the_command_line_takes_them(short_dir):
+    d = _dash(short_dir)
+    sc = d._read("short")
+    d.service_advice.value = 75
+    got = d.targets(sc)
+    assert "slt:advice_within_6w_pct@slt>=75" in got and "slt:routine_wait_median_weeks@slt<=today" in got, got
+    d.routine.value = "18w"
+    assert "ot:routine_wait_median_weeks@ot<=18" in d.targets(sc)
+    d.routine.value = "none"
+    assert not any("routine" in t for t in d.targets(sc))
+    d.service_on.value = False
+    assert not any("@slt" in t for t in d.targets(sc))

@@ -6,28 +6,61 @@ import shlex
 import sys
 from pathlib import Path
 
-from sendmodel.cli.options import add_run_options, population, positive_float
+from sendmodel.cli.options import add_run_options, int_between, population, positive_float
 
 HELP = "PAs needed to meet targets, beside BACD/BACCH and today's PAs, costed by commissioner (Excel + HTML)"
 
 
 def register(subparsers) -> None:
+    from sendmodel.studies.business_case.standards import (
+        DEFAULT_ADVICE_PCT,
+        DEFAULT_DMO_WORKING_DAYS,
+        DEFAULT_HEALTH_PCT,
+        DEFAULT_ROUTINE,
+        ROUTINE_CHOICES,
+        ROUTINE_KPI,
+        ROUTINE_STANDARD_WEEKS,
+        TODAY_TOLERANCE,
+    )
+    from sendmodel.studies.capacity.solver import DEFAULT_STEP_PAS
+
     p = subparsers.add_parser("business-case", help=HELP, description=HELP)
     p.add_argument("scenario", help="today's commissioning, e.g. scenarios/baseline.yaml")
     p.add_argument("--population", type=population, help="children aged 0-17 (default: the scenario's)")
     p.add_argument(
         "--target", action="append", metavar="[LEVER:]KPI[@SERVICE]>=X",
-        help="a target to solve for (repeat for several). LEVER: dmo, health, a service, or services joined by +; "
-             "left out, it follows the KPI (dmo_* -> dmo, @service -> that service, else health). "
-             "Default: dmo:dmo_signoff_median_working_days<=10 and, for each health service S, "
-             "S:advice_within_6w_pct@S>=90",
+        help="a target to solve for (repeat for several; replaces the defaults). LEVER: dmo, health, a service, or "
+             "services joined by +; left out, it follows the KPI (dmo_* -> dmo, @service -> that service, else "
+             "health). X may be 'today': today's level. "
+             f"Default: dmo:dmo_signoff_median_working_days<={DEFAULT_DMO_WORKING_DAYS:g}; for each health service "
+             f"S, S:advice_within_6w_pct@S>={DEFAULT_ADVICE_PCT:g} (see --advice-pct) and "
+             f"S:{ROUTINE_KPI}@S<=today (see --routine); health:advice_within_6w_pct>={DEFAULT_HEALTH_PCT:g}",
     )
+    p.add_argument("--advice-pct", type=positive_float, default=DEFAULT_ADVICE_PCT, metavar="PCT",
+                   help="default targets: each health service's advice within 6 weeks, at least PCT%% "
+                        f"(default {DEFAULT_ADVICE_PCT:g})")
+    p.add_argument("--routine", choices=ROUTINE_CHOICES, default=DEFAULT_ROUTINE,
+                   help="default targets: each health service's median routine wait held at today's "
+                        f"(plus {TODAY_TOLERANCE:g} week) with 'today', at the {ROUTINE_STANDARD_WEEKS:g}-week "
+                        f"standard with '18w', or not held with 'none' (default {DEFAULT_ROUTINE})")
+    p.add_argument("--price-year", type=int_between(1990, 2100), metavar="YEAR",
+                   help="the year the scenario's unit costs are priced at (default: not stated)")
+    p.add_argument("--cost-year", type=int_between(1990, 2100), metavar="YEAR",
+                   help="the year to cost in: unit costs uplifted from --price-year by --pay-uplift-pct "
+                        "(default: as priced)")
+    p.add_argument("--pay-uplift-pct", type=float, default=0.0, metavar="PCT",
+                   help="pay uplift a year between the two years, %% (default 0)")
     p.add_argument("--confidence", choices=["ci", "mean"], default="ci",
-                   help="ci (default): the 95%% CI bound on the safe side must meet the target; mean: the mean must")
+                   help="ci: the 95%% CI bound on the safe side must meet the target; mean: the mean must "
+                        "(default ci)")
     p.add_argument("--options", help="folder of option scenarios to compare (default: options/ beside SCENARIO)")
     p.add_argument("--no-options", action="store_true", help="compare only today and the plan")
-    add_run_options(p, reps_help="replications at every PA level and option (default 10)")
-    p.add_argument("--step", type=positive_float, help="PA grid, PAs a week (default 0.5)")
+    add_run_options(p, workers_default=None,
+                    reps_help="replications for today, the plan and each option, and the most at a PA level (a "
+                              "level that clearly misses its target is decided on fewer) (default 10)")
+    p.add_argument("--step", type=positive_float,
+                   help=f"PA grid, PAs a week (default {DEFAULT_STEP_PAS:g}; one clinician on the always_open "
+                        "calendar)")
     p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
     p.set_defaults(func=run)
 
@@ -61,11 +94,13 @@ def run(args) -> int:
             options[o.name] = o
     print(f"Business case for {sc.name}: population "
           f"{args.population if args.population is not None else sc.population:,.0f} children 0-17, "
-          f"{args.reps} replications per PA level, seed {args.seed}")
+          f"up to {args.reps} replications per PA level, seed {args.seed}")
     try:
         bc = business_case(sc, args.population, args.target, options=options, replications=args.reps,
                            seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
-                           progress=lambda m: print(m, flush=True))
+                           progress=lambda m: print(m, flush=True), advice_pct=args.advice_pct,
+                           routine=args.routine, price_year=args.price_year, cost_year=args.cost_year,
+                           pay_uplift_pct=args.pay_uplift_pct)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -75,18 +110,19 @@ def run(args) -> int:
     import pandas as pd
 
     s = bc.summary[["lever_label", "benchmark", "pas_per_week", "wte", "gbp_per_year", "note"]].copy()
-    s["gbp_per_year"] = s["gbp_per_year"].map(
-        lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"£{abs(v):,.0f}")
+    s["gbp_per_year"] = s["gbp_per_year"].map(lambda v: "" if pd.isna(v) else f"£{v:,.0f}")
     s["pas_per_week"] = s["pas_per_week"].map(lambda v: "not reachable" if pd.isna(v) else f"{v:.1f}")
     s["wte"] = s["wte"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     s["note"] = s["note"].fillna("").str.slice(0, 60)
+    s["benchmark"] = s["benchmark"].map(lambda b: b if len(b) <= 48 else b[:47] + "…")
     print()
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
               .to_string(index=False))
-    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels ({int(bc.targets['runs'].sum())} replications); "
-          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in all "
-          f"(today's runs shared): {bc.settings['replications_simulated']} replications")
+    print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels judged on {int(bc.targets['runs'].sum())} "
+          f"replications, {int(bc.targets['simulated'].sum())} of them simulated (the rest shared between targets); "
+          f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in "
+          f"all: {bc.settings['replications_simulated']} replications")
     for pth in paths.values():
         print(f"wrote {pth}")
     return 0

@@ -17,7 +17,8 @@ import pandas as pd
 
 from sendmodel.scenario.config import Scenario
 from sendmodel.scenario.errors import ScenarioError
-from sendmodel.studies.business_case.case import business_case
+from sendmodel.studies.business_case.case import business_case, service_target_specs
+from sendmodel.studies.business_case.standards import DEFAULT_ADVICE_PCT, DEFAULT_ROUTINE, SCOPE
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
 from sendmodel.widgets._engine import Stale
 
@@ -114,6 +115,8 @@ class BusinessCaseDashboard(Dashboard):
         population: float | None = None,
         advice_target_pct: float = 85.0,
         dmo_target_working_days: float = 10.0,
+        service_advice_pct: float = DEFAULT_ADVICE_PCT,
+        routine: str = DEFAULT_ROUTINE,
         run_now: bool = False,
         **settings,
     ):
@@ -130,6 +133,19 @@ class BusinessCaseDashboard(Dashboard):
         self.advice_target = _field("Health advice within 6 weeks, at least (%)", advice_target_pct, "sm-advice-target")
         self.dmo_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
         self.dmo_target = _field("DMO/DCO sign-off median, at most (working days)", dmo_target_working_days)
+        self.service_on = W.Checkbox(value=True, indent=False, layout=W.Layout(width="30px"))
+        self.service_advice = _field("Each health service's advice within 6 weeks, at least (%)", service_advice_pct,
+                                     "sm-service-advice")
+        self.routine = output(
+            "sm-routine",
+            W.Dropdown,
+            options=[("held at today's level", "today"), ("held at the 18-week standard", "18w"),
+                     ("not held", "none")],
+            value=routine,
+            description="... with its routine waits",
+            style={"description_width": _LABEL_WIDTH},
+            layout=W.Layout(width=_FIELD_WIDTH),
+        )
         self.replications.style.description_width = _LABEL_WIDTH
         self.replications.layout.width = _FIELD_WIDTH
         self.button = output(
@@ -164,6 +180,7 @@ class BusinessCaseDashboard(Dashboard):
                 self.population,
                 W.HBox([self.advice_on, self.advice_target]),
                 W.HBox([self.dmo_on, self.dmo_target]),
+                W.HBox([self.service_on, W.VBox([self.service_advice, self.routine])]),
                 self.replications,
                 W.HBox([self.button, self.progress]),
             ]
@@ -177,6 +194,7 @@ class BusinessCaseDashboard(Dashboard):
                 self.downloads,
                 W.HTML("<b>PAs a week: funded, recommended, needed</b>"),
                 self.summary,
+                W.HTML(f"<p style='font-size:12px;color:#555;max-width:900px'><b>Scope.</b> {html.escape(SCOPE)}</p>"),
                 W.HTML("<b>Cost a year by who pays</b>"),
                 self.cost,
                 self.plot_pas,
@@ -196,11 +214,14 @@ class BusinessCaseDashboard(Dashboard):
     def _on_pick(self, change) -> None:
         self.population.value = self._file_population(change["new"])
 
-    def targets(self) -> list[str]:
-        """The targets as :func:`sendmodel.business_case` takes them."""
+    def targets(self, scenario: Scenario | None = None) -> list[str]:
+        """The targets as :func:`sendmodel.business_case` takes them; the per-service ones need the scenario
+        (its health services), and name routine waits held at today's as ``<=today``."""
         out = []
         if self.dmo_on.value:
             out.append(f"dmo:dmo_signoff_median_working_days<={self.dmo_target.value:g}")
+        if self.service_on.value and scenario is not None:
+            out += service_target_specs(scenario, self.service_advice.value, self.routine.value)
         if self.advice_on.value:
             out.append(f"health:advice_within_6w_pct>={self.advice_target.value:g}")
         return out
@@ -213,7 +234,10 @@ class BusinessCaseDashboard(Dashboard):
             return f"Health advice target: a percentage above 0, at most 100 (got {got:g})"
         if self.dmo_on.value and not self.dmo_target.value > 0:
             return f"DMO/DCO sign-off target: more than 0 working days (got {self.dmo_target.value:g})"
-        if not self.targets():
+        if self.service_on.value and not 0 < self.service_advice.value <= 100:
+            got = self.service_advice.value
+            return f"Each health service's advice target: a percentage above 0, at most 100 (got {got:g})"
+        if not (self.dmo_on.value or self.advice_on.value or self.service_on.value):
             return "Tick at least one target."
         return None
 
@@ -230,7 +254,7 @@ class BusinessCaseDashboard(Dashboard):
         if sc is None:
             return None
         self._say()
-        return sc, float(self.population.value), self.targets(), int(self.replications.value)
+        return sc, float(self.population.value), self.targets(sc), int(self.replications.value)
 
     def _work(self, payload, progress, is_stale):
         """The solver's runs, then the workbook and report as bytes (for the download links)."""
@@ -292,7 +316,7 @@ class BusinessCaseDashboard(Dashboard):
         note = f" Not reachable within the search cap: {', '.join(unmet)}." if unmet else ""
         return (
             f"Done in {felt:.0f} s for {population:,.0f} children: {self._runs} PA levels tried, "
-            f"{reps} replications each, seed {self.seed}{self._quick_words}.{note}"
+            f"up to {reps} replications each, seed {self.seed}{self._quick_words}.{note}"
         )
 
 
@@ -312,6 +336,11 @@ def business_case_dashboard(scenario: str | Path | Scenario = "baseline", **sett
         off near 89%, so 90% or more is reported as not reachable; triage and reserved slots lift that.
     dmo_target_working_days : float
         DMO/DCO sign-off median within this many working days (upper 95% CI bound).
+    service_advice_pct : float
+        Each health service: at least this % of its own advice within 6 weeks (its own PAs).
+    routine : "today", "18w" or "none"
+        Each health service's median routine wait held at today's level, at the 18-week standard, or not held,
+        beside its advice target, so a service is never "needed" below today while its routine list grows.
     replications, seed, workers, quick
         As :func:`sendmodel.widgets.explore`.
 

@@ -7,7 +7,15 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sendmodel.studies.capacity.solver import Target, solve_capacity, with_pas, working_days_between
+from sendmodel.studies.capacity.solver import (
+    Runs,
+    Target,
+    replication_looks,
+    sequential_verdict,
+    solve_capacity,
+    with_pas,
+    working_days_between,
+)
 
 from .builders import fewest_servers, mmc_scenario, p_wait_within
 
@@ -36,8 +44,10 @@ def test_mmc_fewest_clinicians_match_erlang_c(pct):
         theory = 100 * p_wait_within(c, LAM, MU, T_DAYS)
         if theory > 50:  # heavily loaded levels take long to settle; the answer's neighbours must be right
             assert abs(r["mean"] - theory) < 3.0, f"c={c}: theory {theory:.2f}%, simulated {r['mean']:.2f}%"
-    assert res.runs == res.levels * REPS, f"runs should be levels x replications, got {res.runs} for {res.levels}"
-    assert res.levels <= 5, f"bracket-and-bisect from 4 clinicians should need at most 5 levels, used {res.levels}"
+    assert res.runs == res.evaluations["reps"].sum() <= res.levels * REPS, "runs: the replications the levels used"
+    assert res.simulated == res.runs, "a search on its own simulates every replication it uses"
+    assert res.offered_load_pas == pytest.approx(LAM * 42), "offered load: 3.5 clinicians' worth of work"
+    assert res.levels <= 4, f"a bracket from the offered load should need at most 4 levels, used {res.levels}"
     assert res.monotone
 
 
@@ -109,14 +119,41 @@ def test_working_days_between_skips_weekends_and_bank_holidays(baseline):
     assert list(got) == [1.0, 1.0, 0.0], f"expected Fri->Mon 1, Thu->Tue over Easter 1, same day 0; got {got}"
 
 
-def test_shared_cache_skips_runs_already_made():
+def test_shared_runs_are_not_simulated_again():
     sc = mmc_scenario(LAM, 1 / MU, clinicians=4, target_days=T_DAYS)
-    cache: dict = {}
-    first = _solve(sc, 90, cache=cache)
-    n = len(cache)
-    assert n == first.levels, f"one cache entry per level run: {n} entries for {first.levels} levels"
-    again = _solve(sc, 97, cache=cache)
-    assert len(cache) == n + again.levels - len(set(again.evaluations["pas_per_week"]) &
-                                                set(first.evaluations["pas_per_week"])), "shared levels reran"
-    both = first.evaluations.merge(again.evaluations, on="pas_per_week")
-    assert (both["mean_x"] == both["mean_y"]).all(), "a cached level must give the same KPI"
+    with Runs(workers=1) as runs:
+        first = _solve(sc, 90, runs=runs)
+        n = runs.simulated
+        assert n == first.simulated == first.runs, "a first search simulates what it uses"
+        again = _solve(sc, 90, runs=runs)
+        assert again.simulated == 0 and runs.simulated == n, "the same search again simulates nothing"
+        assert again.pas_per_week == first.pas_per_week
+        other = _solve(sc, 97, runs=runs)
+    both = first.evaluations.merge(other.evaluations, on="pas_per_week")
+    assert not both.empty, "the second target should reuse levels the first ran"
+    assert other.simulated < other.runs, "levels shared with the first target are not simulated again"
+    same_n = both[both["reps_x"] == both["reps_y"]]
+    assert (same_n["mean_x"] == same_n["mean_y"]).all(), "a shared level must give the same KPI"
+
+
+def test_sequential_verdicts_miss_clear_levels_early_and_meet_only_on_every_replication():
+    t = Target("advice_within_6w_pct", ">=", 80)
+    assert sequential_verdict(t, 95, 92, 98, 3, 10) is None, "met only on every replication (rare collapses)"
+    assert sequential_verdict(t, 95, 92, 98, 10, 10) is True
+    assert sequential_verdict(t, 40, 30, 50, 3, 10) is False, "CI wholly below: clearly missed"
+    assert sequential_verdict(t, 81, 76, 86, 4, 10) is None, "CI across the target: run more"
+    assert sequential_verdict(t, 95, 92, 98, 2, 10) is None, "never on two replications"
+    assert sequential_verdict(t, 81, 76, 86, 10, 10) is False, "all replications: the target's own rule"
+    w = Target("dmo_signoff_median_working_days", "<=", 10)
+    assert sequential_verdict(w, 5, 4, 6, 3, 10) is None and sequential_verdict(w, 15, 12, 18, 3, 10) is False
+    assert replication_looks(10, 2) == [4, 6, 8, 10] and replication_looks(10, 1) == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert replication_looks(10, 16) == [10] and replication_looks(2, 1) == [2]
+
+
+def test_a_target_the_kpi_levels_off_below_is_found_unreachable_without_running_to_the_cap():
+    sc = mmc_scenario(LAM, 1 / MU, clinicians=4, target_days=T_DAYS)
+    res = solve_capacity(sc, "clinic", "routine_seen_within_target_pct@clinic>=100.5", replications=4, seed=SEED,
+                         cap=100 * 42)
+    assert not res.reachable and res.levelled_off, res.note
+    assert "levels off" in res.note, res.note
+    assert res.evaluations["pas_per_week"].max() < 20 * 42, "it should stop long before the cap of 100 clinicians"

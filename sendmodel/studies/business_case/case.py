@@ -15,6 +15,8 @@ Every figure traces to a parameter (its field path and the source recorded in th
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import pandas as pd
 
 from sendmodel.analysis.costs import cost_lines, funded_by
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
+from sendmodel.common.parallel import default_workers
 from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, HOURS_PER_PA, REFERENCE_POPULATION, Scenario
 from sendmodel.studies.business_case.standards import (
     BACD_PAS_PER_70K,
@@ -30,13 +33,21 @@ from sendmodel.studies.business_case.standards import (
     DEFAULT_ADVICE_PCT,
     DEFAULT_DMO_WORKING_DAYS,
     DEFAULT_HEALTH_PCT,
+    DEFAULT_ROUTINE,
     HEADLINE_KPIS,
+    NO_EXTRA_PAS,
     PAS_PER_WTE,
+    ROUTINE_CHOICES,
+    ROUTINE_KPI,
+    ROUTINE_STANDARD_WEEKS,
+    TODAY_TOLERANCE,
     WTE_SOURCE,
     lever_label,
+    prices_phrase,
 )
 from sendmodel.studies.capacity.solver import (
     DERIVED_KPIS,
+    Runs,
     SolveResult,
     Target,
     funded_pas,
@@ -70,24 +81,79 @@ def parse_lever_target(text: str, confidence: str = "ci") -> tuple[str, Target]:
     return infer_lever(t), t
 
 
-def default_targets(scenario: Scenario, confidence: str = "ci") -> list[tuple[str, Target]]:
-    """The default levers and targets.
+def _advice_health(scenario: Scenario) -> list[str]:
+    return [n for n, s in scenario.services.items()
+            if s.kind == "health" and s.advice is not None and s.advice.p_requested > 0]
+
+
+def service_target_specs(scenario: Scenario, advice_pct: float = DEFAULT_ADVICE_PCT,
+                         routine: str = DEFAULT_ROUTINE) -> list[str]:
+    """Per health service that gives advice: at least ``advice_pct``% of its advice within 6 weeks and, unless
+    ``routine`` is "none", its median routine wait held at today's ("today") or at 18 weeks ("18w").
+
+    Both on the service's own lever, so its need is the PAs that meet both: EHC advice that goes first can then
+    never look cheap by letting the routine list grow.
+    """
+    if routine not in ROUTINE_CHOICES:
+        raise ValueError(f"routine must be one of {', '.join(ROUTINE_CHOICES)} (got {routine!r})")
+    out = []
+    for name in _advice_health(scenario):
+        out.append(f"{name}:advice_within_6w_pct@{name}>={advice_pct:g}")
+        if routine != "none" and scenario.services[name].routine_referrals_per_week_per_70k > 0:
+            bound = "today" if routine == "today" else f"{ROUTINE_STANDARD_WEEKS:g}"
+            out.append(f"{name}:{ROUTINE_KPI}@{name}<={bound}")
+    return out
+
+
+def default_target_specs(scenario: Scenario, advice_pct: float = DEFAULT_ADVICE_PCT,
+                         routine: str = DEFAULT_ROUTINE) -> list[str]:
+    """The default targets as text (``<=today`` is resolved by :func:`resolve_today` once today has run).
 
     - the DMO/DCO role: sign-off median within 10 working days;
-    - each health service that gives advice: at least 80% of its advice within 6 weeks;
+    - each health service that gives advice: :func:`service_target_specs` (80% of its advice within 6 weeks,
+      its median routine wait no longer than today's);
     - all health services scaled together: at least 90% of all health advice within 6 weeks.
     """
     out = []
     if scenario.ehc is not None:
-        out.append(("dmo", Target("dmo_signoff_median_working_days", "<=", DEFAULT_DMO_WORKING_DAYS,
-                                  confidence=confidence)))
-    health = [n for n, s in scenario.services.items()
-              if s.kind == "health" and s.advice is not None and s.advice.p_requested > 0]
-    for name in health:
-        out.append((name, Target("advice_within_6w_pct", ">=", DEFAULT_ADVICE_PCT, name, confidence)))
-    if len(health) > 1:
-        out.append(("health", Target("advice_within_6w_pct", ">=", DEFAULT_HEALTH_PCT, "all", confidence)))
+        out.append(f"dmo:dmo_signoff_median_working_days<={DEFAULT_DMO_WORKING_DAYS:g}")
+    out += service_target_specs(scenario, advice_pct, routine)
+    if len(_advice_health(scenario)) > 1:
+        out.append(f"health:advice_within_6w_pct>={DEFAULT_HEALTH_PCT:g}")
     return out
+
+
+_TODAY_RE = re.compile(r"(<=|>=)\s*today\s*$")
+
+
+def resolve_today(text: str, today: pd.DataFrame | None) -> str:
+    """``"...KPI@S<=today"`` with today's mean of that KPI (``today``: today's KPI frame), one unit looser.
+
+    The unit (a week for waits, a point for shares) keeps the noise of today's own runs from asking for more
+    PAs than today to stand still. Rounded outward to one decimal. Text without "today" comes back unchanged.
+    """
+    m = _TODAY_RE.search(text)
+    if not m:
+        return text
+    _, t = parse_lever_target(text[:m.start()] + m.group(1) + "0")
+    if today is None:
+        raise ValueError(f"target {text!r}: 'today' needs today's runs")
+    values = today[(today["kpi"] == t.kpi) & (today["service"] == t.service)]["value"].dropna()
+    if values.empty:
+        raise ValueError(f"target {text!r}: today's runs give no {t.kpi} for {t.service}")
+    if t.sense == "<=":
+        bound = math.ceil((float(values.mean()) + TODAY_TOLERANCE) * 10 - 1e-9) / 10
+    else:
+        bound = math.floor((float(values.mean()) - TODAY_TOLERANCE) * 10 + 1e-9) / 10
+    return f"{text[:m.start()]}{m.group(1)}{bound:g}"
+
+
+def default_targets(scenario: Scenario, confidence: str = "ci", today: pd.DataFrame | None = None,
+                    advice_pct: float = DEFAULT_ADVICE_PCT, routine: str = DEFAULT_ROUTINE
+                    ) -> list[tuple[str, Target]]:
+    """The default levers and targets (:func:`default_target_specs`), resolved against ``today``'s KPIs."""
+    return [parse_lever_target(resolve_today(t, today), confidence)
+            for t in default_target_specs(scenario, advice_pct, routine)]
 
 
 # --- costs of a lever ------------------------------------------------------------------------------------------
@@ -102,6 +168,28 @@ def lever_cost_per_year(scenario: Scenario, services: tuple[str, ...], total_pas
         return float("nan")
     sc = scenario if total_pas is None else with_pas(scenario, services, total_pas)
     return float(sum(ln["gbp_per_year"] for ln in cost_lines(sc) if ln["line"] in services))
+
+
+def uprate(scenario: Scenario, price_year: int | None = None, cost_year: int | None = None,
+           pay_uplift_pct: float = 0.0) -> tuple[Scenario, float]:
+    """The scenario with every unit cost per PA or hour carried from ``price_year`` prices to ``cost_year``'s by
+    a pay uplift of ``pay_uplift_pct``% a year (compounded), and the factor applied.
+
+    Unit costs per PA are staff costs, so a pay award moves them; one-off set-up costs (``costs.setup``) are
+    left in their own prices. Without both years, or with no uplift, nothing changes (factor 1).
+    """
+    if (price_year is None) != (cost_year is None) or (pay_uplift_pct and price_year is None):
+        raise ValueError("to uplift unit costs, give the price year, the cost year and the pay uplift together "
+                         "(--price-year, --cost-year, --pay-uplift-pct)")
+    if price_year is None or not pay_uplift_pct:
+        return scenario, 1.0
+    factor = (1.0 + pay_uplift_pct / 100.0) ** (cost_year - price_year)
+    changes = {}
+    for name, svc in scenario.services.items():
+        for f in ("gbp_per_pa", "gbp_per_hour"):
+            if getattr(svc, f) is not None:
+                changes[f"services.{name}.{f}"] = getattr(svc, f) * factor
+    return (scenario.override(changes) if changes else scenario), factor
 
 
 def _unit_cost_trace(scenario: Scenario, services: tuple[str, ...]) -> str:
@@ -172,8 +260,25 @@ def _run_id(lever: str, order: int) -> str:
     return f"{lever}#{order}"
 
 
-def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
-    services = res.services
+def _met_trace(res: SolveResult) -> str:
+    """The runs that fix a target's answer: the level that met it and the one a step below that missed."""
+    ev = res.evaluations
+    met = ev[ev["pas_per_week"] == res.pas_per_week].iloc[0]
+    below = ev[np.isclose(ev["pas_per_week"], res.pas_per_week - res.step_pas)]
+    trace = f"runs {_run_id(res.lever, int(met['order']))} (met: {met['judged']:.2f})"
+    if not below.empty:
+        b = below.iloc[0]
+        trace += (f" and {_run_id(res.lever, int(b['order']))} ({res.pas_per_week - res.step_pas:g} PAs missed: "
+                  f"{b['judged']:.2f})")
+    return trace + f"; target: {res.target.describe()}"
+
+
+def _benchmarks(sc: Scenario, group: list[SolveResult]) -> list[dict]:
+    """The summary rows of one lever: funded, the BACD/BACCH norm (DMO/DCO), what each target and all of them
+    need, and the extra PAs beyond today's (never below zero: PAs the targets do not need still do routine work
+    and the rest of the role, so they are not offered as a saving)."""
+    res = group[0]
+    services, funded = res.services, res.funded_pas_per_week
     per70 = REFERENCE_POPULATION / sc.population
     today_gbp = lever_cost_per_year(sc, services, None)
     unit = _unit_cost_trace(sc, services)
@@ -197,38 +302,44 @@ def _benchmarks(sc: Scenario, res: SolveResult) -> list[dict]:
             "note": note,
         })
 
-    row("Funded today", res.funded_pas_per_week, today_gbp, f"{paths}{basis}; cost: {unit}")
+    def extra(bench, pas, trace, none_note):
+        more = max(0.0, pas - funded)
+        gbp = lever_cost_per_year(sc, services, pas) - today_gbp if more > 1e-9 else 0.0
+        row(bench, more, gbp, trace, none_note if more <= 1e-9 else "")
+
+    row("Funded today", funded, today_gbp, f"{paths}{basis}; cost: {unit}")
     bacd = None
     if res.lever == "dmo":
         bacd = BACD_PAS_PER_70K * sc.scale
         row("BACD/BACCH recommendation", bacd, lever_cost_per_year(sc, services, bacd),
-            f"2 PAs per 70,000 children x {sc.population:,.0f} / 70,000 ({BACD_SOURCE}); cost: {unit}")
-    ev = res.evaluations
-    if res.reachable:
-        met = ev[ev["pas_per_week"] == res.pas_per_week].iloc[0]
-        below = ev[np.isclose(ev["pas_per_week"], res.pas_per_week - res.step_pas)]
-        trace = f"runs {_run_id(res.lever, int(met['order']))} (met: {met['judged']:.2f})"
-        if not below.empty:
-            b = below.iloc[0]
-            trace += f" and {_run_id(res.lever, int(b['order']))} ({res.pas_per_week - res.step_pas:g} PAs missed: " \
-                     f"{b['judged']:.2f})"
-        trace += f"; target: {res.target.describe()}"
-        needed = res.pas_per_week
-        needed_gbp = lever_cost_per_year(sc, services, needed)
-        row("Needed (model)", needed, needed_gbp, trace + f"; cost: {unit}", res.note)
-        surplus = needed < res.funded_pas_per_week - 1e-9
-        row("Gap: needed minus funded", needed - res.funded_pas_per_week, needed_gbp - today_gbp,
-            "Needed (model) minus Funded today",
-            "the target alone is met with fewer PAs than today, but these PAs also do routine (non-EHC) work the "
-            "target does not count: the plan keeps today's PAs" if surplus else "")
-    else:
+            f"2 PAs per 70,000 children x {sc.population:,.0f} / 70,000 ({BACD_SOURCE}); cost: {unit}",
+            "covers the whole DMO/DCO role; the model counts only the statutory sign-off work it simulates")
+    if len(group) > 1:
+        for r in group:
+            if r.reachable:
+                row(f"Needed for: {r.target.describe()}", r.pas_per_week,
+                    lever_cost_per_year(sc, services, r.pas_per_week), _met_trace(r) + f"; cost: {unit}", r.note)
+            else:
+                row(f"Needed for: {r.target.describe()}", None, None,
+                    f"runs {r.lever}#1-#{r.levels}; target: {r.target.describe()}", f"NOT REACHABLE: {r.note}")
+    missed = [r for r in group if not r.reachable]
+    if missed:
+        why = "; ".join(f"{r.target.spec}: {r.note}" for r in missed)
         row("Needed (model)", None, None,
-            f"runs {res.lever}#1-#{res.levels}; target: {res.target.describe()}",
-            f"NOT REACHABLE: {res.note}")
-        row("Gap: needed minus funded", None, None, "target not reachable within the search cap", res.note)
+            "; ".join(f"runs {r.lever}#1-#{r.levels}; target: {r.target.describe()}" for r in missed),
+            f"NOT REACHABLE: {why}")
+        row("Extra PAs needed beyond funded", None, None, "a target is not reachable within the search", why)
+    else:
+        binding = max(group, key=lambda r: r.pas_per_week)
+        needed = binding.pas_per_week
+        trace = _met_trace(binding) if len(group) == 1 else (
+            f"the most any of the lever's {len(group)} targets needs ({binding.target.spec}): {_met_trace(binding)}")
+        row("Needed (model)", needed, lever_cost_per_year(sc, services, needed), trace + f"; cost: {unit}",
+            binding.note)
+        extra("Extra PAs needed beyond funded", needed, "Needed (model) minus Funded today, or none", NO_EXTRA_PAS)
     if bacd is not None:
-        row("Gap: BACD/BACCH minus funded", bacd - res.funded_pas_per_week,
-            lever_cost_per_year(sc, services, bacd) - today_gbp, "BACD/BACCH recommendation minus Funded today")
+        extra("BACD/BACCH: extra beyond funded", bacd, "BACD/BACCH recommendation minus Funded today, or none",
+              "funded at or above the BACD/BACCH recommendation")
     return rows
 
 
@@ -239,10 +350,13 @@ def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
         s["lever_label"] = lever_label(sc, r.lever, r.services)
         s["pas_per_week_needed_by_service"] = "; ".join(f"{k}: {v:g}" for k, v in r.per_service_pas.items())
         s["run_ids"] = f"{r.lever}#1-#{r.levels}"
+        gap = s.pop("gap_pas_per_week")
+        s["extra_pas_per_week"] = None if gap is None else max(0.0, gap)
         rows.append(s)
     cols = ["lever", "lever_label", "services", "target", "target_spec", "reachable", "pas_per_week_funded",
-            "pas_per_week_needed", "gap_pas_per_week", "pas_per_week_needed_by_service", "search_cap_pas_per_week",
-            "levels_run", "runs", "replications", "seed", "monotone", "run_ids", "note"]
+            "pas_per_week_needed", "extra_pas_per_week", "pas_per_week_needed_by_service", "offered_load_pas_per_week",
+            "search_cap_pas_per_week", "levels_run", "runs", "simulated", "replications", "seed", "monotone",
+            "run_ids", "note"]
     return pd.DataFrame(rows)[cols]
 
 
@@ -333,7 +447,8 @@ def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.Data
     return by, lines_df
 
 
-def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]) -> pd.DataFrame:
+def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]],
+                 today: dict[str, str] | None = None) -> pd.DataFrame:
     from sendmodel.scenario.params import _short, _source, _walk
 
     rows = [
@@ -345,6 +460,9 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
         ("business_case.pas_per_wte", PAS_PER_WTE, "PAs a week in one whole-time equivalent", WTE_SOURCE),
         ("business_case.weeks_paid_per_year", round(365.25 / 7, 3),
          "weeks a year a PA is paid for (leave included)", "sendmodel.costs: PAs are paid whether or not busy"),
+        ("business_case.prices", prices_phrase(settings), "the prices GBP figures are in",
+         "run setting (--price-year, --cost-year, --pay-uplift-pct); unit costs per PA or hour are uplifted, "
+         "one-off set-up costs are not"),
         ("business_case.replications", settings["replications"], "replications at every PA level",
          "run setting (common random numbers: the same at every level)"),
         ("business_case.seed", settings["seed"], "base seed", "run setting"),
@@ -352,17 +470,21 @@ def _assumptions(sc: Scenario, settings: dict, targets: list[tuple[str, Target]]
          "ci: the 95% CI bound on the safe side must meet the target; mean: the mean must", "run setting"),
         ("business_case.step_pas", settings["step"], "grid of PAs a week the solver searches", "run setting"),
     ]
+    resolved = {v: k for k, v in (today or {}).items()}
     for lever, t in targets:
-        rows.append((f"business_case.target.{lever}", t.spec, t.describe(),
-                     "default target (issue 7)" if settings.get("default_targets") else "given by the user"))
+        src = "default target" if settings.get("default_targets") else "given by the user"
+        asked = resolved.get(f"{lever}:{t.spec}")
+        if asked is not None:
+            src += (f" as {asked.split(':', 1)[1]}: today's mean in the runs of today's commissioning, "
+                    f"{TODAY_TOLERANCE:g} looser so that standing still needs no extra PAs")
+        rows.append((f"business_case.target.{lever}.{t.kpi}", t.spec, t.describe(), src))
     for p, v, d in _walk(sc):
         rows.append((p, _short(v), d, _source(sc, p, v)))
     return pd.DataFrame(rows, columns=["parameter", "value", "meaning and unit", "source"])
 
 
 def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], replications: int, seed: int,
-                   workers: int, kpis: list[tuple[str, str]], cache: dict | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   runs: Runs, kpis: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Today, the plan and the options on common random numbers; paired differences from today.
 
     Uses :func:`sendmodel.compare.paired_table` and :func:`~sendmodel.compare.cost_effectiveness` on KPI frames
@@ -372,13 +494,13 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
 
     scen = {"today": sc, "plan": plan, **options}
     frames = []
-    runs = []
+    rows = []
     for name, s in scen.items():
-        k = run_kpis(s, replications, seed, workers, cache)
+        k = run_kpis(s, replications, seed, runs=runs)
         k["scenario"] = name
         frames.append(k)
         what = {"today": "today's commissioning", "plan": "every lever at the PAs the model says are needed"}
-        runs.append({"run_id": f"compare:{name}", "lever": "", "scenario": name, "replications": replications,
+        rows.append({"run_id": f"compare:{name}", "lever": "", "scenario": name, "replications": replications,
                      "seed": seed, "what": what.get(name, f"option {name} (scenarios/options)")})
     allk = pd.concat(frames, ignore_index=True)
     keep = pd.MultiIndex.from_tuples(kpis)
@@ -397,7 +519,7 @@ def _options_table(sc: Scenario, plan: Scenario, options: dict[str, Scenario], r
     table["_o"] = table["option"].map({n: i for i, n in enumerate(scen)})
     table["_k"] = table["kpi"].map(kpi_order)
     table = table.sort_values(["_o", "_k"], kind="stable").drop(columns=["_o", "_k"]).reset_index(drop=True)
-    return table, pd.DataFrame(runs)
+    return table, pd.DataFrame(rows)
 
 
 def business_case(
@@ -411,8 +533,13 @@ def business_case(
     confidence: str = "ci",
     step: float | None = None,
     cap_factor: float | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress=None,
+    advice_pct: float = DEFAULT_ADVICE_PCT,
+    routine: str = DEFAULT_ROUTINE,
+    price_year: int | None = None,
+    cost_year: int | None = None,
+    pay_uplift_pct: float = 0.0,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
 
@@ -423,13 +550,15 @@ def business_case(
     population : float, optional
         Children aged 0-17; per-70,000 demand and capacity scale with it.
     targets : list, optional
-        ``(lever, Target)`` pairs or strings ``"LEVER:KPI[@SERVICE]>=X"`` (see :func:`parse_lever_target`).
-        Default: :func:`default_targets` (DMO/DCO sign-off median within 10 working days; each health
-        service's advice at least 90% within 6 weeks).
+        ``(lever, Target)`` pairs or strings ``"LEVER:KPI[@SERVICE]>=X"`` (see :func:`parse_lever_target`); X
+        may be ``today`` (today's level, see :func:`resolve_today`). Default: :func:`default_target_specs`
+        (DMO/DCO sign-off median within 10 working days; each health service at least ``advice_pct``% of its
+        advice within 6 weeks with its routine wait held as ``routine`` says; all health advice at least 90%).
     options : dict of name -> Scenario, optional
         Option scenarios to compare with today and the plan (their population is set to ``population``).
     replications, seed : int
-        The same for every PA level and every scenario (common random numbers).
+        Replications for today, the plan and each option, and the most at a PA level (a level clearly
+        missed is decided on fewer); the same seed everywhere (common random numbers).
     confidence : "ci" or "mean"
         How a PA level is judged to meet a target (see :class:`~sendmodel.capacity_solver.Target`).
     step : float, optional
@@ -437,10 +566,18 @@ def business_case(
     cap_factor : float, optional
         Search cap: the larger of ``cap_factor`` x today's PAs and 10 PAs per 70,000 children (default: the
         solver's, the larger of 4 x today's PAs and 10 PAs per 70,000).
-    workers : int
-        Processes for the replications.
+    workers : int, optional
+        Processes for the replications (default: every core).
     progress : callable, optional
         ``progress(message)`` after each run (the CLI prints it).
+    advice_pct : float
+        The default per-service advice target, % within 6 weeks.
+    routine : "today", "18w" or "none"
+        The default per-service routine-wait target: the median wait no longer than today's (plus a week), than
+        the 18-week standard, or none.
+    price_year, cost_year, pay_uplift_pct : optional
+        The year the scenario's unit costs are priced at, the year to cost in, and the pay uplift a year (%)
+        between them (see :func:`uprate`); GBP figures are then in ``cost_year`` prices.
 
     Returns
     -------
@@ -451,48 +588,59 @@ def business_case(
     if population is not None:
         sc = scenario.override({"population": float(population)})
         pop_source = "given for this business case (--population)"
+    sc, price_factor = uprate(sc, price_year, cost_year, pay_uplift_pct)
     default = targets is None
-    if targets is None:
-        pairs = default_targets(sc, confidence)
-    else:
-        pairs = [parse_lever_target(t, confidence) if isinstance(t, str) else t for t in targets]
-    if not pairs:
+    specs = default_target_specs(sc, advice_pct, routine) if targets is None else list(targets)
+    if not specs:
         raise ValueError("no targets: give at least one, e.g. 'dmo:dmo_signoff_median_working_days<=10'")
-    for lever, _ in pairs:
-        lever_services(sc, lever)  # fail early on an unknown lever
+    for t in specs:  # fail early, before any run, on a target or lever that cannot be used
+        lever, _ = parse_lever_target(_TODAY_RE.sub(r"\g<1>0", t), confidence) if isinstance(t, str) else t
+        lever_services(sc, lever)
 
-    sols = []
-    cache: dict = {}  # today's scenario is every lever's first level: run it once
-    for lever, t in pairs:
-        def _p(pas, mean, judged, met, lever=lever):
-            if progress is not None:
-                progress(f"  {lever}: {pas:g} PAs a week -> {t.kpi} mean {mean:.2f}, judged {judged:.2f}: "
-                         f"{'met' if met else 'not met'}")
-        cap = None
-        if cap_factor is not None:
-            cap = max(cap_factor * funded_pas(sc, lever_services(sc, lever)), 10.0 * sc.scale)
+    with Runs(default_workers() if workers is None else workers) as runs:
+        # today's scenario first, with every replication: it is each lever's first known level, the comparison's
+        # baseline and what "today" in a target means
         if progress is not None:
-            progress(f"{lever}: {t.describe()}")
-        sols.append(solve_capacity(sc, lever, t, replications=replications, seed=seed, step=step, cap=cap,
-                                   workers=workers, progress=_p, cache=cache))
+            progress(f"today's commissioning: {replications} replications")
+        today_kpis = run_kpis(sc, replications, seed, runs=runs)
+        pairs = [parse_lever_target(resolve_today(t, today_kpis), confidence) if isinstance(t, str) else t
+                 for t in specs]
+        why = {t: resolve_today(t, today_kpis) for t in specs if isinstance(t, str) and _TODAY_RE.search(t)}
+        sols = []
+        for lever, t in pairs:
+            def _p(pas, mean, judged, met, reps, lever=lever, t=t):
+                if progress is not None:
+                    progress(f"  {lever}: {pas:g} PAs a week -> {t.kpi} mean {mean:.2f}, judged {judged:.2f}: "
+                             f"{'met' if met else 'not met'} ({reps} replications)")
+            cap = None
+            if cap_factor is not None:
+                cap = max(cap_factor * funded_pas(sc, lever_services(sc, lever)), 10.0 * sc.scale)
+            if progress is not None:
+                progress(f"{lever}: {t.describe()}")
+            sols.append(solve_capacity(sc, lever, t, replications=replications, seed=seed, step=step, cap=cap,
+                                       progress=_p, runs=runs))
 
-    plan = plan_scenario(sc, sols)
-    summary = pd.DataFrame([r for s in sols for r in _benchmarks(sc, s)])
-    targets_df = _targets_table(sc, sols)
-    by_comm, lines = _cost_tables(sc, plan)
+        plan = plan_scenario(sc, sols)
+        by_lever: dict[str, list[SolveResult]] = {}
+        for r in sols:
+            by_lever.setdefault(r.lever, []).append(r)
+        summary = pd.DataFrame([row for g in by_lever.values() for row in _benchmarks(sc, g)])
+        targets_df = _targets_table(sc, sols)
+        by_comm, lines = _cost_tables(sc, plan)
 
-    opts = {}
-    for name, o in (options or {}).items():
-        opts[name] = o.override({"population": sc.population}, name=name)
-    kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
-    if progress is not None:
-        progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
-    options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, workers, kpis, cache)
+        opts = {}
+        for name, o in (options or {}).items():
+            opts[name] = uprate(o.override({"population": sc.population}, name=name), price_year, cost_year,
+                                pay_uplift_pct)[0]
+        kpis = list(dict.fromkeys([(t.kpi, t.service) for _, t in pairs] + HEADLINE_KPIS))
+        if progress is not None:
+            progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
+        options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, runs, kpis)
 
-    runs = []
+    levels = []
     for r in sols:
         for _, e in r.evaluations.iterrows():
-            runs.append({
+            levels.append({
                 "run_id": _run_id(r.lever, int(e["order"])),
                 "lever": r.lever,
                 "scenario": sc.name,
@@ -507,13 +655,14 @@ def business_case(
                 "judged": e["judged"],
                 "target": r.target.spec,
                 "met": bool(e["met"]),
-                "replications": r.replications,
+                "replications": int(e["reps"]),
+                "decided": "early (clearly missed)" if e["early"] else "on every replication",
                 "seed": r.seed,
             })
-    runs_df = pd.concat([pd.DataFrame(runs), cmp_runs], ignore_index=True)
+    runs_df = pd.concat([pd.DataFrame(levels), cmp_runs], ignore_index=True)
 
     settings = {
-        "replications_simulated": len(cache) * replications,
+        "replications_simulated": runs.simulated,
         "population": sc.population,
         "population_source": pop_source,
         "replications": replications,
@@ -521,11 +670,17 @@ def business_case(
         "confidence": confidence,
         "step": sols[0].step_pas if sols else step,
         "default_targets": default,
+        "advice_pct": advice_pct,
+        "price_year": price_year,
+        "cost_year": cost_year,
+        "pay_uplift_pct": pay_uplift_pct,
+        "price_factor": price_factor,
+        "routine": routine,
         "scenario_file": getattr(scenario, "_file", None),
     }
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
-        cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs),
+        cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
         runs=runs_df, settings=settings,
     )
 

@@ -56,16 +56,17 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
         ax.plot(x[met], ev["mean"][met], "o", color=_COLOURS["kpi"], ms=6, label="level meets target")
         ax.plot(x[~met], ev["mean"][~met], "o", mfc="white", mec=_COLOURS["kpi"], ms=6, label="level misses")
         ax.axhline(r.target.threshold, color=_COLOURS["target"], ls="--", lw=1.3,
-                   label=f"target {r.target.sense} {r.target.threshold:g}")
+                   label=f"target {r.target.sense} {round(r.target.threshold, 1):g}")
         ax.axvline(r.funded_pas_per_week, color=_COLOURS["today"], ls=":", lw=1.5,
-                   label=f"funded today {r.funded_pas_per_week:g}")
+                   label=f"funded today {r.funded_pas_per_week:.1f} PAs")
         if r.reachable:
             ax.axvline(r.pas_per_week, color=_COLOURS["plan"], ls="-", lw=1.5,
-                       label=f"needed (model) {r.pas_per_week:g}")
+                       label=f"needed (model) {r.pas_per_week:.1f} PAs")
         if r.lever == "dmo":
             bacd = BACD_PAS_PER_70K * bc.scenario.scale
-            ax.axvline(bacd, color=_COLOURS["bacd"], ls="-.", lw=1.3, label=f"BACD/BACCH {bacd:g}")
-        title = _lever_label(bc, r) + ("" if r.reachable else "  (target NOT reachable within the cap)")
+            ax.axvline(bacd, color=_COLOURS["bacd"], ls="-.", lw=1.3, label=f"BACD/BACCH {bacd:.1f} PAs")
+        title = f"{_lever_label(bc, r)}: {label(r.target.kpi)}" + (
+            "" if r.reachable else "  (NOT reachable)")
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel("PAs a week")
         unit = KPI_UNITS.get(r.target.kpi, "")
@@ -73,7 +74,8 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6.5, loc="best", framealpha=0.85)
     fig.suptitle(f"KPI against PAs a week, {bc.scenario.population:,.0f} children 0-17 "
-                 f"({bc.settings['replications']} replications per level, seed {bc.settings['seed']})", fontsize=11)
+                 f"(up to {bc.settings['replications']} replications per level, seed {bc.settings['seed']})",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -137,66 +139,153 @@ def _png(fig) -> bytes:
 # --- workbook --------------------------------------------------------------------------------------------------
 
 
+#: Plain-English column headers of the workbook, and the decimals each figure is rounded to (None: as is).
+HEADERS: dict[str, tuple[str, int | None]] = {
+    "lever": ("Lever (code)", None), "lever_label": ("Lever", None), "benchmark": ("Benchmark", None),
+    "pas_per_week": ("PAs a week", 1), "pas_per_week_per_70k": ("PAs a week per 70,000 children", 2),
+    "wte": ("WTE (10 PAs a week = 1)", 2), "gbp_per_year": ("Cost a year (GBP)", 0),
+    "trace": ("Where it comes from", None), "note": ("Note", None), "services": ("Services (codes)", None),
+    "target": ("Target", None), "target_spec": ("Target (as typed)", None), "reachable": ("Reachable", None),
+    "pas_per_week_funded": ("PAs a week funded today", 1), "pas_per_week_needed": ("PAs a week needed", 1),
+    "extra_pas_per_week": ("Extra PAs a week needed beyond funded (0: none for this target)", 1),
+    "pas_per_week_needed_by_service": ("PAs a week needed, by service", None),
+    "offered_load_pas_per_week": ("Offered load, PAs a week (queueing estimate)", 1),
+    "search_cap_pas_per_week": ("Search cap, PAs a week", 1), "levels_run": ("PA levels judged", None),
+    "runs": ("Replications used", None), "simulated": ("Replications simulated for this target", None),
+    "replications": ("Replications", None), "seed": ("Seed", None), "monotone": ("Monotone in PAs", None),
+    "run_ids": ("Runs", None), "option": ("Option", None), "baseline": ("Compared with", None),
+    "kpi": ("KPI (code)", None), "service": ("Service", None), "label": ("KPI", None), "unit": ("Unit", None),
+    "n": ("Replications with a value", None), "mean": ("Mean", 2), "ci_low": ("95% CI low", 2),
+    "ci_high": ("95% CI high", 2), "half_width": ("95% CI half-width", 2), "baseline_mean": ("Mean today", 2),
+    "diff": ("Difference from today", 2), "diff_ci_low": ("Difference, 95% CI low", 2),
+    "diff_ci_high": ("Difference, 95% CI high", 2), "diff_half_width": ("Difference, 95% CI half-width", 2),
+    "ci_excludes_zero": ("Clear difference", None), "verdict": ("Verdict", None), "basis": ("Basis", None),
+    "who": ("Who (code)", None), "who_label": ("Who", None), "gbp_per_year_today": ("Today, GBP a year", 0),
+    "gbp_per_year_plan": ("With the plan, GBP a year", 0), "extra_gbp_per_year": ("Extra, GBP a year", 0),
+    "line": ("Line (code)", None), "kind": ("Kind", None), "commissioner": ("Commissioner (code)", None),
+    "commissioner_label": ("Commissioner", None), "gbp_per_pa": ("GBP per PA", 0),
+    "pas_per_week_today": ("PAs a week today", 1), "pas_per_week_plan": ("PAs a week with the plan", 1),
+    "run_id": ("Run", None), "scenario": ("Scenario", None), "what": ("What", None), "judged": ("Judged value", 2),
+    "met": ("Met", None), "decided": ("Decided", None), "parameter": ("Parameter", None), "value": ("Value", None),
+    "meaning and unit": ("Meaning and unit", None), "source": ("Source", None), "item": ("Item", None),
+}
+SUMMARY_TABLE_ROW = 9  # the summary sheet's table starts here (1-based); above it, the scope and the norm
+
+
+def plain_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as the workbook shows it: figures rounded as :data:`HEADERS` says, headers in plain English."""
+    out = df.copy()
+    for col, (_, nd) in HEADERS.items():
+        if nd is not None and col in out and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].round(nd)
+        elif nd is not None and col in out:
+            out[col] = out[col].map(lambda v, nd=nd: round(v, nd) if isinstance(v, (int, float)) else v)
+    return out.rename(columns={c: HEADERS[c][0] for c in out.columns if c in HEADERS})
+
+
+def _shown_command(command: str) -> str:
+    """The command as typed, with folders dropped from file arguments (no server path leaves the machine)."""
+    import shlex
+
+    if not command:
+        return ""
+    words = shlex.split(command)
+    return " ".join(shlex.quote(Path(w).name if "/" in w and not w.startswith("-") else w) for w in words)
+
+
 def _about(bc) -> pd.DataFrame:
+    from sendmodel.studies.business_case.standards import SCOPE, prices_phrase
+
     s = bc.settings
+    file = s.get("scenario_file")
     rows = [
         ("what", "DMO/DCO resource business case from sendmodel: PAs a week needed to meet each target, beside the "
                  "BACD/BACCH recommendation and the PAs funded today, with cost by commissioner"),
-        ("scenario", f"{bc.scenario.name} ({s.get('scenario_file') or 'in memory'})"),
+        ("scenario", f"{bc.scenario.name} ({Path(str(file)).name if file else 'in memory'})"),
         ("population", f"{bc.scenario.population:,.0f} children aged 0-17"),
-        ("replications per level", s["replications"]),
-        ("replications simulated", f"{s.get('replications_simulated', '')} (today's scenario is run once and shared "
-                                   "by every lever's first level and the comparison)"),
+        ("replications per level, at most", s["replications"]),
+        ("replications simulated", f"{s.get('replications_simulated', '')} (a replication is run once and shared by "
+                                   "every target and the comparison that needs it; a PA level that clearly misses its "
+                                   "target is decided on fewer than the full replications)"),
         ("seed", s["seed"]),
+        ("prices", prices_phrase(s)),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
          if s["confidence"] == "ci" else "mean must meet the target"),
         ("written", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
-        ("command", s.get("command", "")),
-        ("how to read", "summary: benchmarks per lever in PAs a week, WTE and GBP a year; every figure's 'trace' "
-                        "names the parameter (see assumptions) or the run (see runs) it comes from"),
-        ("scope", "The model counts the statutory EHC work it simulates (DMO/DCO review and sign-off of exceptional "
-                  "health provision, and its admin unless supported). The BACD/BACCH figure covers the whole "
-                  "DMO/DCO role (strategy, training, quality assurance, tribunals), so a model need below it is "
-                  "not an argument for fewer PAs than recommended."),
+        ("command", _shown_command(s.get("command", ""))),
+        ("how to read", "summary: benchmarks per lever in PAs a week, WTE and GBP a year; every figure's 'where it "
+                        "comes from' names the parameter (see assumptions) or the run (see runs)"),
+        ("scope", SCOPE),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
+def _dmo_side_by_side(bc) -> list[tuple[str, str]]:
+    """The DMO/DCO's PAs as the model needs them beside the BACD/BACCH norm and today's (the summary sheet)."""
+    s = bc.summary[bc.summary["lever"] == "dmo"].set_index("benchmark")
+    if s.empty:
+        return []
+
+    def pas(bench):
+        return "not reachable" if bench not in s.index or pd.isna(s.loc[bench, "pas_per_week"]) else (
+            f"{s.loc[bench, 'pas_per_week']:.1f}")
+
+    return [("DMO/DCO, PAs a week", "Funded today", "Model: the statutory sign-off work it simulates",
+             "BACD/BACCH norm: the whole role (2 PAs per 70,000 children)"),
+            ("", pas("Funded today"), pas("Needed (model)"), pas("BACD/BACCH recommendation"))]
+
+
 def write_workbook(bc, path: Path) -> Path:
-    """The workbook: one sheet per table, headers bold and frozen, sensible widths and number formats."""
+    """The workbook: one sheet per table, plain headers bold and frozen, rounded figures, sensible widths; the
+    summary sheet opens with the scope and the DMO/DCO's need beside the BACD/BACCH norm."""
     from openpyxl.styles import Alignment, Font
+
+    from sendmodel.studies.business_case.standards import NO_EXTRA_PAS, SCOPE
 
     tables = dict(bc.tables())
     tables["about"] = _about(bc)
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for name in SHEETS:
-            tables[name].to_excel(xw, sheet_name=name, index=False)
+            raw = tables[name]
+            start = SUMMARY_TABLE_ROW - 1 if name == "summary" else 0
+            plain_table(raw).to_excel(xw, sheet_name=name, index=False, startrow=start)
             ws = xw.sheets[name]
-            ws.freeze_panes = "A2"
-            for cell in ws[1]:
+            ws.freeze_panes = f"A{start + 2}"
+            for cell in ws[start + 1]:
                 cell.font = Font(bold=True)
-            for j, col in enumerate(tables[name].columns, start=1):
-                letter = ws.cell(row=1, column=j).column_letter
-                values = tables[name][col].head(200).map(lambda v: "" if v is None else str(v))
-                width = min(max([len(str(col))] + [len(v) for v in values]) + 2, 70)
+            for j, col in enumerate(raw.columns, start=1):
+                letter = ws.cell(row=start + 1, column=j).column_letter
+                values = raw[col].head(200).map(lambda v: "" if v is None else str(v))
+                head = HEADERS.get(col, (str(col), None))[0]
+                width = min(max([len(head) if len(head) < 30 else 30] + [len(v) for v in values]) + 2, 70)
                 ws.column_dimensions[letter].width = width
-                fmt = None
-                if "gbp" in str(col):
-                    fmt = '"£"#,##0'
-                elif "pas_per_week" in str(col) or col in ("wte",):
-                    fmt = "0.00"
-                elif col in ("mean", "ci_low", "ci_high", "judged", "diff", "diff_ci_low", "diff_ci_high",
-                             "half_width", "diff_half_width", "baseline_mean"):
-                    fmt = "0.00"
-                if fmt:
-                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        for cell in row:
-                            if isinstance(cell.value, (int, float)):
-                                cell.number_format = fmt
-                if width >= 70:
-                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        for cell in row:
+                nd = HEADERS.get(col, ("", None))[1]
+                fmt = None if nd is None else ('"£"#,##0' if nd == 0 and "gbp" in str(col) else
+                                               "0" if nd == 0 else "0." + "0" * nd)
+                for row in ws.iter_rows(min_row=start + 2, min_col=j, max_col=j):
+                    for cell in row:
+                        if fmt and isinstance(cell.value, (int, float)):
+                            cell.number_format = fmt
+                        if width >= 70:
                             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if name == "summary":
+                ws["A1"] = (f"DMO/DCO and health advice capacity: business case, {bc.scenario.population:,.0f} "
+                            "children aged 0-17")
+                ws["A1"].font = Font(bold=True, size=13)
+                ws["A2"], ws["B2"] = "Scope", SCOPE
+                ws["A3"], ws["B3"] = "Extra PAs", ("never shown below 0: where a target is met with fewer PAs than "
+                                                   f"today, {NO_EXTRA_PAS}")
+                for r, vals in enumerate(_dmo_side_by_side(bc), start=5):
+                    for c, v in enumerate(vals, start=1):
+                        ws.cell(row=r, column=c, value=v).font = Font(bold=r == 5)
+                for cell in (ws["A2"], ws["A3"]):
+                    cell.font = Font(bold=True)
+                for cell in (ws["B2"], ws["B3"]):
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                ws.merge_cells("B2:H2")
+                ws.merge_cells("B3:H3")
+                ws.row_dimensions[2].height = 62
+                ws.row_dimensions[3].height = 32
     return path
 
 
@@ -255,6 +344,8 @@ table.options td.num{white-space:normal;min-width:64px}
 
 
 def _headline(bc) -> str:
+    from sendmodel.studies.business_case.standards import NO_EXTRA_PAS
+
     s = bc.summary
     out = []
     for lever, g in s.groupby("lever", sort=False):
@@ -267,11 +358,13 @@ def _headline(bc) -> str:
                    f"<span style='color:#b2182b'>the target is not reachable within the search cap</span> "
                    f"({html.escape(str(need['note']))}).")
         else:
-            gap = g.loc["Gap: needed minus funded"]
+            extra = g.loc["Extra PAs needed beyond funded"]
+            more = (f"<b>{_fmt(extra['pas_per_week'], 'pas')} extra PAs a week</b> "
+                    f"({_fmt(extra['gbp_per_year'], 'gbp')} a year)" if extra["pas_per_week"] > 0 else
+                    html.escape(NO_EXTRA_PAS))
             txt = (f"<b>{html.escape(name)}</b>: the model needs <b>{_fmt(need['pas_per_week'], 'pas')} PAs a week"
-                   f"</b> ({_fmt(need['wte'], 'wte')} WTE, {_fmt(need['gbp_per_year'], 'gbp')} a year); funded today "
-                   f"{_fmt(today['pas_per_week'], 'pas')}; gap {_fmt(gap['pas_per_week'], 'pas')} PAs a week "
-                   f"({_fmt(gap['gbp_per_year'], 'gbp')} a year).")
+                   f"</b> ({_fmt(need['wte'], 'wte')} WTE, {_fmt(need['gbp_per_year'], 'gbp')} a year) for the "
+                   f"targets set; funded today {_fmt(today['pas_per_week'], 'pas')}: {more}.")
         if "BACD/BACCH recommendation" in g.index:
             b = g.loc["BACD/BACCH recommendation"]
             txt += (f" BACD/BACCH recommend <b>{_fmt(b['pas_per_week'], 'pas')} PAs a week</b> "
@@ -369,7 +462,7 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
     targets = _table(bc.targets, [
         ("lever_label", "Lever", "txt"), ("target", "Target", "txt"), ("reachable", "Reachable", "txt"),
         ("pas_per_week_funded", "Funded", "pas"), ("pas_per_week_needed", "Needed", "pas"),
-        ("gap_pas_per_week", "Gap", "pas"), ("search_cap_pas_per_week", "Search cap", "pas"),
+        ("extra_pas_per_week", "Extra needed", "pas"), ("search_cap_pas_per_week", "Search cap", "pas"),
         ("levels_run", "PA levels run", "int"), ("runs", "Replications run", "int"),
         ("monotone", "Monotone", "txt"), ("note", "Note", "txt"),
     ])
@@ -407,9 +500,9 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
 <style>{_CSS}</style></head><body>
 <h1>DMO/DCO and health advice capacity: business case</h1>
 <p class="sub">{sc.population:,.0f} children aged 0-17 &middot; scenario <code>{html.escape(sc.name)}</code> &middot;
-{s['replications']} replications per PA level, seed {s['seed']}, common random numbers &middot; written
+up to {s['replications']} replications per PA level, seed {s['seed']}, common random numbers &middot; written
 {html.escape(str(about['written']))}</p>
-<div class="headline">{_headline(bc)}</div>
+<div class="headline">{_headline(bc)}<p class="small"><b>Scope.</b> {html.escape(str(about['scope']))}</p></div>
 {warn}
 <h2>1. Benchmarks: PAs a week, WTE and GBP a year</h2>
 <p class="small">"Needed (model)": the fewest PAs a week (on a grid of {s['step']:g} PAs) at which the target is met
@@ -417,8 +510,9 @@ with 95% confidence (the confidence-interval bound on the safe side meets it), e
 10 PAs = 1 WTE. GBP a year = PAs a week &times; unit cost per PA &times; 52.18 weeks (leave included).</p>
 {summary}
 <h2>2. KPI against PAs a week</h2>
-<p class="small">Each point is one PA level the solver ran ({s['replications']} replications, the same seed at every
-level). Band: 95% confidence interval of the mean. Dashed red: the target.</p>
+<p class="small">Each point is one PA level the solver judged (up to {s['replications']} replications, fewer where the
+level clearly missed the target; the same seed at every level). Band: 95% confidence interval of the mean.
+Dashed red: the target.</p>
 {img('kpi_against_pas', 'KPI against PAs a week with 95% CI band and target line')}
 <h3>Targets and the search</h3>
 {targets}

@@ -10,13 +10,21 @@ How it stays cheap and honest:
   and leave weeks are identical at every level (see :mod:`sendmodel.rng`); only capacity differs. The KPI then
   moves with PAs alone and is monotone in practice, which is what makes a bisection valid. The search still
   checks what it saw (``SolveResult.monotone``) rather than assume it.
-- **Bracket, then bisect.** Start at the PAs funded today, step up (or down) with doubling steps until the
-  target changes from unmet to met, then bisect on the grid. A lever 10-30 PAs from its answer needs about 6-9
-  levels. ``SolveResult.runs`` says how many replications were simulated in all.
+- **Every run once.** Replications are kept by scenario content, seed and replication number (:class:`Runs`),
+  so a level another target on the same lever has run, or today's scenario the comparison runs, costs nothing,
+  and a level that needs more replications runs only those it lacks.
+- **Bracket from queueing theory.** The first level tried is the lever's offered load (the work its target
+  depends on, in PAs) at 85% utilisation, inside what the levels already known say; the bracket then widens with
+  doubling steps and is bisected on the grid.
+- **Sequential replications.** A level is judged after a first batch of at least 3 replications and then one
+  batch at a time: one clearly missed (even the hopeful CI bound misses the target) stops early; a level is
+  called met only on every replication, since some KPIs collapse in a few replications only.
+  ``SolveResult.runs`` says how many replications the levels used, ``simulated`` how many were new.
 - **Stated confidence.** With ``confidence="ci"`` a level meets a target "at least X" when the lower bound of the
   95% confidence interval of the KPI's mean across replications is at least X (for "at most X", the upper bound).
   ``confidence="mean"`` uses the mean alone.
-- **No made-up answers.** A target not met at the search cap comes back with ``reachable=False`` and
+- **No made-up answers.** A target not met at the search cap, or one the KPI levels off short of once the queues
+  keep up (half as many PAs again move it by less than the gap left), comes back with ``reachable=False`` and
   ``pas_per_week=None``.
 
 PAs here are absolute: PAs a week for the scenario's own population (what a commissioner funds), whatever basis
@@ -24,26 +32,29 @@ the scenario file uses; ``per_70k`` services are overridden with the value divid
 
 References
 ----------
-Law, A. M. (2015) Simulation Modeling and Analysis, 5th ed., ch. 11 (common random numbers) and 12.2 (choosing
-the best / smallest feasible system).
+Law, A. M. (2015) Simulation Modeling and Analysis, 5th ed., ch. 11 (common random numbers), 9.4.1 (sequential
+replications) and 12.2 (choosing the best / smallest feasible system).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from sendmodel.analysis.kpis import kpis_from_records, summarise
+from sendmodel.analysis.intervals import Interval, mean_interval
+from sendmodel.analysis.kpis import kpis_from_records
 from sendmodel.analysis.results import kpi_frame
-from sendmodel.common.parallel import map_pool
+from sendmodel.common.parallel import default_workers, map_pool, worker_pool
 from sendmodel.engine.replication import run_replication
 from sendmodel.scenario.config import HOURS_PER_PA, Scenario
 
 CLINICIAN_PAS_ALWAYS_OPEN = 168.0 / HOURS_PER_PA  # 42 PAs a week = one clinician on the always_open calendar
+DEFAULT_STEP_PAS = 0.5  # the PA grid on working-day calendars
 DERIVED_KPIS = ("dmo_signoff_median_working_days",)  # computed by derived_kpis; labels and units in labels.py
 
 
@@ -88,29 +99,69 @@ def derived_kpis(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
 def _kpis_one(args) -> pd.DataFrame:
     sc, seed, rep = args
     rec = run_replication(sc, seed, rep)
-    df = kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep)
-    return df
+    return kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep)
+
+
+class Runs:
+    """Every replication run so far, by (scenario content, seed, replication), and the processes that run more.
+
+    Shared by every search of a business case and its comparison: a PA level one target has run is free for
+    the next target on the same lever, today's scenario is run once, and a level that needs more replications
+    runs only the ones it lacks (replications 0, 1, 2, ... are the same draws at every level). Use as a context
+    manager to keep one worker pool open across the many small batches a search runs.
+    """
+
+    def __init__(self, workers: int = 1):
+        self.workers = max(1, int(workers))
+        self.frames: dict[tuple[str, int, int], pd.DataFrame] = {}
+        self.simulated = 0  # replications actually simulated (not taken from here)
+        self.levels: dict[tuple, set[float]] = {}  # (scenario, seed, lever's services) -> PA levels judged
+        self._stack: ExitStack | None = None
+        self._pool = None
+
+    def __enter__(self) -> Runs:
+        self._stack = ExitStack()
+        self._pool = self._stack.enter_context(worker_pool(self.workers))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = self._pool = None
+
+    @staticmethod
+    def key(scenario: Scenario) -> str:
+        from sendmodel.scenario.loading import config_hash
+
+        return config_hash(scenario)
+
+    def have(self, scenario: Scenario, seed: int) -> int:
+        """Replications 0..n-1 already run for this scenario and seed."""
+        h, n = self.key(scenario), 0
+        while (h, seed, n) in self.frames:
+            n += 1
+        return n
+
+    def kpis(self, scenario: Scenario, replications: int, seed: int) -> pd.DataFrame:
+        """Long KPI frame of replications 0..replications-1, running only those not run before."""
+        h = self.key(scenario)
+        todo = [r for r in range(replications) if (h, seed, r) not in self.frames]
+        for r, df in zip(todo, map_pool(_kpis_one, [(scenario, seed, r) for r in todo], self.workers,
+                                        pool=self._pool)):
+            self.frames[(h, seed, r)] = df
+        self.simulated += len(todo)
+        return pd.concat([self.frames[(h, seed, r)] for r in range(replications)], ignore_index=True)
 
 
 def run_kpis(scenario: Scenario, replications: int, seed: int, workers: int = 1,
-             cache: dict | None = None) -> pd.DataFrame:
+             runs: Runs | None = None) -> pd.DataFrame:
     """Long KPI frame (as :attr:`sendmodel.Results.kpis`) plus :func:`derived_kpis`, events not kept.
 
-    With a ``cache`` dict, a scenario already run with the same content, replications and seed is not run again
-    (the business case meets today's scenario once per lever).
+    With ``runs``, replications already run (same content and seed) are taken from it and new ones kept there.
     """
-    key = None
-    if cache is not None:
-        from sendmodel.scenario.loading import config_hash
-
-        key = (config_hash(scenario), replications, seed)
-        if key in cache:
-            return cache[key].copy()
-    parts = map_pool(_kpis_one, [(scenario, seed, r) for r in range(replications)], workers)
-    out = pd.concat(parts, ignore_index=True)
-    if key is not None:
-        cache[key] = out.copy()
-    return out
+    if runs is None:
+        runs = Runs(workers)
+    return runs.kpis(scenario, replications, seed)
 
 
 # --- targets and levers ----------------------------------------------------------------------------------------
@@ -256,17 +307,118 @@ def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float) ->
     return scenario.override(changes)
 
 
+# --- queueing approximation -----------------------------------------------------------------------------------
+
+
+def _retries(p_missed: float) -> float:
+    """Expected extra appointments per child when a missed one is rebooked (p + p^2 + ...)."""
+    return p_missed / (1.0 - p_missed) if p_missed < 1 else 0.0
+
+
+def offered_hours_per_week(scenario: Scenario, service: str, ehc_only: bool = False) -> float:
+    """Clinician hours a week of work the service is offered on average (absolute), from the scenario's rates.
+
+    Routine appointments (unless ``ehc_only``), EHC advice, DMO/DCO sign-off and its admin, LA casework. Missed
+    appointments are rebooked, so they count again. Queueing theory's offered load: below it no capacity keeps
+    up, which is where the search begins to look.
+    """
+    svc, e = scenario.services[service], scenario.ehc
+    scale, weeks = scenario.scale, 365.25 / 7
+    hours = 0.0
+    if not ehc_only and svc.routine_referrals_per_week_per_70k > 0 and svc.routine_appointment_hours is not None:
+        hours += (svc.routine_referrals_per_week_per_70k * scale * svc.routine_appointment_hours.mean_value
+                  * (1 + _retries(svc.p_missed_appointment)))
+    if e is None:
+        return hours
+    requests = e.requests_per_year_per_70k * scale / weeks
+    assessed = requests * e.request_outcomes["assessed"]
+    plans = assessed * e.p_plan_after_assessment
+    a = svc.advice
+    if a is not None and a.p_requested > 0:
+        unknown = (a.records_check_hours.mean_value if a.records_check_hours is not None else 0.0) + (
+            a.assessment_hours.mean_value * (1 + _retries(svc.p_missed_appointment)))
+        known = a.records_advice_hours.mean_value if a.records_advice_hours is not None else unknown
+        hours += assessed * a.p_requested * (a.p_known * known + (1 - a.p_known) * unknown)
+    exceptional = plans * e.p_exceptional_provision
+    admin = e.admin_service if e.admin_support and e.admin_service else e.dmo_service
+    if service == e.dmo_service:
+        hours += exceptional * e.dmo_review_hours.mean_value
+    if service == admin:
+        hours += exceptional * e.dmo_admin_hours.mean_value
+    if service == e.la_service:
+        hours += requests * e.decision_hours.mean_value + plans * (e.draft_hours.mean_value
+                                                                   + e.finalise_hours.mean_value)
+    return hours
+
+
+def offered_load_pas(scenario: Scenario, services: tuple[str, ...], target: Target) -> float:
+    """PAs a week for the lever at which the work its target depends on fills every hour they give (absolute).
+
+    The work counted is the target's: an advice target on a service that takes EHC work first counts the EHC
+    work only (routine work waits behind it), anything else all of the service's work. The lever's PAs are
+    shared in today's proportions, so the most loaded service sets the figure. 0 when nothing is known.
+    """
+    now = np.array([scenario.service_pas_per_week(s) for s in services])
+    shares = now / now.sum() if now.sum() > 0 else np.full(len(services), 1.0 / len(services))
+    weeks = 365.25 / 7
+    need = 0.0
+    for s, share in zip(services, shares):
+        if target.service not in ("all", s) or share <= 0:
+            continue
+        svc = scenario.services[s]
+        ehc_only = target.kpi.startswith("advice") and svc.discipline == "ehc_first"
+        per_pa = HOURS_PER_PA * (1 - svc.leave_weeks_per_year / weeks)
+        if scenario.simulation.calendar == "working_days":
+            per_pa *= 1 - 8 / 253  # English bank holidays among ~261 weekdays
+        need = max(need, offered_hours_per_week(scenario, s, ehc_only) / per_pa / float(share))
+    return need
+
+
 # --- the search ------------------------------------------------------------------------------------------------
+
+#: Fewest replications at which a level may be called clearly missed before the full number.
+MIN_EARLY_REPLICATIONS = 3
+#: Utilisation the first guess aims at: the offered load divided by this.
+GUESS_UTILISATION = 0.85
+
+
+def replication_looks(replications: int, workers: int) -> list[int]:
+    """Replication counts at which a level is judged: a first batch of at least 3 (whole batches of ``workers``,
+    so no process idles), then one batch at a time, up to ``replications``."""
+    w = max(1, workers)
+    first = min(replications, w * math.ceil(MIN_EARLY_REPLICATIONS / w))
+    looks = list(range(first, replications, w))
+    return looks + [replications]
+
+
+def sequential_verdict(target: Target, mean: float, lo: float, hi: float, n: int, replications: int) -> bool | None:
+    """Met, missed, or not yet known (None) after ``n`` of ``replications`` replications.
+
+    With all of them, the target's own rule (:meth:`Target.met_by`). Before that, a level is clearly missed
+    when even the 95% CI bound on the hopeful side misses the threshold; otherwise more replications are run.
+    A level is never called met early: some KPIs collapse in a few replications only (CAMHS advice at full
+    utilisation, the DMO/DCO sign-off median), and four good replications would hide that, while a level that
+    misses on four rarely recovers. (Sequential replications: Law 2015, s. 9.4.1.)
+    """
+    if n >= replications:
+        return target.met_by(mean, lo, hi)
+    if n < MIN_EARLY_REPLICATIONS or not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    best = hi if target.sense == ">=" else lo
+    if (best < target.threshold) if target.sense == ">=" else (best > target.threshold):
+        return False
+    return None
 
 
 @dataclass
 class SolveResult:
-    """What :func:`solve_capacity` found, with every level it ran.
+    """What :func:`solve_capacity` found, with every level it judged.
 
-    ``pas_per_week`` is absolute (the scenario's population) and ``None`` when the target was not met at the cap.
-    ``evaluations`` has one row per PA level run: ``pas_per_week``, ``mean``, ``ci_low``, ``ci_high``, ``n``
-    (replications with a value), ``judged`` (the number compared with the threshold), ``met`` and ``order``
-    (the search step that ran it).
+    ``pas_per_week`` is absolute (the scenario's population) and ``None`` when the target was not met (at the
+    cap, or the KPI levelled off short of it). ``evaluations`` has one row per PA level judged:
+    ``pas_per_week``, ``mean``, ``ci_low``, ``ci_high``, ``n`` (replications with a value), ``reps``
+    (replications run at the level), ``judged`` (the number compared with the threshold), ``met``,
+    ``early`` (decided before the full replications) and ``order`` (the search step that judged it).
     """
 
     lever: str
@@ -284,16 +436,19 @@ class SolveResult:
     evaluations: pd.DataFrame
     note: str = ""
     per_service_pas: dict[str, float] = field(default_factory=dict)
+    offered_load_pas: float = 0.0
+    simulated: int = 0
+    levelled_off: bool = False
 
     @property
     def levels(self) -> int:
-        """PA levels simulated."""
+        """PA levels judged."""
         return len(self.evaluations)
 
     @property
     def runs(self) -> int:
-        """Replications simulated in all (levels x replications)."""
-        return self.levels * self.replications
+        """Replications the levels judged rest on (some shared with other targets, see ``simulated``)."""
+        return int(self.evaluations["reps"].sum()) if self.levels else 0
 
     @property
     def monotone(self) -> bool:
@@ -306,7 +461,7 @@ class SolveResult:
 
     @property
     def gap_pas_per_week(self) -> float | None:
-        """PAs a week needed beyond those funded today (negative: funded above the need)."""
+        """PAs a week needed beyond those funded today (negative: the target alone is met with fewer)."""
         return None if self.pas_per_week is None else self.pas_per_week - self.funded_pas_per_week
 
     def summary(self) -> dict:
@@ -320,9 +475,11 @@ class SolveResult:
             "pas_per_week_needed": self.pas_per_week,
             "pas_per_week_funded": self.funded_pas_per_week,
             "gap_pas_per_week": self.gap_pas_per_week,
+            "offered_load_pas_per_week": self.offered_load_pas,
             "search_cap_pas_per_week": self.cap_pas_per_week,
             "levels_run": self.levels,
             "runs": self.runs,
+            "simulated": self.simulated,
             "replications": self.replications,
             "seed": self.seed,
             "monotone": self.monotone,
@@ -345,9 +502,9 @@ def solve_capacity(
     cap: float | None = None,
     floor: float | None = None,
     start: float | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress=None,
-    cache: dict | None = None,
+    runs: Runs | None = None,
 ) -> SolveResult:
     """Fewest PAs a week for ``lever`` that meet ``target`` on ``scenario``.
 
@@ -361,7 +518,8 @@ def solve_capacity(
     target : Target or str
         E.g. ``"advice_within_6w_pct>=90"`` or ``Target("dmo_signoff_median_working_days", "<=", 10)``.
     replications, seed : int
-        The same at every PA level (common random numbers).
+        The replications at a level, and the seed, the same at every PA level (common random numbers). A level
+        clearly missed is decided on fewer (:func:`sequential_verdict`).
     step : float
         Grid spacing, PAs a week (absolute). Default 0.5; 42 (one clinician) on the always_open calendar.
     cap : float
@@ -369,25 +527,30 @@ def solve_capacity(
     floor : float
         Fewest PAs a week to try (absolute). Default one step.
     start : float
-        Where the bracket starts. Default: today's PAs (clamped to [floor, cap]).
+        The first level to try. Default: the offered load (:func:`offered_load_pas`) at 85% utilisation, if it
+        lies between the levels already known to meet and to miss the target.
     workers : int
-        Processes for the replications at each level.
+        Processes for the replications (default every core); ignored when ``runs`` is given.
     progress : callable, optional
-        Called with ``(pas_per_week, mean, judged, met)`` after each level (for the CLI).
-    cache : dict, optional
-        Shared between calls to skip runs of a scenario already run (see :func:`run_kpis`); levels taken from
-        it still count in ``runs`` (they are the same replications).
+        Called with ``(pas_per_week, mean, judged, met, reps)`` after each level is judged (for the CLI).
+    runs : Runs, optional
+        Replications shared between calls (see :class:`Runs`); levels taken from it still count in ``runs``
+        of the result, not in ``simulated``.
 
     Returns
     -------
     SolveResult
     """
+    if runs is None:
+        with Runs(default_workers() if workers is None else workers) as own:
+            return solve_capacity(scenario, lever, target, replications=replications, seed=seed, step=step,
+                                  cap=cap, floor=floor, start=start, progress=progress, runs=own)
     tgt = Target.parse(target) if isinstance(target, str) else target
     services = lever_services(scenario, lever)
     lever_name = lever if isinstance(lever, str) else "+".join(services)
     always_open = scenario.simulation.calendar == "always_open"
     if step is None:
-        step = CLINICIAN_PAS_ALWAYS_OPEN if always_open else 0.5
+        step = CLINICIAN_PAS_ALWAYS_OPEN if always_open else DEFAULT_STEP_PAS
     if step <= 0:
         raise ValueError(f"step must be > 0 PAs (got {step})")
     funded = funded_pas(scenario, services)
@@ -399,46 +562,94 @@ def solve_capacity(
     k_max = int(math.floor(cap / step + 1e-9))
     if k_max < k_min:
         raise ValueError(f"search cap ({cap:g} PAs) is below the floor ({floor:g} PAs)")
-    k0 = _grid_index(start if start is not None else funded, step)
-    k0 = min(max(k0, k_min), k_max)
+    clamp = lambda k: min(max(k, k_min), k_max)  # noqa: E731
+    load = offered_load_pas(scenario, services, tgt)
+    simulated_before = runs.simulated
+    looks = replication_looks(replications, runs.workers)
 
     rows: dict[int, dict] = {}
+    values_at: dict[int, np.ndarray] = {}  # the target KPI in each replication, by level
 
-    def met(k: int) -> bool:
-        if k not in rows:
-            pas = k * step
-            sc = with_pas(scenario, services, pas)
-            kp = run_kpis(sc, replications, seed, workers, cache)
-            sel = kp[(kp["kpi"] == tgt.kpi) & (kp["service"] == tgt.service)]
-            if sel.empty:
-                have = sorted(set(kp["service"][kp["kpi"] == tgt.kpi]))
-                raise ValueError(
-                    f"the runs give no KPI {tgt.kpi!r} for service {tgt.service!r}"
-                    + (f"; it exists for {have}" if have else "; check the KPI name")
-                )
-            s = summarise(sel[["kpi", "service", "value"]].dropna()).iloc[0] if sel["value"].notna().any() else None
-            mean = float(s["mean"]) if s is not None else float("nan")
-            lo = float(s["ci_low"]) if s is not None else float("nan")
-            hi = float(s["ci_high"]) if s is not None else float("nan")
-            n = int(s["n"]) if s is not None else 0
-            ok = tgt.met_by(mean, lo, hi)
-            rows[k] = dict(pas_per_week=pas, mean=mean, ci_low=lo, ci_high=hi, n=n,
-                           judged=tgt.judged_value(mean, lo, hi), met=ok, order=len(rows) + 1)
-            if progress is not None:
-                progress(pas, mean, rows[k]["judged"], ok)
-        return rows[k]["met"]
+    def stats(kp: pd.DataFrame) -> tuple[Interval, np.ndarray, float]:
+        """The target KPI's interval, its value in each replication (in order) and the lever's busiest
+        utilisation."""
+        sel = kp[(kp["kpi"] == tgt.kpi) & (kp["service"] == tgt.service)]
+        if sel.empty:
+            have = sorted(set(kp["service"][kp["kpi"] == tgt.kpi]))
+            raise ValueError(
+                f"the runs give no KPI {tgt.kpi!r} for service {tgt.service!r}"
+                + (f"; it exists for {have}" if have else "; check the KPI name")
+            )
+        values = sel.sort_values("replication")["value"].to_numpy(float)
+        u = kp[(kp["kpi"] == "utilisation") & kp["service"].isin(services)].groupby("service")["value"].mean()
+        return mean_interval(values, dropna=True), values, float(u.max()) if u.notna().any() else float("nan")
 
-    # bracket: the first step is about a tenth of today's level, then steps double
-    d = max(1, round(0.1 * k0))
-    answer: int | None
+    def judge(k: int, known_only: bool = False) -> bool | None:
+        """Level k's verdict, running replications a look at a time until it is clear (None: ``known_only`` and
+        the replications already run do not settle it)."""
+        if k in rows:
+            return rows[k]["met"]
+        sc = with_pas(scenario, services, k * step)
+        have = min(runs.have(sc, seed), replications)
+        ready = have >= min(MIN_EARLY_REPLICATIONS, replications)
+        points = ([have] if ready else []) + ([] if known_only else [n for n in looks if n > have])
+        for n in points:
+            iv, values, util = stats(runs.kpis(sc, n, seed))
+            mean, lo, hi = iv.mean, iv.low, iv.high
+            verdict = sequential_verdict(tgt, mean, lo, hi, n, replications)
+            if verdict is not None:
+                runs.levels.setdefault(lever_key, set()).add(k * step)
+                rows[k] = dict(pas_per_week=k * step, mean=mean, ci_low=lo, ci_high=hi, n=iv.n, reps=n,
+                               judged=tgt.judged_value(mean, lo, hi), met=verdict, early=n < replications,
+                               utilisation=util, order=len(rows) + 1)
+                values_at[k] = values
+                if progress is not None:
+                    progress(k * step, mean, rows[k]["judged"], verdict, n)
+                return verdict
+        return None
+
+    # levels another target or the comparison already ran cost nothing: judge them first
+    lever_key = (runs.key(scenario), seed, services)
+    known = {_grid_index(funded, step)} | {_grid_index(p, step) for p in runs.levels.get(lever_key, ())}
+    for k in sorted(known):
+        if k_min <= k <= k_max:
+            judge(k, known_only=True)
+    met_k = [k for k, r in rows.items() if r["met"]]
+    hi_k = min(met_k) if met_k else None
+    miss_k = [k for k, r in rows.items() if not r["met"] and (hi_k is None or k < hi_k)]
+    lo_k = max(miss_k) if miss_k else None
+
+    guess = start if start is not None else (load / GUESS_UTILISATION if load > 0 else funded)
+    g = clamp(_grid_index(guess, step))
+    if (lo_k is None or g > lo_k) and (hi_k is None or g < hi_k) and g not in rows:
+        if judge(g):
+            hi_k = g
+        else:
+            lo_k = g
+    d = max(1, round(0.1 * (hi_k if hi_k is not None else lo_k)))
     note = ""
-    if met(k0):
-        hi_k, lo_k = k0, None
+    levelled = False
+    if hi_k is None:  # step up until met, the cap, or the KPI levels off
+        while hi_k is None:
+            k = min(lo_k + d, k_max)
+            if k == lo_k:
+                break
+            if judge(k):
+                hi_k = k
+            else:
+                lo_k = k
+                d *= 2
+                flat = _levelled_off(rows, values_at, tgt, k)
+                if flat:
+                    levelled = True
+                    note = flat
+                    break
+    elif lo_k is None:  # step down until missed or the floor
         while lo_k is None:
             k = max(hi_k - d, k_min)
             if k == hi_k:
                 break
-            if met(k):
+            if judge(k):
                 hi_k = k
                 d *= 2
             else:
@@ -446,30 +657,14 @@ def solve_capacity(
         if lo_k is None:
             note = f"met at the search floor ({k_min * step:g} PAs a week); fewer PAs were not tried"
             lo_k = hi_k - 1
-    else:
-        lo_k, hi_k = k0, None
-        while hi_k is None:
-            k = min(lo_k + d, k_max)
-            if k == lo_k:
-                break
-            if met(k):
-                hi_k = k
-            else:
-                lo_k = k
-                d *= 2
     if hi_k is None:
         answer = None
-        at_cap = rows[max(rows)]
-        note = (f"not met at the search cap ({k_max * step:g} PAs a week): there the KPI mean was "
-                f"{at_cap['mean']:.2f} and the judged value {at_cap['judged']:.2f} against {tgt.threshold:g}")
+        if not levelled:
+            at_cap = rows[max(rows)]
+            note = (f"not met at the search cap ({k_max * step:g} PAs a week): there the KPI mean was "
+                    f"{at_cap['mean']:.2f} and the judged value {at_cap['judged']:.2f} against {tgt.threshold:g}")
     else:
-        while hi_k - lo_k > 1:
-            mid = (lo_k + hi_k) // 2
-            if met(mid):
-                hi_k = mid
-            else:
-                lo_k = mid
-        answer = hi_k
+        answer = _close_in(judge, rows, tgt, lo_k, hi_k)
 
     ev = pd.DataFrame(list(rows.values())).sort_values("order", ignore_index=True)
     pas = None if answer is None else answer * step
@@ -481,7 +676,8 @@ def solve_capacity(
         lever=lever_name, services=services, target=tgt, pas_per_week=pas, reachable=answer is not None,
         funded_pas_per_week=funded, cap_pas_per_week=k_max * step, floor_pas_per_week=k_min * step,
         step_pas=step, replications=replications, seed=seed, population=scenario.population, evaluations=ev,
-        note=note, per_service_pas=per_service,
+        note=note, per_service_pas=per_service, offered_load_pas=load, simulated=runs.simulated - simulated_before,
+        levelled_off=levelled,
     )
     if not res.monotone:
         res.note = (res.note + "; " if res.note else "") + (
@@ -489,3 +685,62 @@ def solve_capacity(
             "run more replications"
         )
     return res
+
+
+def _close_in(judge, rows: dict[int, dict], tgt: Target, lo_k: int, hi_k: int) -> int:
+    """The fewest grid steps meeting the target between ``lo_k`` (missed) and ``hi_k`` (met).
+
+    Each step tries where the KPI's mean, drawn straight between the bracket's ends, reaches the threshold
+    (shifted by the CI half-width the last full level showed, since the CI bound is what is judged), then the
+    neighbour on the far side: when the line is good, two levels settle it. Where it is not (no slope, a guess
+    at an end), the midpoint, so it never takes more steps than about twice a bisection.
+    """
+    while hi_k - lo_k > 1:
+        a, b = rows[lo_k], rows[hi_k]
+        full = [r for r in rows.values() if not r["early"] and np.isfinite(r["ci_high"] - r["ci_low"])]
+        shift = (full[-1]["ci_high"] - full[-1]["ci_low"]) / 2 if full and tgt.confidence == "ci" else 0.0
+        goal = tgt.threshold + (shift if tgt.sense == ">=" else -shift)
+        slope = b["mean"] - a["mean"]
+        guess = None
+        if np.isfinite(slope) and abs(slope) > 1e-12:
+            guess = lo_k + (goal - a["mean"]) / slope * (hi_k - lo_k)
+        mid = (lo_k + hi_k) // 2 if guess is None or not np.isfinite(guess) else int(
+            min(max(round(guess), lo_k + 1), hi_k - 1))
+        if judge(mid):
+            hi_k = mid
+            if mid - 1 > lo_k:
+                lo_k, hi_k = (lo_k, mid - 1) if judge(mid - 1) else (mid - 1, hi_k)
+        else:
+            lo_k = mid
+            if mid + 1 < hi_k:
+                lo_k, hi_k = (lo_k, mid + 1) if judge(mid + 1) else (mid + 1, hi_k)
+    return hi_k
+
+
+#: A level's queue keeps up when its busiest service is busy less than this share of the time.
+KEEPS_UP_UTILISATION = 0.95
+
+
+def _levelled_off(rows: dict[int, dict], values_at: dict[int, np.ndarray], tgt: Target, k: int) -> str:
+    """Why level ``k`` (just missed) shows the target cannot be reached by PAs alone, or "".
+
+    It has when a level with at most two thirds of its PAs, whose queues already kept up (utilisation below
+    95%), missed too, and the extra half or more of PAs moved the KPI by less than the gap still left, even at
+    the hopeful end of the paired 95% CI of the difference (common random numbers): returns diminish, and the
+    rest of the pathway (booking lead times, misrouting), not this capacity, sets the KPI there.
+    """
+    below = [j for j, r in rows.items()
+             if j <= k * 2 / 3 and not r["met"] and r["utilisation"] < KEEPS_UP_UTILISATION]
+    if not below:
+        return ""
+    j = max(below)
+    n = min(len(values_at[j]), len(values_at[k]))
+    diff = mean_interval(values_at[k][:n] - values_at[j][:n], dropna=True)
+    sign = 1.0 if tgt.sense == ">=" else -1.0
+    hopeful = sign * diff.mean + (diff.half_width if np.isfinite(diff.half_width) else 0.0)
+    if not np.isfinite(hopeful) or hopeful >= sign * (tgt.threshold - rows[k]["judged"]):
+        return ""
+    a, b = rows[j], rows[k]
+    return (f"not reachable by PAs alone: the KPI levels off short of the target (mean {a['mean']:.2f} at "
+            f"{a['pas_per_week']:g} PAs a week, {b['mean']:.2f} at {b['pas_per_week']:g}; judged {b['judged']:.2f} "
+            f"against {tgt.threshold:g}); levels above {b['pas_per_week']:g} PAs were not tried")
