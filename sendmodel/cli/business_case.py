@@ -119,6 +119,8 @@ def run(args) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
               .to_string(index=False))
+    for name, chk in bc.capacity.items():  # a figure of a queue that never clears is said to be one
+        print(f"\nCapacity, {name}: {chk.brief()}")
     print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels judged on {int(bc.targets['runs'].sum())} "
           f"replications, {int(bc.targets['simulated'].sum())} of them simulated (the rest shared between targets); "
           f"comparison: {len(bc.options['option'].unique())} scenarios x {args.reps} replications; simulated in "

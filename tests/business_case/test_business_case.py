@@ -162,7 +162,8 @@ def test_workbook_opens_with_pandas_and_openpyxl(bc, written):
 
     path = written["workbook"]
     wb = openpyxl.load_workbook(path)
-    want = ["summary", "targets", "options compared", "cost by commissioner", "cost lines", "assumptions", "runs"]
+    want = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
+            "assumptions", "runs"]
     assert [s for s in wb.sheetnames if s != "about"] == want, f"sheets: {wb.sheetnames}"
     sheets = pd.read_excel(path, sheet_name=None)
     s = pd.read_excel(path, sheet_name="summary", header=SUMMARY_TABLE_ROW - 1)
@@ -294,3 +295,16 @@ def test_bad_targets_fail_before_any_run(baseline):
         sendmodel.business_case(baseline, targets=[])
     with pytest.raises(ValueError, match="unknown service"):
         sendmodel.business_case(baseline, targets=["nursing:advice_within_6w_pct@nursing>=80"])
+
+
+def test_the_capacity_check_of_today_and_the_plan(bc, written):
+    """What keeps up and what does not, today and with the plan, from the replications the case ran: in the
+    workbook (a sheet with plain headers) and on the command line."""
+    assert set(bc.capacity) == {"today", "plan"}
+    for chk in bc.capacity.values():
+        assert chk.units and all(u.status for u in chk.units)
+    sheet = bc.tables()["capacity check"]
+    assert set(sheet["scenario"]) == {"today", "plan"}
+    import openpyxl
+
+    assert "capacity check" in openpyxl.load_workbook(written["workbook"]).sheetnames

@@ -236,6 +236,7 @@ class BusinessCase:
     assumptions: pd.DataFrame
     runs: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    capacity: dict = field(default_factory=dict)  # today's and the plan's capacity checks (OverloadCheck)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by sheet name, in the workbook's order."""
@@ -247,6 +248,8 @@ class BusinessCase:
             "cost lines": self.cost_lines,
             "assumptions": self.assumptions,
             "runs": self.runs,
+            **({"capacity check": pd.concat([c.table().assign(scenario=n) for n, c in self.capacity.items()],
+                                            ignore_index=True)} if self.capacity else {}),
         }
 
     def to_dir(self, path: str | Path) -> dict[str, Path]:
@@ -636,6 +639,8 @@ def business_case(
         if progress is not None:
             progress(f"comparing today, the plan and {len(opts)} option(s) on common random numbers")
         options_df, cmp_runs = _options_table(sc, plan, opts, replications, seed, runs, kpis)
+        # what keeps up and what does not, today and with the plan (their replications are already run)
+        capacity = {"today": runs.capacity(sc, replications, seed), "plan": runs.capacity(plan, replications, seed)}
 
     levels = []
     for r in sols:
@@ -681,7 +686,7 @@ def business_case(
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
         cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
-        runs=runs_df, settings=settings,
+        runs=runs_df, settings=settings, capacity=capacity,
     )
 
 

@@ -20,8 +20,8 @@ import pandas as pd
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.analysis.plotting import plt
 
-SHEETS = ["summary", "targets", "options compared", "cost by commissioner", "cost lines", "assumptions", "runs",
-          "about"]
+SHEETS = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
+          "assumptions", "runs", "about"]
 _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
 
 
@@ -168,6 +168,16 @@ HEADERS: dict[str, tuple[str, int | None]] = {
     "run_id": ("Run", None), "scenario": ("Scenario", None), "what": ("What", None), "judged": ("Judged value", 2),
     "met": ("Met", None), "decided": ("Decided", None), "parameter": ("Parameter", None), "value": ("Value", None),
     "meaning and unit": ("Meaning and unit", None), "source": ("Source", None), "item": ("Item", None),
+    # the capacity check (sendmodel.analysis.overload): what keeps up, today and with the plan
+    "role": ("Role", None), "status": ("Keeps up?", None), "utilisation": ("Share of PAs busy", 2),
+    "offered_load": ("Work arriving, share of PAs", 2), "offered_load_ci_low": ("Work arriving, 95% CI low", 2),
+    "offered_load_ci_high": ("Work arriving, 95% CI high", 2),
+    "queue_growth_per_month": ("Queue growth a month", 1), "queue_growth_ci_low": ("Queue growth, 95% CI low", 1),
+    "queue_growth_ci_high": ("Queue growth, 95% CI high", 1), "queue_start": ("Queue at the start", 0),
+    "queue_end": ("Queue at the end", 0), "open_end": ("Open at the end", 0),
+    "open_age_median_weeks": ("Open: median weeks waited", 1), "open_age_p90_weeks": ("Open: 90th percentile weeks",
+                                                                                       1),
+    "measured_months": ("Months measured", 1),
 }
 SUMMARY_TABLE_ROW = 9  # the summary sheet's table starts here (1-based); above it, the scope and the norm
 
@@ -245,7 +255,7 @@ def write_workbook(bc, path: Path) -> Path:
     tables = dict(bc.tables())
     tables["about"] = _about(bc)
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name in SHEETS:
+        for name in [n for n in SHEETS if n in tables]:
             raw = tables[name]
             start = SUMMARY_TABLE_ROW - 1 if name == "summary" else 0
             plain_table(raw).to_excel(xw, sheet_name=name, index=False, startrow=start)

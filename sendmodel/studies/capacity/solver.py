@@ -96,10 +96,14 @@ def derived_kpis(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
     return [("dmo_signoff_median_working_days", "all", float(np.median(wd)) if wd.size else float("nan"))]
 
 
-def _kpis_one(args) -> pd.DataFrame:
+def _kpis_one(args) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replication's KPIs and its capacity measures (:mod:`sendmodel.analysis.overload`)."""
+    from sendmodel.analysis.overload import load_frame, load_rows
+
     sc, seed, rep = args
     rec = run_replication(sc, seed, rep)
-    return kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep)
+    return (kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep),
+            load_frame(load_rows(rec, sc), sc.name, rep))
 
 
 class Runs:
@@ -114,6 +118,7 @@ class Runs:
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
         self.frames: dict[tuple[str, int, int], pd.DataFrame] = {}
+        self.loads: dict[tuple[str, int, int], pd.DataFrame] = {}  # capacity measures, same keys
         self.simulated = 0  # replications actually simulated (not taken from here)
         self.levels: dict[tuple, set[float]] = {}  # (scenario, seed, lever's services) -> PA levels judged
         self._stack: ExitStack | None = None
@@ -146,11 +151,21 @@ class Runs:
         """Long KPI frame of replications 0..replications-1, running only those not run before."""
         h = self.key(scenario)
         todo = [r for r in range(replications) if (h, seed, r) not in self.frames]
-        for r, df in zip(todo, map_pool(_kpis_one, [(scenario, seed, r) for r in todo], self.workers,
-                                        pool=self._pool)):
+        for r, (df, load) in zip(todo, map_pool(_kpis_one, [(scenario, seed, r) for r in todo], self.workers,
+                                                pool=self._pool)):
             self.frames[(h, seed, r)] = df
+            self.loads[(h, seed, r)] = load
         self.simulated += len(todo)
         return pd.concat([self.frames[(h, seed, r)] for r in range(replications)], ignore_index=True)
+
+    def capacity(self, scenario: Scenario, replications: int, seed: int):
+        """The capacity check (:func:`sendmodel.analysis.overload.check_overload`) of replications already run."""
+        from sendmodel.analysis.overload import check_overload
+
+        self.kpis(scenario, replications, seed)  # runs any that are missing
+        h = self.key(scenario)
+        loads = [self.loads[(h, seed, r)] for r in range(replications)]
+        return check_overload(pd.concat(loads, ignore_index=True), scenario)
 
 
 def run_kpis(scenario: Scenario, replications: int, seed: int, workers: int = 1,
