@@ -316,13 +316,16 @@ def earlier_outputs(tmp_path_factory, reference_store):
     """Complete compare and sweep-report folders of a first invocation, and how to invoke the second."""
     folder = tmp_path_factory.mktemp("cmds")
     base = f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\npopulation: 5000\n" \
-           "simulation: {warm_up_days: 0, horizon_days: 30}\n"
+           "simulation: {warm_up_days: 30, horizon_days: 120}\n"
     a = write(folder / "a.yaml", base + "name: a\n")
     b = write(folder / "b.yaml", base + "name: b\nservices: {slt: {pas_per_week: 20}}\n")
     commands = {
         "compare": lambda seed, out: ["compare", str(a), str(b), "--baseline", "a", "--reps", "2", "--seed",
                                       str(seed), "--out", str(out)],
         "sweep-report": lambda seed, out: ["sweep-report", str(reference_store), "--out", str(out)],
+        "business-case": lambda seed, out: ["business-case", str(a), "--target",
+                                            "dmo:dmo_signoff_median_working_days<=15", "--reps", "2", "--seed",
+                                            str(seed), "--no-options", "--workers", "1", "--out", str(out)],
     }
     done = {}
     for name, args in commands.items():
@@ -333,9 +336,9 @@ def earlier_outputs(tmp_path_factory, reference_store):
     return commands, done
 
 
-@pytest.mark.parametrize("command", ["compare", "sweep-report"])
+@pytest.mark.parametrize("command", ["compare", "sweep-report", "business-case"])
 @pytest.mark.parametrize("step", STEPS)
-def test_compare_and_sweep_report_killed_at_each_step_leave_old_or_new(tmp_path, earlier_outputs, command, step):
+def test_compare_sweep_report_and_business_case_killed_at_each_step_leave_old_or_new(tmp_path, earlier_outputs, command, step):
     """The same SIGKILL at each write step as for `run`: afterwards (and once recovered) the folder is the first
     invocation's complete results, or the second's; never a mixture, no hidden folder left."""
     import shutil
