@@ -338,7 +338,8 @@ def earlier_outputs(tmp_path_factory, reference_store):
 
 @pytest.mark.parametrize("command", ["compare", "sweep-report", "business-case"])
 @pytest.mark.parametrize("step", STEPS)
-def test_compare_sweep_report_and_business_case_killed_at_each_step_leave_old_or_new(tmp_path, earlier_outputs, command, step):
+def test_compare_sweep_report_and_business_case_killed_at_each_step_leave_old_or_new(tmp_path, earlier_outputs,
+                                                                                   command, step):
     """The same SIGKILL at each write step as for `run`: afterwards (and once recovered) the folder is the first
     invocation's complete results, or the second's; never a mixture, no hidden folder left."""
     import shutil
