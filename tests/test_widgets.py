@@ -320,7 +320,8 @@ def test_the_one_liners_name_every_setting():
     for fn, own in [
         (explore, {"scenario"}),
         (compare, {"options", "baseline"}),
-        (business_case, {"scenario", "population", "advice_target_pct", "dmo_target_working_days"}),
+        (business_case, {"scenario", "population", "advice_target_pct", "dmo_target_working_days",
+                         "service_advice_pct", "routine"}),
     ]:
         params = set(inspect.signature(fn).parameters)
         assert params == shared | own, f"{fn.__name__}: {sorted(params)}"
