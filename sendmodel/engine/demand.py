@@ -106,6 +106,7 @@ class EhcDemand:
     tribunal_response_hours: np.ndarray
     hearing: np.ndarray
     hearing_hours: np.ndarray
+    misroute_hours: np.ndarray  # the wrong service's time on a misrouted request (0 unless misroute_hours is set)
     continuing_care: np.ndarray  # referred for continuing care when the LA decides to assess (when on)
     cc_assessment_hours: np.ndarray
     cc_review_hours: np.ndarray
@@ -236,6 +237,8 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
         triage_hours=triage_hours,
         **_tribunal(sc, rng_of, n),
         **_continuing_care(sc, rng_of, n),
+        misroute_hours=(from_uniform(e.misroute_hours, rng_of("misroute").random(n)) if e.misroute_hours is not None
+                        else np.zeros(n)),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
     )

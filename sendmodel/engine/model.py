@@ -61,6 +61,7 @@ from sendmodel.engine.tasks import (
     FINALISE,
     HEARING,
     INITIAL_ADVICE,
+    MISROUTED,
     MISSED,
     RECORDS_CHECK,
     REVIEW,
@@ -89,6 +90,7 @@ __all__ = [  # the model, and the engine's parts others import from here
     "FINALISE",
     "HEARING",
     "INITIAL_ADVICE",
+    "MISROUTED",
     "MISSED",
     "RECORDS_CHECK",
     "REVIEW",
@@ -512,6 +514,9 @@ class SendModel:
             if triaged:
                 yield triage
             if a["misrouted"][i] and not triaged:
+                wrong = self.wrong_service(i, s)
+                if wrong is not None:  # the wrong service looks it up and passes it on, then it moves
+                    yield self.work(wrong, self.ehc["misroute_hours"][i], MISROUTED, asked, True)
                 yield a["misroute_delay_days"][i]
             if a["admin_lag_days"][i] > 0:
                 yield a["admin_lag_days"][i]
@@ -540,6 +545,14 @@ class SendModel:
                 return
             yield from self.full_assessment(i, s, asked, spent, assess_hours)
         self._returned(i, s, covered, "returned_day")
+
+    def wrong_service(self, i: int, s: str) -> str | None:
+        """The health service a misrouted request about request ``i`` first went to (the next one in the
+        scenario's order), when misrouting costs clinician time (``ehc.misroute_hours``); else None."""
+        if self.sc.ehc.misroute_hours is None:
+            return None
+        others = [x for x in self.advice_rec if x != s and self.sc.services[x].kind == "health"]
+        return others[i % len(others)] if others else None
 
     def _returned(self, i: int, s: str, covered, what: str) -> None:
         """Record advice (or a fuller assessment) as done now, for ``s`` and the pooled services it covers."""

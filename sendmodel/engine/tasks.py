@@ -33,7 +33,8 @@ import simpy
     ANNEX_A_REPLY,
     CC_ASSESSMENT,
     CC_REVIEW,
-) = range(19)
+    MISROUTED,
+) = range(20)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -54,6 +55,7 @@ TASK_KINDS = (
     "annex_a_reply",
     "continuing_care_assessment",
     "continuing_care_review",
+    "misrouted_request",
 )
 
 

@@ -651,6 +651,9 @@ class Ehc(_Strict):
         None, description="first day admin support takes the DMO/DCO's admin (YYYY-MM-DD); empty: from the start")
     admin_service: str | None = Field(None, description="service doing DMO/DCO admin when admin_support is on")
     misroute_delay_days: Distribution = Field(description="days lost when an advice request goes to the wrong service")
+    misroute_hours: Distribution | None = Field(
+        None, description="clinician hours the wrong service spends on a misrouted request (looking it up, passing "
+        "it on) before it moves on; empty: only the delay: an assumption to replace with local data")
     triage: Triage = Field(default_factory=Triage)
     open_cases: list[OpenCaseBand] = Field(
         default_factory=list, description="open EHC needs assessments at the start date, counted by stage and "
