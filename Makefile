@@ -69,8 +69,9 @@ bench: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-# The explore dashboard as a web page, no code shown (Voila). DASHBOARD=compare or business_case for the others.
-DASHBOARD ?= explore
+# The dashboards as one web page with a tab each, no code shown (Voila). DASHBOARD=explore, compare or
+# business_case for one of them alone.
+DASHBOARD ?= app
 dashboard: $(STAMP)
 	$(BIN)/voila dashboards/$(DASHBOARD).ipynb --port=8866 --Voila.ip=127.0.0.1
 

@@ -338,3 +338,19 @@ def test_explore_defaults_to_the_project_baseline(monkeypatch):
     assert d.quick and d.replications.value == 2
     assert d.base.simulation.horizon_days < 366, "quick mode should shorten the run"
     assert explore.__doc__ and "levers" in explore.__doc__
+
+
+def test_one_page_with_a_tab_per_dashboard(monkeypatch):
+    """The app: three tabs; a tab's dashboard is built when it is first opened, and kept."""
+    monkeypatch.setenv("SENDMODEL_QUICK", "1")
+    from sendmodel.widgets import app
+
+    a = app()
+    assert [a.tab.get_title(i) for i in range(3)] == ["Explore a scenario", "Compare options", "Business case"]
+    assert a.dashboards[0] is not None and a.dashboards[1] is None and a.dashboards[2] is None
+    a.tab.selected_index = 2
+    built = a.dashboards[2]
+    assert built is not None and a.tab.children[2].children[0] is built.widget
+    a.tab.selected_index = 0
+    a.tab.selected_index = 2
+    assert a.dashboards[2] is built  # kept, with its settings

@@ -3,6 +3,7 @@
 - :func:`explore`: one scenario, the levers a commissioner controls, KPIs with CIs and the turnaround plot.
 - :func:`compare`: options against a baseline, the paired comparison table and cost against on-time advice.
 - :func:`business_case`: population and targets in; PAs needed, cost by commissioner and the workbook out.
+- :func:`app`: the three on one page, as tabs (``make dashboard`` serves it).
 
 Widget modules are imported on first use, so worker processes (which import only the run engine) start light.
 """
@@ -18,6 +19,8 @@ _EXPORTS = {
     "CompareDashboard": ("_compare", "CompareDashboard"),
     "business_case": ("_business", "business_case_dashboard"),
     "BusinessCaseDashboard": ("_business", "BusinessCaseDashboard"),
+    "app": ("_app", "app"),
+    "App": ("_app", "App"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -46,8 +46,11 @@ def output(css_class: str, kind: type = W.HTML, **kw) -> W.DOMWidget:
 
 
 def figure(css_class: str) -> W.Image:
-    """A PNG figure, kept to a laptop's right-hand column."""
-    return output(css_class, W.Image, format="png", layout=W.Layout(max_width="760px"))
+    """A PNG figure, kept to a laptop's right-hand column; hidden while it has no picture (a browser would
+    show a broken-image icon)."""
+    img = output(css_class, W.Image, format="png", layout=W.Layout(max_width="760px", display="none"))
+    img.observe(lambda change: setattr(img.layout, "display", "" if change["new"] else "none"), names="value")
+    return img
 
 
 def takes_settings(source: Callable, drop: tuple[str, ...] = ()) -> Callable:
