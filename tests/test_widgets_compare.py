@@ -115,3 +115,14 @@ def test_a_broken_option_or_no_option_gives_a_message(option_dir):
     assert d.wait(300)
     assert d.message.value == "" and set(d.table.option) == {"same", "more_slt"}
     assert (d.table.baseline == "same").all()
+
+
+def test_options_are_shown_by_label_with_their_description_as_tooltip(option_dir):
+    (option_dir / "options" / "more_slt.yaml").write_text(
+        "extends: ../base.yaml\nname: more_slt\ndescription: Ten more SLT PAs a week.\n"
+        "services: {slt: {pas_per_week: 40}}\n")
+    d = _dash(option_dir)
+    box = d.choices["options/more_slt"]
+    assert box.description == "more slt"
+    assert box.tooltip == "options/more_slt: Ten more SLT PAs a week."
+    assert d.choices["options/same"].tooltip == "options/same"  # no description: its name

@@ -9,6 +9,7 @@ only that one.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import ipywidgets as W
 import pandas as pd
@@ -159,7 +160,8 @@ class CompareDashboard(Dashboard):
                 "sm-option-" + n.replace("/", "-").replace("_", "-"),
                 W.Checkbox,
                 value=n in options,
-                description=n,
+                description=option_label(n),
+                tooltip=option_tooltip(n, self.files.get(n)),
                 indent=False,
                 layout=W.Layout(width="auto"),
             )
@@ -264,6 +266,30 @@ class CompareDashboard(Dashboard):
             f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
             f"{reps} replications each, seed {self.seed}{self._quick_words}; ran {ran}, reused the rest"
         )
+
+
+def option_label(name: str) -> str:
+    """An option as a person reads it: 'options/spa_triage' -> 'spa triage'; a folder other than options/ is
+    kept in brackets ('reserved slots from september 2025 (from today options)')."""
+    folder, _, stem = name.rpartition("/")
+    text = stem.replace("_", " ")
+    return text if folder in ("", "options") else f"{text} ({folder.replace('_', ' ')})"
+
+
+def option_tooltip(name: str, source) -> str:
+    """The file's own description (what the option models), or its name; cheap: the YAML is read, not validated."""
+    import yaml
+
+    try:
+        if hasattr(source, "description"):
+            desc = source.description
+        elif Path(source).stat().st_size < 1_000_000:  # a huge file is refused when it is run, not read here
+            desc = (yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}).get("description")
+        else:
+            desc = None
+    except Exception:  # noqa: BLE001 - a tooltip must never stop the dashboard; the file is checked when run
+        desc = None
+    return f"{name}: {' '.join(str(desc).split())}" if desc else name
 
 
 @takes_settings(CompareDashboard, drop=("delay", "run_now"))
