@@ -280,10 +280,8 @@ def tribunal_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, fl
         ok = ~np.isnan(d) & (d <= due[c])
         oks.append(ok)
         rows.append(("tribunal_response_within_5w_pct", s, _pct(ok)))
-        sv = rec["services"][s]
-        mine = ((sv["task_kind"] == TRIBUNAL) | (sv["task_kind"] == HEARING)) & (sv["task_finished"] >= warm) & (
-            sv["task_finished"] < end)
-        rows.append(("tribunal_hours_per_year", s, float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)))
+        rows.append(("tribunal_hours_per_year", s, _hours_per_year(rec["services"][s], (TRIBUNAL, HEARING),
+                                                                   warm, end)))
     rows.append(("tribunal_response_within_5w_pct", ALL, _pct(np.concatenate(oks) if oks else np.empty(0))))
     return rows
 
@@ -305,11 +303,16 @@ def plan_kpis(rec: dict, warm: float, end: float) -> list[tuple[str, str, float]
     rows.append(("reviews_due", ALL, float(c.sum())))
     rows.append(("reviews_within_12m_pct", ALL, _pct(~np.isnan(done) & (done <= due[c]))))
     for s, sv in rec["services"].items():
-        kind, fin = sv["task_kind"], sv["task_finished"]
-        mine = ((kind == REVIEW) | (kind == REVIEW_INPUT)) & (fin >= warm) & (fin < end)
-        if mine.any():
-            rows.append(("review_hours_per_year", s, float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)))
+        if np.isin(sv["task_kind"], (REVIEW, REVIEW_INPUT)).any():
+            rows.append(("review_hours_per_year", s, _hours_per_year(sv, (REVIEW, REVIEW_INPUT), warm, end)))
     return rows
+
+
+def _hours_per_year(sv: dict, kinds: tuple[int, ...], warm: float, end: float) -> float:
+    """Clinician hours a year of one service's tasks of ``kinds`` finished in the window [warm, end)."""
+    fin = sv["task_finished"]
+    mine = np.isin(sv["task_kind"], kinds) & (fin >= warm) & (fin < end)
+    return float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)
 
 
 def routine_list_kpis(s: str, arr: np.ndarray, seen: np.ndarray, w: np.ndarray, warm: float, end: float):

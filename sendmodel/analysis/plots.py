@@ -183,7 +183,7 @@ def over_years(results, kind: str = "financial") -> plt.Figure:
     """Key KPIs by financial (or calendar) year with 95% CI bands; cost by funder as stacked bars."""
     by = results.by_year(kind)
     panels = YEAR_PANELS
-    if (by["kpi"] == "plans_in_force_end").any() if not by.empty else False:
+    if not by.empty and (by["kpi"] == "plans_in_force_end").any():
         panels = (*YEAR_PANELS[:-1], ("plans_in_force_end", "all", "EHC plans in force at the year end"),
                   YEAR_PANELS[-1])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))

@@ -12,3 +12,14 @@ DEFAULT_DATA_DIR = SOURCE_ROOT / "data"
 def data_dir() -> Path:
     """The folder holding ``sen2/``, ``ons/`` and ``nhs_chs/``: ``$SENDMODEL_DATA`` or the repository's ``data/``."""
     return Path(os.environ.get("SENDMODEL_DATA", DEFAULT_DATA_DIR))
+
+
+def data_file(rel: str) -> Path:
+    """A published-figure extract by its path under :func:`data_dir`; a clear error when it is not there."""
+    path = data_dir() / rel
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: the published figures are read from the repository's data/ folder "
+            "(or $SENDMODEL_DATA); see data/README.md"
+        )
+    return path

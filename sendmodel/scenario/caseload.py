@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 
-from sendmodel.common.paths import data_dir
+from sendmodel.common.paths import data_file
 from sendmodel.scenario.config import REFERENCE_POPULATION
 
 #: The January caseload the model starts from (the 2025 release: plans in force in January 2025) and the
@@ -23,7 +23,7 @@ SOURCE = ("DfE SEN2 2025 release: caseload.csv (plans in force, January, by age)
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / "sen2" / name, encoding="utf-8-sig", newline="") as f:
+    with open(data_file(f"sen2/{name}"), encoding="utf-8-sig", newline="") as f:
         return [r for r in csv.DictReader(f) if r["geographic_level"] == "National"]
 
 
@@ -49,9 +49,11 @@ def _by_age(rows, period_col: str, period: str, topic: str, value: str, less: st
 
 
 @lru_cache(maxsize=1)
-def _children_0_17() -> float:
-    with open(data_dir() / "ons" / "england_mid2023_single_year_age_0_25.csv", encoding="utf-8-sig") as f:
-        return sum(float(r["persons"]) for r in csv.DictReader(f) if r["age"].isdigit() and int(r["age"]) <= 17)
+def children_0_17() -> int:
+    """England's children aged 0-17, ONS mid-2023: the denominator of every 'per 70,000' figure (the
+    calibration's targets too)."""
+    with open(data_file("ons/england_mid2023_single_year_age_0_25.csv"), encoding="utf-8-sig") as f:
+        return sum(int(r["persons"]) for r in csv.DictReader(f) if r["age"].isdigit() and int(r["age"]) <= 17)
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +65,7 @@ def published_caseload_by_age() -> dict[int, float]:
 @lru_cache(maxsize=1)
 def published_plans_per_70k() -> float:
     """Plans in force in January 2025 per 70,000 children aged 0-17 (plans run to 25; the scale is 0-17)."""
-    return sum(published_caseload_by_age().values()) * REFERENCE_POPULATION / _children_0_17()
+    return sum(published_caseload_by_age().values()) * REFERENCE_POPULATION / children_0_17()
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +99,7 @@ def published_new_plan_ages() -> dict[int, float]:
 def published_appeal_rate() -> float:
     """England's SEND Tribunal appeal rate in 2024: appeals registered over appealable decisions (MoJ/DfE "SEND
     Appeal rate table 1", the row "England Total"; 22,276 of 689,739)."""
-    with open(data_dir() / "sen2" / "send_tribunal_appeal_rate_2014_2024.csv", encoding="utf-8-sig", newline="") as f:
+    with open(data_file("sen2/send_tribunal_appeal_rate_2014_2024.csv"), encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     years = next(r for r in rows if r and r[0] == "Local Authority")
     col = years.index("2024")

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from sendmodel.common.paths import data_dir
+from sendmodel.common.paths import data_dir, data_file  # noqa: F401  (data_dir: where the extracts are, for callers)
+from sendmodel.scenario.caseload import children_0_17
 from sendmodel.scenario.config import REFERENCE_POPULATION
 
 SEN2 = "sen2"
@@ -40,21 +41,9 @@ TOLERANCE = {
 
 
 def _read(rel: str) -> pd.DataFrame:
-    path = data_dir() / rel
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found: the calibration reads the published figures from the repository's data/ folder "
-            "(or $SENDMODEL_DATA); see data/README.md"
-        )
-    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    return pd.read_csv(data_file(rel), encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
-@lru_cache(maxsize=1)
-def children_0_17() -> int:
-    """England's children aged 0-17, ONS mid-2023 (the denominator for every 'per 70,000' figure)."""
-    pop = _read("ons/england_mid2023_single_year_age_0_25.csv")
-    ages = pop["age"].astype(int)
-    return int(pop.loc[ages <= 17, "persons"].astype(int).sum())
 
 
 def per_70k() -> float:
