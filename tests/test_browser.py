@@ -69,12 +69,6 @@ def voila_url(tmp_path):
     yield from _serve(tmp_path, "explore")
 
 
-@pytest.fixture()
-def app_url(tmp_path):
-    """The same for the one-page app (dashboards/app.ipynb)."""
-    yield from _serve(tmp_path, "app")
-
-
 def _serve(tmp_path, notebook: str):
     _requirements()
     port = _free_port()
@@ -207,27 +201,3 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
     assert plot1 != plot0, "the turnaround plot did not change after moving the demand slider"
     shutil.copy(SHOTS / "explore_after.png", SHOTS / "explore.png")
 
-
-def test_the_one_page_app_opens_each_tab_at_a_laptops_size(app_url):
-    """The three dashboards as tabs on one page at 1,366 x 768: the first shows its KPIs, the others open when
-    clicked, and nothing shows a traceback."""
-    from playwright.sync_api import sync_playwright
-
-    url, log_path = app_url
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            page.goto(url, timeout=90_000)
-            with _waiting(page, log_path, "the explore tab's KPI table"):
-                page.wait_for_selector(".sm-kpi-table table", timeout=240_000)
-            page.screenshot(path=str(SHOTS / "app_explore.png"))
-            for tab, heading in (("Compare options", "Compare"), ("Business case", "DMO/DCO business case")):
-                page.get_by_text(tab, exact=True).click()
-                with _waiting(page, log_path, f"the {tab} tab"):
-                    page.wait_for_selector(f"h3:has-text('{heading}')", timeout=240_000)
-                page.screenshot(path=str(SHOTS / f"app_{tab.split()[0].lower()}.png"))
-            assert "Traceback" not in page.inner_text("body")
-        finally:
-            browser.close()
