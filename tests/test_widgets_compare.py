@@ -27,6 +27,10 @@ def option_dir(tmp_path_factory):
     (d / "options" / "less_slt.yaml").write_text(
         "extends: ../base.yaml\nname: less_slt\nservices: {slt: {pas_per_week: 8}}\n"
     )
+    (d / "ranges.yaml").write_text(
+        "extends: base.yaml\nname: ranges\n"
+        "services: {slt: {advice: {p_known: {uncertain: triangular, low: 0.2, mode: 0.5, high: 0.8}}}}\n"
+    )
     (d / "options" / "zz_broken.yaml").write_text(
         "extends: ../base.yaml\nname: broken\nservices: {slt: {pas: 1}}\n"
     )
@@ -126,3 +130,22 @@ def test_options_are_shown_by_label_with_their_description_as_tooltip(option_dir
     assert box.description == "more slt"
     assert box.tooltip == "options/more_slt: Ten more SLT PAs a week."
     assert d.choices["options/same"].tooltip == "options/same"  # no description: its name
+
+
+def test_input_ranges_give_each_option_its_chance_of_being_better(option_dir):
+    """With a ranges file chosen, every option that keeps the field at its centre is drawn over the range, and
+    the table says the chance each option beats the baseline; back to none, the table goes."""
+    from sendmodel.widgets._compare import NO_RANGES
+
+    d = _dash(option_dir)
+    assert d.ranges.options == (NO_RANGES, "ranges") and d.uncertainty.value == ""
+    d.input_sets.value = 3
+    d.ranges.value = "ranges"
+    assert d.wait(300)
+    html = d.uncertainty.value
+    assert "Under input uncertainty" in html and "3 parameter sets" in html and "chance better" in html
+    assert "more_slt" in html and "same" in html
+    assert "sm-comparison" in d.comparison.value  # the central comparison stays shown
+    d.ranges.value = NO_RANGES
+    assert d.wait(300)
+    assert d.uncertainty.value == ""

@@ -61,6 +61,10 @@ def register(subparsers) -> None:
     p.add_argument("--step", type=positive_float,
                    help=f"PA grid, PAs a week (default {DEFAULT_STEP_PAS:g}; one clinician on the always_open "
                         "calendar)")
+    p.add_argument("--input-sets", type=int_between(0, 200), default=0, metavar="N",
+                   help="with fields given as ranges (uncertain inputs): solve every target again at N parameter "
+                        "sets (seeded Latin hypercube) and report each lever's PAs at the 90th percentile of the "
+                        "inputs; N times the solver's runs (default 0: the central values only)")
     p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
     p.set_defaults(func=run)
 
@@ -92,6 +96,10 @@ def run(args) -> int:
                 print(f"option {o.name} ({f}) is the same system as {sc.name}: shown as 'today'")
                 continue
             options[o.name] = o
+    if args.input_sets and not sc.uncertain_inputs:
+        print(f"error: --input-sets needs fields given as ranges in {args.scenario}, e.g. p_known: "
+              "{uncertain: triangular, low: 0.4, mode: 0.55, high: 0.7}", file=sys.stderr)
+        return 2
     print(f"Business case for {sc.name}: population "
           f"{args.population if args.population is not None else sc.population:,.0f} children 0-17, "
           f"up to {args.reps} replications per PA level, seed {args.seed}")
@@ -100,7 +108,7 @@ def run(args) -> int:
                            seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
                            progress=lambda m: print(m, flush=True), advice_pct=args.advice_pct,
                            routine=args.routine, price_year=args.price_year, cost_year=args.cost_year,
-                           pay_uplift_pct=args.pay_uplift_pct)
+                           pay_uplift_pct=args.pay_uplift_pct, input_sets=args.input_sets)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

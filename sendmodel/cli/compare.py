@@ -324,6 +324,8 @@ def cmd_compare(args) -> int:
         check_output_dir(args.out)  # before the runs: never replace a file or someone else's folder
     if args.min_reps > args.max_reps:
         raise CliError(f"--min-reps {args.min_reps} is above --max-reps {args.max_reps}")
+    if args.ranges and not args.uncertainty:
+        raise CliError("--ranges goes with --uncertainty N (the parameter sets to draw from the ranges)")
     files = list(args.scenario)
     scenarios = {}
     for f in files:
@@ -387,8 +389,19 @@ UNCERTAIN_KPIS = ("advice_within_6w_pct", "plans_within_20w_pct", "routine_waiti
 def _uncertainty(scenarios: dict, baseline: str, args, replications: int) -> dict[str, pd.DataFrame]:
     """The comparison under input uncertainty (--uncertainty N): printed, and returned as the folder's CSVs."""
     from sendmodel.cli.options import CliError
-    from sendmodel.studies.uncertainty.propagate import compare_uncertain, uncertain_inputs
+    from sendmodel.studies.uncertainty.propagate import compare_uncertain, uncertain_inputs, with_ranges
 
+    if args.ranges:
+        from sendmodel.scenario.loading import load_scenario
+
+        ranges = load_scenario(args.ranges)
+        if not ranges.uncertain_inputs:
+            raise CliError(f"--ranges {args.ranges}: the file gives no field as a range")
+        scenarios, kept = with_ranges(scenarios, ranges)
+        for name, own in kept.items():
+            if own:
+                print(f"  {name} sets {', '.join(own)} itself: its own value is kept, not the range",
+                      file=sys.stderr)
     inputs = uncertain_inputs(scenarios)
     if not inputs:
         raise CliError("--uncertainty needs fields given as ranges in the scenario files, e.g. p_known: "
@@ -438,5 +451,9 @@ def register(subparsers) -> None:
     p.add_argument("--uncertainty", type=positive_int, default=None, metavar="N",
                    help="also carry the fields given as ranges through: N parameter sets (Latin hypercube), each "
                    "option on the same draws; writes uncertainty.csv and uncertainty_sets.csv")
+    p.add_argument("--ranges", metavar="FILE",
+                   help="with --uncertainty: give every option the ranges of FILE (e.g. scenarios/"
+                   "baseline_ranges.yaml) where it keeps the field at the range's central value (an option that "
+                   "sets the field itself keeps its own value)")
     p.add_argument("--out", help="folder for comparison.csv, kpis.csv, manifest.json, plots and stress_des.md")
     p.set_defaults(func=cmd_compare)

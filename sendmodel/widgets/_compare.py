@@ -20,7 +20,7 @@ from sendmodel.analysis.overload import check_overload, spread_notes
 from sendmodel.analysis.plots import cost_vs_within_6w
 from sendmodel.scenario.loading import config_hash
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
-from sendmodel.widgets._engine import run_frames
+from sendmodel.widgets._engine import Stale, run_frames
 from sendmodel.widgets._render import capacity_html, figure_png, fmt
 
 TABLE_KPIS = [
@@ -120,6 +120,51 @@ def who_pays_html(table: pd.DataFrame, baseline: str) -> str:
     return f'<table class="sm-table sm-who-pays">{"".join(rows)}</table>'
 
 
+UNCERTAIN_KPIS = ("advice_within_6w_pct", "plans_within_20w_pct", "routine_waiting_weeks_per_year")
+NO_RANGES = "none (the central values)"
+
+
+def uncertainty_html(summary: pd.DataFrame, sets: int, reps: int) -> str:
+    """Each option against the baseline with the inputs drawn over their ranges: the difference over noise and
+    inputs together, and the chance the option is better."""
+    t = summary[summary["kpi"].isin(UNCERTAIN_KPIS) & (summary["service"] == "all")]
+    if t.empty:
+        return ""
+    kpis = [k for k in UNCERTAIN_KPIS if k in set(t["kpi"])]
+    head = "<tr><th>Option</th>" + "".join(f"<th>{html.escape(label(k))}</th>" for k in kpis) + "</tr>"
+    rows = [head]
+    for opt, g in t.groupby("option", sort=False):
+        cells = [f"<b>{html.escape(opt)}</b>"]
+        for k in kpis:
+            m = g[g["kpi"] == k]
+            if m.empty:
+                cells.append("")
+                continue
+            r = m.iloc[0]
+            pb = "" if pd.isna(r["p_better"]) else f"<b>{100 * r['p_better']:.0f}%</b> chance better"
+            cells.append(f"{r['diff_mean_over_sets']:+.1f} <span class='sm-ci'>({r['noise_and_input_low']:+.1f} to "
+                         f"{r['noise_and_input_high']:+.1f})</span><br>{pb}"
+                         + (f"<br><span class='sm-ci'>moves with {html.escape(r['main_driver'])}</span>"
+                            if r["main_driver"] else ""))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (f"<p><b>Under input uncertainty</b> ({sets} parameter sets drawn from the ranges, {reps} replications "
+            "each, every option on the same draws): the difference from the baseline over simulation noise and "
+            "the inputs together, and the chance the option is better.</p>"
+            f'<table class="sm-table sm-uncertainty">{"".join(rows)}</table>')
+
+
+def files_with_ranges(files: dict) -> list[str]:
+    """The scenario files that give a field as a range (read as text: cheap, and enough to offer them)."""
+    out = []
+    for name, path in files.items():
+        try:
+            if isinstance(path, Path) and "uncertain:" in path.read_text():
+                out.append(name)
+        except OSError:
+            continue
+    return out
+
+
 class CompareDashboard(Dashboard):
     """See :func:`compare`. Widgets are attributes, so scripts and tests can drive it without a browser."""
 
@@ -171,11 +216,20 @@ class CompareDashboard(Dashboard):
             c.observe(self._on_change, names="value")
         self.baseline.observe(self._on_change, names="value")
         self.replications.observe(self._on_change, names="value")
+        self.ranges = output("sm-ranges", W.Dropdown, options=[NO_RANGES, *files_with_ranges(self.files)],
+                             value=NO_RANGES, description="Input ranges", layout=W.Layout(width="380px"),
+                             tooltip="a file whose fields given as ranges are drawn for every option that keeps "
+                                     "them at their central value")
+        self.input_sets = output("sm-input-sets", W.BoundedIntText, value=8, min=3, max=100,
+                                 description="Input sets", layout=W.Layout(width="200px"))
+        self.ranges.observe(self._on_change, names="value")
+        self.input_sets.observe(self._on_change, names="value")
+        self.uncertainty = output("sm-uncertainty-table")
         self.comparison = output("sm-comparison-table")
         self.capacity = output("sm-capacity")
         self.who_pays = output("sm-who-pays-table")
         self.plot = figure("sm-plot")
-        self._outputs = (self.capacity, self.comparison, self.who_pays, self.plot)
+        self._outputs = (self.capacity, self.comparison, self.who_pays, self.plot, self.uncertainty)
 
         self.widget = self._columns(
             "sendmodel-compare",
@@ -184,9 +238,10 @@ class CompareDashboard(Dashboard):
             "and requests, so each difference (below each mean, with its 95% CI) is the option's own "
             "effect: <span class='sm-better'>green</span> is clearly better, "
             "<span class='sm-worse'>red</span> clearly worse, black not clearly different.",
-            W.HBox([self.baseline, self.replications]),
+            W.VBox([W.HBox([self.baseline, self.replications]), W.HBox([self.ranges, self.input_sets])]),
             [W.HTML("<b>Options</b>"), *self.choices.values()],
-            [self.capacity, self.comparison, W.HTML("<b>Who pays</b>"), self.who_pays, self.plot],
+            [self.capacity, self.comparison, self.uncertainty, W.HTML("<b>Who pays</b>"), self.who_pays,
+             self.plot],
             px=(300, 600),
         )
         self._start(run_now)
@@ -220,12 +275,17 @@ class CompareDashboard(Dashboard):
         self._say()
         reps = int(self.replications.value)
         keys = {n: (config_hash(sc), reps, self.seed) for n, sc in scenarios.items()}
-        return chosen, scenarios, keys, reps
+        ranges = None
+        if self.ranges.value != NO_RANGES:
+            ranges = self._scenario(self.ranges.value, f"Cannot use {self.ranges.value} for the ranges:")
+            if ranges is None:
+                return None
+        return chosen, scenarios, keys, reps, (ranges, int(self.input_sets.value))
 
     def _work(self, payload, progress, is_stale):
-        chosen, scenarios, keys, reps = payload
+        chosen, scenarios, keys, reps, (ranges, sets) = payload
         todo = [n for n in chosen if keys[n] not in self._cache]
-        total, done = max(len(todo) * reps, 1), 0
+        total, done = max(len(todo) * reps + (sets * (len(chosen) * reps) if ranges else 0), 1), 0
         for n in todo:
             res = run_frames(
                 scenarios[n],
@@ -248,19 +308,47 @@ class CompareDashboard(Dashboard):
         png = figure_png(cost_vs_within_6w, table) if "cost_total_gbp" in set(table["kpi"]) else b""
         over = {_short(n): check_overload(self._cache[keys[n]][1], scenarios[n]) for n in chosen}
         spread = {_short(n): spread_notes(table[table["option"] == _short(n)], scenarios[n], reps) for n in chosen}
-        return table, base, png, len(todo), reps, over, spread
+        uncertain = self._under_uncertainty(chosen, scenarios, ranges, sets, reps, done, total, progress, is_stale,
+                                            (table, base, png, over, spread)) if ranges is not None else ""
+        return table, base, png, len(todo), reps, over, spread, uncertain
 
-    def _show(self, out) -> dict:
-        table, base, png, ran, reps, over, spread = out
+    def _under_uncertainty(self, chosen, scenarios, ranges, sets, reps, done, total, progress, is_stale, first):
+        """The comparison with the ranges' inputs drawn (after the central one is shown): its table's HTML."""
+        from sendmodel.studies.uncertainty.propagate import compare_uncertain, with_ranges
+
+        if not is_stale():
+            self._show_comparison(*first)
+            self._provisional(f"Comparison shown; now under input uncertainty: {sets} parameter sets",
+                              self.capacity, self.comparison, self.who_pays, self.plot)
+        opts, _kept = with_ranges({_short(n): scenarios[n] for n in chosen}, ranges)
+        if not any(sc.uncertain_inputs for sc in opts.values()):
+            return (f"<p class='sm-warning'>No option keeps a field of {html.escape(self.ranges.value)} at its "
+                    "central value, so there is nothing to draw.</p>")
+
+        def step(j, n):
+            if is_stale():
+                raise Stale()
+            progress(done + j * len(chosen) * reps, total)
+
+        summary, _sets = compare_uncertain(opts, _short(chosen[0]), sets=sets, replications=reps, seed=self.seed,
+                                           workers=self.workers, progress=step)
+        return uncertainty_html(summary, sets, reps)
+
+    def _show_comparison(self, table, base, png, over, spread) -> None:
         self.table, self.overload = table, over
         self.capacity.value = "".join(capacity_html(c, spread.get(n, []), n) for n, c in over.items())
         self.comparison.value = comparison_html(table, base)
         self.who_pays.value = who_pays_html(table, base)
         self.plot.value = png
+
+    def _show(self, out) -> dict:
+        table, base, png, ran, reps, over, spread, uncertain = out
+        self._show_comparison(table, base, png, over, spread)
+        self.uncertainty.value = uncertain
         return {"options_run": ran}
 
     def _done_status(self, out, felt: float) -> str:
-        table, base, _png, ran, reps, _over, _spread = out
+        table, base, _png, ran, reps, _over, _spread, _uncertain = out
         n_opts = table["option"].nunique() - 1
         return (
             f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "

@@ -107,3 +107,38 @@ def test_morris_screening_finds_the_input_that_matters_and_not_the_one_that_does
                  "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} >= {"morris.csv", "morris.png", "manifest.json"}
     assert main(["sensitivity", str(tmp_path / "none.yaml")]) != 0
+
+
+def test_ranges_from_one_file_are_given_to_every_option_that_keeps_the_field():
+    """What nobody has measured is the same world for every option: the ranges file's fields go to each option
+    at the range's central value; an option that sets the field itself (its lever) keeps its own value."""
+    from sendmodel.studies.uncertainty.propagate import value_at, with_ranges
+
+    ranges = tiny(RANGE, name="ranges")
+    same = tiny({"services.therapy.pas_per_week": 11}, name="same")
+    own = tiny({"services.therapy.advice.p_known": 0.8}, name="own")
+    out, kept = with_ranges({"same": same, "own": own}, ranges)
+    assert [u.path for u in out["same"].uncertain_inputs] == ["services.therapy.advice.p_known"]
+    assert out["same"].uncertain_inputs == ranges.uncertain_inputs and out["same"].name == "same"
+    assert out["own"].uncertain_inputs == () and kept == {"same": [], "own": ["services.therapy.advice.p_known"]}
+    assert value_at(out["same"], "services.therapy.advice.p_known") == 0.5
+    assert value_at(out["same"], "services.therapy.pas_per_week") == 11
+    assert value_at(same, "services.nothing.here") is None
+
+
+def test_the_command_with_a_ranges_file(tmp_path, capsys):
+    import yaml
+
+    a, b = tiny({"simulation.horizon_days": 120}, name="a"), tiny({"simulation.horizon_days": 120,
+                                                                   "services.therapy.pas_per_week": 11}, name="b")
+    files = []
+    for sc in (a, b, tiny({**RANGE, "simulation.horizon_days": 120}, name="r")):
+        files.append(tmp_path / f"{sc.name}.yaml")
+        files[-1].write_text(yaml.safe_dump(sc._raw, sort_keys=False))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(files[0]), str(files[1]), "--baseline", "a", "--reps", "2", "--uncertainty", "3",
+                 "--ranges", str(files[2]), "--out", str(out)]) == 0
+    sets = __import__("pandas").read_csv(out / "uncertainty_sets.csv")
+    assert "services.therapy.advice.p_known" in sets and sets["services.therapy.advice.p_known"].nunique() == 3
+    assert main(["compare", str(files[0]), str(files[1]), "--baseline", "a", "--ranges", str(files[2])]) == 2
+    assert "--ranges goes with --uncertainty" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 For each lever (the DMO/DCO role, and each health service that writes EHC advice) the capacity solver
 (:mod:`sendmodel.capacity_solver`) finds the fewest PAs a week that meet its target with 95% confidence. Beside
 it stand the benchmarks a board asks for: the BACD/BACCH recommendation of 2 dedicated DMO/DCO PAs a week per
-70,000 children 0-17 (CDC DMO/DCO handbook, seed 002), the PAs funded today and the gap, each in PAs a week, WTE
+70,000 children 0-17 (CDC DMO/DCO handbook), the PAs funded today and the gap, each in PAs a week, WTE
 (10 PAs = 1 WTE, NHS consultant contract) and GBP a year (the scenario's unit cost per PA, paid for every week
 of the year, leave included, as :mod:`sendmodel.costs` counts it). The "plan" (every lever at the PAs the model
 says are needed) is then run beside today's commissioning and any option scenarios on common random numbers
@@ -237,6 +237,7 @@ class BusinessCase:
     runs: pd.DataFrame
     settings: dict = field(default_factory=dict)
     capacity: dict = field(default_factory=dict)  # today's and the plan's capacity checks (OverloadCheck)
+    input_sets: pd.DataFrame | None = None  # PAs needed at each parameter set of the uncertain inputs
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by sheet name, in the workbook's order."""
@@ -250,6 +251,7 @@ class BusinessCase:
             "runs": self.runs,
             **({"capacity check": pd.concat([c.table().assign(scenario=n) for n, c in self.capacity.items()],
                                             ignore_index=True)} if self.capacity else {}),
+            **({"input uncertainty": self.input_sets} if self.input_sets is not None else {}),
         }
 
     def to_dir(self, path: str | Path) -> dict[str, Path]:
@@ -276,10 +278,11 @@ def _met_trace(res: SolveResult) -> str:
     return trace + f"; target: {res.target.describe()}"
 
 
-def _benchmarks(sc: Scenario, group: list[SolveResult]) -> list[dict]:
+def _benchmarks(sc: Scenario, group: list[SolveResult], over_inputs: dict | None = None) -> list[dict]:
     """The summary rows of one lever: funded, the BACD/BACCH norm (DMO/DCO), what each target and all of them
     need, and the extra PAs beyond today's (never below zero: PAs the targets do not need still do routine work
-    and the rest of the role, so they are not offered as a saving)."""
+    and the rest of the role, so they are not offered as a saving); with uncertain inputs, what the lever needs
+    at the 90th percentile of them (``over_inputs``: lever -> its row of :func:`_needed_over_inputs`)."""
     res = group[0]
     services, funded = res.services, res.funded_pas_per_week
     per70 = REFERENCE_POPULATION / sc.population
@@ -340,10 +343,71 @@ def _benchmarks(sc: Scenario, group: list[SolveResult]) -> list[dict]:
         row("Needed (model)", needed, lever_cost_per_year(sc, services, needed), trace + f"; cost: {unit}",
             binding.note)
         extra("Extra PAs needed beyond funded", needed, "Needed (model) minus Funded today, or none", NO_EXTRA_PAS)
+    q = (over_inputs or {}).get(res.lever)
+    if q is not None:
+        bench = f"Needed at the 90th percentile of the inputs ({q['sets']} input sets)"
+        trace = (f"sheet 'input uncertainty': the lever's targets solved at each of {q['sets']} parameter sets; "
+                 f"median {_pas_text(q['median'])}, 90th percentile {_pas_text(q['p90'])}")
+        if q["p90"] is None:
+            row(bench, None, None, trace, f"NOT REACHABLE at {q['unreachable']} of {q['sets']} input sets")
+        else:
+            row(bench, q["p90"], lever_cost_per_year(sc, services, q["p90"]), trace + f"; cost: {unit}",
+                f"not reachable at {q['unreachable']} of {q['sets']} input sets" if q["unreachable"] else "")
+            extra("Extra beyond funded at the 90th percentile of the inputs", q["p90"],
+                  "Needed at the 90th percentile of the inputs minus Funded today, or none", NO_EXTRA_PAS)
     if bacd is not None:
         extra("BACD/BACCH: extra beyond funded", bacd, "BACD/BACCH recommendation minus Funded today, or none",
               "funded at or above the BACD/BACCH recommendation")
     return rows
+
+
+def _pas_text(pas: float | None) -> str:
+    return "not reachable" if pas is None else f"{pas:g} PAs a week"
+
+
+def _nearest_rank(values: list[float], q: float) -> float:
+    """The ``q`` quantile by nearest rank (a PA level some set needs, never one between two sets)."""
+    v = sorted(values)
+    return v[max(0, math.ceil(q * len(v)) - 1)]
+
+
+def _needed_over_inputs(sc: Scenario, pairs: list[tuple[str, Target]], sets: int, replications: int, seed: int,
+                        step, cap_factor, runs, progress) -> tuple[pd.DataFrame, dict]:
+    """Every target solved again at ``sets`` parameter sets of the uncertain inputs (seeded Latin hypercube;
+    every set on the same replications). Returns (per set: its inputs, each target's PAs and each lever's, the
+    most its targets need) and per lever its median and 90th percentile by nearest rank over the sets, with an
+    unreachable set counted as needing more than any reachable one, so the percentile says "not reachable"
+    when more than a tenth of the sets cannot be met."""
+    from sendmodel.studies.uncertainty.propagate import parameter_sets
+
+    inputs = list(sc.uncertain_inputs)
+    if not inputs:
+        raise ValueError("input_sets needs fields given as ranges in the scenario, e.g. p_known: {uncertain: "
+                         "triangular, low: 0.4, mode: 0.55, high: 0.7}")
+    draws = parameter_sets(inputs, sets, seed)
+    rows = []
+    for j, draw in draws.iterrows():
+        sj = sc.override({p: float(v) for p, v in draw.items()})
+        if progress is not None:
+            progress(f"input set {j + 1} of {sets}: " + ", ".join(f"{p} = {v:.3g}" for p, v in draw.items()))
+        for lever, t in pairs:
+            cap = None
+            if cap_factor is not None:
+                cap = max(cap_factor * funded_pas(sj, lever_services(sj, lever)), 10.0 * sj.scale)
+            r = solve_capacity(sj, lever, t, replications=replications, seed=seed, step=step, cap=cap, runs=runs)
+            rows.append({"set": j + 1, **draw.to_dict(), "lever": lever, "target": t.spec,
+                         "pas_per_week": r.pas_per_week if r.reachable else None, "reachable": r.reachable,
+                         "note": r.note})
+    per_set = pd.DataFrame(rows)
+    per_lever = {}
+    for lever, g in per_set.groupby("lever", sort=False):
+        need = [float(gs["pas_per_week"].max()) if gs["reachable"].all() else math.inf
+                for _, gs in g.groupby("set")]
+        median, p90 = _nearest_rank(need, 0.5), _nearest_rank(need, 0.9)
+        per_lever[lever] = {"sets": sets, "unreachable": int(sum(math.isinf(v) for v in need)),
+                            "median": None if math.isinf(median) else median,
+                            "p90": None if math.isinf(p90) else p90}
+    return per_set, per_lever
 
 
 def _targets_table(sc: Scenario, sols: list[SolveResult]) -> pd.DataFrame:
@@ -409,7 +473,9 @@ def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.Data
             "gbp_per_year_plan": p["gbp_per_year"] if p else 0.0,
             "trace": src,
         })
-    lines_df = pd.DataFrame(lines)
+    lines_df = pd.DataFrame(lines, columns=["line", "label", "kind", "commissioner", "commissioner_label",
+                                            "gbp_per_pa", "pas_per_week_today", "pas_per_week_plan",
+                                            "gbp_per_year_today", "gbp_per_year_plan", "trace"])
     lines_df["extra_gbp_per_year"] = lines_df["gbp_per_year_plan"] - lines_df["gbp_per_year_today"]
 
     rows = []
@@ -543,6 +609,7 @@ def business_case(
     price_year: int | None = None,
     cost_year: int | None = None,
     pay_uplift_pct: float = 0.0,
+    input_sets: int = 0,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
 
@@ -581,6 +648,10 @@ def business_case(
     price_year, cost_year, pay_uplift_pct : optional
         The year the scenario's unit costs are priced at, the year to cost in, and the pay uplift a year (%)
         between them (see :func:`uprate`); GBP figures are then in ``cost_year`` prices.
+    input_sets : int
+        With fields given as ranges (uncertain inputs), solve every target again at this many parameter sets
+        (seeded Latin hypercube, as ``compare --uncertainty``) and report each lever's PAs needed at the median
+        and the 90th percentile of the inputs beside the central answer (:func:`_needed_over_inputs`).
 
     Returns
     -------
@@ -627,7 +698,10 @@ def business_case(
         by_lever: dict[str, list[SolveResult]] = {}
         for r in sols:
             by_lever.setdefault(r.lever, []).append(r)
-        summary = pd.DataFrame([row for g in by_lever.values() for row in _benchmarks(sc, g)])
+        over_inputs = (_needed_over_inputs(sc, pairs, input_sets, replications, seed, step, cap_factor, runs,
+                                           progress) if input_sets else None)
+        summary = pd.DataFrame([row for g in by_lever.values()
+                                for row in _benchmarks(sc, g, None if over_inputs is None else over_inputs[1])])
         targets_df = _targets_table(sc, sols)
         by_comm, lines = _cost_tables(sc, plan)
 
@@ -683,10 +757,12 @@ def business_case(
         "routine": routine,
         "scenario_file": getattr(scenario, "_file", None),
     }
+    settings["input_sets"] = input_sets
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
         cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
         runs=runs_df, settings=settings, capacity=capacity,
+        input_sets=None if over_inputs is None else over_inputs[0],
     )
 
 

@@ -21,7 +21,7 @@ from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.analysis.plotting import plt
 
 SHEETS = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-          "assumptions", "runs", "about"]
+          "input uncertainty", "assumptions", "runs", "about"]
 _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
 
 
@@ -178,6 +178,7 @@ HEADERS: dict[str, tuple[str, int | None]] = {
     "open_age_median_weeks": ("Open: median weeks waited", 1), "open_age_p90_weeks": ("Open: 90th percentile weeks",
                                                                                        1),
     "measured_months": ("Months measured", 1),
+    "set": ("Input set", None),  # the business case under input uncertainty
 }
 SUMMARY_TABLE_ROW = 9  # the summary sheet's table starts here (1-based); above it, the scope and the norm
 
@@ -221,6 +222,10 @@ def _about(bc) -> pd.DataFrame:
         ("prices", prices_phrase(s)),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
          if s["confidence"] == "ci" else "mean must meet the target"),
+        *([("input uncertainty", f"every target solved again at {s['input_sets']} parameter sets of the "
+                                 "uncertain inputs (seeded Latin hypercube, the same replications); the summary's "
+                                 "90th percentile is the PAs that meet the targets at 9 in 10 of the sets")]
+          if s.get("input_sets") else []),
         ("written", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
         ("command", _shown_command(s.get("command", ""))),
         ("how to read", "summary: benchmarks per lever in PAs a week, WTE and GBP a year; every figure's 'where it "
@@ -375,6 +380,14 @@ def _headline(bc) -> str:
             txt = (f"<b>{html.escape(name)}</b>: the model needs <b>{_fmt(need['pas_per_week'], 'pas')} PAs a week"
                    f"</b> ({_fmt(need['wte'], 'wte')} WTE, {_fmt(need['gbp_per_year'], 'gbp')} a year) for the "
                    f"targets set; funded today {_fmt(today['pas_per_week'], 'pas')}: {more}.")
+        q = [b for b in g.index if b.startswith("Needed at the 90th percentile")]
+        if q:
+            row = g.loc[q[0]]
+            txt += (" With the uncertain inputs drawn over their ranges, " + (
+                f"<b>{_fmt(row['pas_per_week'], 'pas')} PAs a week</b> meet the targets at 9 in 10 of the "
+                f"input sets" if pd.notna(row["pas_per_week"]) else
+                "<span style='color:#b2182b'>the targets are not reachable at more than 1 in 10 of the input "
+                "sets</span>") + f" ({html.escape(q[0][q[0].index('(') + 1:-1])}; sheet 'input uncertainty').")
         if "BACD/BACCH recommendation" in g.index:
             b = g.loc["BACD/BACCH recommendation"]
             txt += (f" BACD/BACCH recommend <b>{_fmt(b['pas_per_week'], 'pas')} PAs a week</b> "
@@ -528,7 +541,8 @@ Dashed red: the target.</p>
 {targets}
 <h2>3. Cost by commissioner</h2>
 <p class="small">Plan = every reachable lever at the PAs the model says are needed. Responsible commissioner from
-the scenario (seed 000, Appendix 2); joint (pooled) lines split between funders by <code>costs.joint_split</code>.</p>
+the scenario (CDC joint commissioning bulletin, Appendix 2); joint (pooled) lines split between funders by
+<code>costs.joint_split</code>.</p>
 {img('cost_by_commissioner', 'Cost a year by commissioner, today and with the plan')}
 {cost}
 <h3>Cost lines</h3>

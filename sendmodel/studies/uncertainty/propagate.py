@@ -32,6 +32,39 @@ def uncertain_inputs(options: dict[str, Scenario]) -> list:
     return [seen[p] for p in sorted(seen)]
 
 
+def value_at(sc: Scenario, path: str):
+    """The value of a dotted field path in a scenario (None when it has no such field)."""
+    v = sc.model_dump(mode="json")
+    for part in path.split("."):
+        if not isinstance(v, dict) or part not in v:
+            return None
+        v = v[part]
+    return v
+
+
+def with_ranges(options: dict[str, Scenario], ranges: Scenario) -> tuple[dict[str, Scenario], dict[str, list]]:
+    """Every option given the uncertain inputs of ``ranges`` (a file such as ``scenarios/baseline_ranges.yaml``)
+    where it keeps the field at the range's central value: what nobody has measured is the same world for every
+    option, while an option that sets the field itself (its lever) keeps its own value. Returns the options and,
+    per option, the paths it kept as its own."""
+    out, kept = {}, {}
+    for name, sc in options.items():
+        mine = {u.path for u in sc.uncertain_inputs}
+        add, own = {}, []
+        for u in ranges.uncertain_inputs:
+            if u.path in mine:
+                continue
+            v = value_at(sc, u.path)
+            if isinstance(v, (int, float)) and abs(float(v) - u.central) <= 1e-12 * max(1.0, abs(u.central)):
+                add[u.path] = ({"uncertain": "uniform", "low": u.low, "high": u.high} if u.kind == "uniform" else
+                               {"uncertain": u.kind, "low": u.low, "mode": u.mode, "high": u.high})
+            else:
+                own.append(u.path)
+        out[name] = sc.override(add, name=sc.name) if add else sc
+        kept[name] = own
+    return out, kept
+
+
 def parameter_sets(inputs: list, n: int, seed: int) -> pd.DataFrame:
     """``n`` parameter sets (rows) by a Latin hypercube over the inputs' ranges, seeded."""
     from scipy.stats import qmc
