@@ -110,6 +110,7 @@ class EhcDemand:
     continuing_care: np.ndarray  # referred for continuing care when the LA decides to assess (when on)
     cc_assessment_hours: np.ndarray
     cc_review_hours: np.ndarray
+    draft_lag_days: np.ndarray  # before drafting starts (0 unless draft_lag_days is set)
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
     # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
     # made in the run), the day each entered it (<= 0), and the LA's case ids.
@@ -239,6 +240,8 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
         **_continuing_care(sc, rng_of, n),
         misroute_hours=(from_uniform(e.misroute_hours, rng_of("misroute").random(n)) if e.misroute_hours is not None
                         else np.zeros(n)),
+        draft_lag_days=(from_uniform(e.draft_lag_days, rng_of("draft_lag").random(n))
+                        if e.draft_lag_days is not None else np.zeros(n)),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
     )

@@ -366,9 +366,29 @@ class SendModel:
                 covered = [f for f, (lead, _) in joint.items() if lead == s and f != s]
             via = triage if self.sc.services[s].kind == "health" else None
             advice.append(self.advice_pathway(i, s, asked, via, hours, covered, open_))
+        due = cfg.draft_deadline_weeks
+        if advice and due is not None:
+            # the LA drafts with what it has at the deadline; the late advice is still written, and counted
+            go = Signal()
+            self.start(self._all_advice(i, advice, go))
+            wait = e["arrival_day"][i] + 7.0 * float(due) - env.now
+            if wait > 0:
+                self.start(self._after(wait, go))
+                yield go
+            return
         if advice:
             yield advice
         rec["advice_returned_day"][i] = env.now
+
+    def _all_advice(self, i: int, advice: list, go: Signal):
+        yield advice
+        self.ehc_rec["advice_returned_day"][i] = self.env.now
+        go.fire()
+
+    @staticmethod
+    def _after(days: float, go: Signal):
+        yield days
+        go.fire()
 
     def after_advice(self, i: int, stage: int = AWAITING_DMO, since: float = 0.0):
         """DMO/DCO sign-off where the provision is exceptional, then the plan: draft, consultation, final.
@@ -389,6 +409,8 @@ class SendModel:
                 rec["closed_day"][i] = env.now
                 return
         if stage <= DRAFTING:
+            if stage < DRAFTING and e["draft_lag_days"][i] > 0:
+                yield e["draft_lag_days"][i]
             yield self.work(cfg.la_service, e["draft_hours"][i], DRAFT, arrival, True)
             rec["draft_day"][i] = env.now
             yield float(cfg.family_consultation_days)
