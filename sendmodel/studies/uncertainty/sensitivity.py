@@ -1,6 +1,6 @@
-"""Global sensitivity of the KPIs to the uncertain inputs: Morris screening, noise separated.
+"""Global sensitivity of the KPIs to the uncertain inputs: Morris screening and Sobol indices, noise separated.
 
-It goes through one code path: a design over the inputs, an evaluator (a function from an (n, d) array of input
+Both go through one code path: a design over the inputs, an evaluator (a function from an (n, d) array of input
 points to a dict of output name -> (n,) array: the simulation's KPI means, or a test function), and SALib's
 analysis of each output. Every design point runs the same replications (common random numbers), so points
 compare like with like; what noise is left is measured at the central point from its replications' spread.
@@ -9,6 +9,14 @@ Morris (Morris 1991; mu* of Campolongo et al. 2007): ``trajectories`` paths of o
 inputs' ranges. An input whose mu* is within what noise alone would give (the noise floor: the mean absolute
 elementary effect of a step of pure noise) is not told apart from noise. The floor assumes independent noise at
 the two ends of a step; common random numbers make the real noise smaller, so the floor is conservative.
+
+Sobol (Saltelli's design, Sobol'/Jansen estimators; SALib): first-order S1 and total ST shares of the output's
+variance, over the inputs' distributions (triangular or uniform), with bootstrap confidence intervals. The noise
+of a design point's mean (var / reps at the central point) adds to the output's variance as if it were one more
+input, and a total index is a mean squared difference between points that differ in one input, so noise alone
+lifts every ST by up to the noise share (that variance over the total variance across the design; common random
+numbers keep it below). An input whose ST less its CI half-width is not above the noise share is not told apart
+from noise. The share can exceed 1 when the inputs move a KPI less than noise does.
 """
 
 from __future__ import annotations
@@ -72,6 +80,39 @@ def morris_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, trajec
     return pd.DataFrame(out), _points(inputs, x, y)
 
 
+def sobol_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, samples: int = 64, seed: int = 0,
+                  noise_se: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sobol indices of ``evaluate`` over the inputs' distributions: ``samples`` (a power of 2) base points of
+    a scrambled Sobol' sequence, ``samples * (d + 2)`` evaluations. ``noise_se`` as for :func:`morris_indices`.
+    Returns (S1, ST and their 95% CI half-widths, the noise share and the verdict per output and input; the
+    design points)."""
+    from SALib.analyze import sobol as analyze
+    from SALib.sample import sobol as sample
+
+    if samples < 2 or samples & (samples - 1):
+        raise ValueError(f"samples must be a power of 2, at least 2 (got {samples}), e.g. 64")
+    d = len(inputs)
+    unit = {"num_vars": d, "names": [u.path for u in inputs], "bounds": [[0.0, 1.0]] * d}
+    q = sample.sample(unit, samples, calc_second_order=False, seed=seed)  # quantiles of each input
+    x = np.column_stack([[u.ppf(float(p)) for p in q[:, j]] for j, u in enumerate(inputs)])
+    y = evaluate(x)
+    out = []
+    for name, v in _finite(y):
+        noise = float((noise_se or {}).get(name, 0.0)) ** 2
+        total = float(np.var(v))
+        if np.ptp(v) > 0:
+            # SALib uses its seed for the bootstrap only if it is not 0
+            res = analyze.analyze(unit, v, calc_second_order=False, seed=seed + 1)
+            s = {k: np.asarray(res[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+        else:  # the inputs do not move it at all
+            s = {k: np.zeros(d) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+        share = noise / total if total > 0 else (math.inf if noise > 0 else 0.0)
+        for j, u in enumerate(inputs):
+            out.append({"output": name, "input": u.path, **{k: float(a[j]) for k, a in s.items()},
+                        "noise_share": share, "above_noise": bool(s["ST"][j] - s["ST_conf"][j] > share)})
+    return pd.DataFrame(out), _points(inputs, x, y)
+
+
 def _output(kpi: str, service: str) -> str:
     return f"{kpi}@{service}"
 
@@ -126,6 +167,15 @@ def morris(scenario: Scenario, kpis: list[tuple[str, str]], trajectories: int = 
     return _by_kpi(ind, kpis, ["mu_star", "mu_star_conf", "sigma", "noise_floor", "above_noise"]), points
 
 
+def sobol(scenario: Scenario, kpis: list[tuple[str, str]], samples: int = 64, replications: int = 3,
+          seed: int = 0, workers: int = 1, progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (indices, points): per KPI and input S1 and ST with their 95% CI half-widths, the noise share and
+    whether the input is told apart from noise; and every design point's inputs and KPI means."""
+    evaluate, se = simulation(scenario, kpis, replications, seed, workers, progress)
+    ind, points = sobol_indices(_inputs(scenario), evaluate, samples, seed, se)
+    return _by_kpi(ind, kpis, ["S1", "S1_conf", "ST", "ST_conf", "noise_share", "above_noise"]), points
+
+
 def _panels(indices: pd.DataFrame, xlabel: str, draw):
     """One panel per KPI, inputs down the side; ``draw(ax, y, g)`` draws a KPI's bars."""
     from sendmodel.analysis.plotting import plt
@@ -151,3 +201,23 @@ def plot(indices: pd.DataFrame):
             ax.plot([f, f], [yi - 0.4, yi + 0.4], "k--", lw=1)
 
     return _panels(indices, "mu*: change across the input's range; dashed: noise floor", draw)
+
+
+def plot_sobol(indices: pd.DataFrame):
+    """One panel per KPI: S1 and ST of each input with their CIs (ST grey when not told apart from noise), and
+    the noise share (dashed)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    def draw(ax, y, g):
+        ax.barh(y + 0.2, g["S1"], height=0.4, xerr=g["S1_conf"], color="tab:orange")
+        ax.barh(y - 0.2, g["ST"], height=0.4, xerr=g["ST_conf"],
+                color=["tab:blue" if a else "grey" for a in g["above_noise"]])
+        share = float(g["noise_share"].iloc[0])
+        if math.isfinite(share):
+            ax.axvline(share, color="k", ls="--", lw=1)
+        ax.legend(handles=[Patch(color="tab:orange", label="S1"), Patch(color="tab:blue", label="ST"),
+                           Patch(color="grey", label="ST, not told apart from noise"),
+                           Line2D([], [], color="k", ls="--", lw=1, label="noise share")], fontsize=6)
+
+    return _panels(indices, "share of the KPI's variance; dashed: noise share", draw)
