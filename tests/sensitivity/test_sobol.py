@@ -1,14 +1,17 @@
 """Sobol indices: the design and analysis recover the Ishigami function's known indices, and simulation noise is
-not read as sensitivity (an input the KPI cannot depend on is not told apart from noise). The test functions go
-through the same code as the simulation (``sobol_indices`` with an evaluator)."""
+not read as sensitivity (an input the KPI cannot depend on is not told apart from noise), and the command writes
+its table and files. The test functions go through the same code as the simulation (``sobol_indices`` with an
+evaluator)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from sendmodel.cli.main import main
 from sendmodel.scenario.uncertain import UncertainInput
 from sendmodel.studies.uncertainty.sensitivity import sobol, sobol_indices
 from tests.functional.builders import fixed, tiny
@@ -74,3 +77,22 @@ def test_sobol_on_a_tiny_scenario_flags_the_input_the_kpi_cannot_depend_on():
     assert 0 < by.loc[KNOWN, "noise_share"] < 0.2  # the replications do spread, but far less than p_known does
     # the points carry the inputs' values (p_known triangular from 0.1 to 0.9), not their quantiles
     assert points[KNOWN].between(0.1, 0.9).all() and points[DMO].between(0.4, 0.6).all()
+
+
+def test_the_command(tmp_path, capsys):
+    import yaml
+
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(tiny(SCENARIO)._raw, sort_keys=False))
+    out = tmp_path / "sobol"
+    assert main(["sensitivity", str(f), "--method", "sobol", "--samples", "4", "--reps", "2", "--kpi",
+                 "advice_within_6w_pct@therapy", "--out", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "16 points x 2 replications = 32 model runs" in text.err
+    assert "S1 [CI]" in text.out and "noise share" in text.out and "not told apart from noise" in text.out
+    assert {p.name for p in out.iterdir()} == {"sobol.csv", "sobol_points.csv", "sobol.png", "manifest.json"}
+    assert len(pd.read_csv(out / "sobol_points.csv")) == 16
+    assert set(pd.read_csv(out / "sobol.csv")["input"]) == {KNOWN, DMO}
+    with pytest.raises(SystemExit):
+        main(["sensitivity", str(f), "--method", "sobol", "--samples", "6"])  # not a power of 2
+    assert "power of 2" in capsys.readouterr().err
