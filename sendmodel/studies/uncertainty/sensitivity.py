@@ -16,7 +16,9 @@ of a design point's mean (var / reps at the central point) adds to the output's 
 input, and a total index is a mean squared difference between points that differ in one input, so noise alone
 lifts every ST by up to the noise share (that variance over the total variance across the design; common random
 numbers keep it below). An input whose ST less its CI half-width is not above the noise share is not told apart
-from noise. The share can exceed 1 when the inputs move a KPI less than noise does.
+from noise. The share can exceed 1: common random numbers take the noise all points share out of the design's
+variance but not out of var / reps, so with few replications every input can be flagged; more replications
+lower the share (it is an upper bound).
 """
 
 from __future__ import annotations
