@@ -1,4 +1,4 @@
-"""``sendmodel sensitivity``: Morris screening of a scenario's uncertain inputs, noise separated."""
+"""``sendmodel sensitivity``: Morris screening or Sobol indices of a scenario's uncertain inputs, noise separated."""
 
 from __future__ import annotations
 
@@ -21,13 +21,60 @@ def _kpi(text: str) -> tuple[str, str]:
     return kpi, service or "all"
 
 
+def _power_of_two(text: str) -> int:
+    import argparse
+
+    from sendmodel.cli.options import positive_int
+
+    v = positive_int(text)
+    if v < 2 or v & (v - 1):
+        raise argparse.ArgumentTypeError(f"must be a power of 2, at least 2 (got {text!r}), e.g. 64")
+    return v
+
+
+def _interval(value: pd.Series, half: pd.Series) -> list[str]:
+    return [f"{v:.2f} [{v - h:.2f}, {v + h:.2f}]" for v, h in zip(value, half)]
+
+
+def _verdict(ind: pd.DataFrame) -> pd.Series:
+    return ind["above_noise"].map({True: "moves it", False: "not told apart from noise"})
+
+
+def _morris(args, sc, kpis, progress):
+    from sendmodel.studies.uncertainty.sensitivity import morris, plot
+
+    print(f"Morris screening of {len(sc.uncertain_inputs)} uncertain inputs, {args.trajectories} trajectories, "
+          f"{args.reps} replications a point (common random numbers), seed {args.seed} ...", file=sys.stderr)
+    ind, points = morris(sc, kpis, trajectories=args.trajectories, replications=args.reps, seed=args.seed,
+                         workers=args.workers, progress=progress)
+    show = ind.assign(verdict=_verdict(ind))
+    show = show[["label", "service", "input", "mu_star", "mu_star_conf", "sigma", "noise_floor", "verdict"]].round(2)
+    return ind, points, show, plot, {"trajectories": args.trajectories}
+
+
+def _sobol(args, sc, kpis, progress):
+    from sendmodel.studies.uncertainty.sensitivity import plot_sobol, sobol
+
+    d = len(sc.uncertain_inputs)
+    n = args.samples * (d + 2)
+    print(f"Sobol indices of {d} uncertain inputs, {args.samples} base samples: {n} points x {args.reps} "
+          f"replications = {n * args.reps} model runs, and {args.reps} at the central point (common random "
+          f"numbers), seed {args.seed} ...", file=sys.stderr)
+    ind, points = sobol(sc, kpis, samples=args.samples, replications=args.reps, seed=args.seed,
+                        workers=args.workers, progress=progress)
+    show = pd.DataFrame({"label": ind["label"], "service": ind["service"], "input": ind["input"],
+                         "S1 [CI]": _interval(ind["S1"], ind["S1_conf"]),
+                         "ST [CI]": _interval(ind["ST"], ind["ST_conf"]),
+                         "noise share": ind["noise_share"].round(3), "verdict": _verdict(ind)})
+    return ind, points, show, plot_sobol, {"samples": args.samples}
+
+
 def cmd_sensitivity(args) -> int:
     from sendmodel.cli.main import warn
     from sendmodel.cli.options import CliError
     from sendmodel.common.io import atomic_dir, check_output_dir
     from sendmodel.common.manifest import write_manifest
     from sendmodel.scenario.loading import load_scenario
-    from sendmodel.studies.uncertainty.sensitivity import morris, plot
 
     if args.out:
         check_output_dir(args.out)
@@ -37,28 +84,24 @@ def cmd_sensitivity(args) -> int:
         raise CliError(f"{args.scenario} gives no field as a range; e.g. p_known: {{uncertain: triangular, low: "
                        "0.4, mode: 0.55, high: 0.7}")
     kpis = args.kpi or [_kpi(k) for k in DEFAULT_KPIS]
-    print(f"Morris screening of {len(sc.uncertain_inputs)} uncertain inputs, {args.trajectories} trajectories, "
-          f"{args.reps} replications a point (common random numbers), seed {args.seed} ...", file=sys.stderr)
-    ind, points = morris(sc, kpis, trajectories=args.trajectories, replications=args.reps, seed=args.seed,
-                         workers=args.workers,
-                         progress=lambda i, n: print(f"  point {i} of {n}", file=sys.stderr, flush=True))
-    show = ind.assign(verdict=ind["above_noise"].map({True: "moves it", False: "not told apart from noise"}))
-    show = show[["label", "service", "input", "mu_star", "mu_star_conf", "sigma", "noise_floor", "verdict"]]
+    method = args.method
+    ind, points, show, plot, design = (_sobol if method == "sobol" else _morris)(
+        args, sc, kpis, lambda i, n: print(f"  point {i} of {n}", file=sys.stderr, flush=True))
     with pd.option_context("display.width", 250, "display.max_colwidth", 50):
-        print(show.round(2).to_string(index=False))
+        print(show.to_string(index=False))
     if args.out:
         from sendmodel.analysis.plotting import plt
 
         with atomic_dir(args.out) as tmp:
-            ind.to_csv(tmp / "morris.csv", index=False)
-            points.to_csv(tmp / "morris_points.csv", index=False)
+            ind.to_csv(tmp / f"{method}.csv", index=False)
+            points.to_csv(tmp / f"{method}_points.csv", index=False)
             fig = plot(ind)
-            fig.savefig(tmp / "morris.png", dpi=110)
+            fig.savefig(tmp / f"{method}.png", dpi=110)
             plt.close(fig)
+            extra = {} if method == "morris" else {"method": method}  # a Morris manifest as before
             write_manifest(tmp, "sensitivity", command_given=sys.argv, scenario=args.scenario, seed=args.seed,
-                           trajectories=args.trajectories, replications=args.reps,
-                           inputs=[u.path for u in sc.uncertain_inputs])
-        print(f"\nWrote morris.csv, morris_points.csv, morris.png and manifest.json to {args.out}/")
+                           **extra, **design, replications=args.reps, inputs=[u.path for u in sc.uncertain_inputs])
+        print(f"\nWrote {method}.csv, {method}_points.csv, {method}.png and manifest.json to {args.out}/")
     return 0
 
 
@@ -66,13 +109,21 @@ def register(subparsers) -> None:
     from sendmodel.cli.options import add_run_options, positive_int
 
     p = subparsers.add_parser(
-        "sensitivity", help="Morris screening: which uncertain inputs move each KPI (noise separated)",
-        description="Morris screening (SALib) of the fields the scenario gives as ranges: mu* of each input for "
-        "each KPI, with a noise floor measured from the replications at the central point.")
+        "sensitivity", help="Morris screening or Sobol indices: which uncertain inputs move each KPI (noise "
+        "separated)",
+        description="Morris screening (default) or Sobol indices (SALib) of the fields the scenario gives as "
+        "ranges: Morris gives mu* of each input for each KPI beside a noise floor, Sobol the first-order (S1) and "
+        "total (ST) shares of each KPI's variance beside the noise share; both measure the noise from the "
+        "replications at the central point.")
     p.add_argument("scenario")
     add_run_options(p, reps=3)
+    p.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                   help="morris (screening, default) or sobol (variance shares; many more runs)")
     p.add_argument("--trajectories", type=positive_int, default=10, help="Morris trajectories (default 10)")
+    p.add_argument("--samples", type=_power_of_two, default=64,
+                   help="Sobol base samples, a power of 2 (default 64): samples x (inputs + 2) points")
     p.add_argument("--kpi", type=_kpi, action="append", help="KPI@service to screen (repeatable; default: "
                    + ", ".join(DEFAULT_KPIS) + ")")
-    p.add_argument("--out", help="folder for morris.csv, morris_points.csv, morris.png and manifest.json")
+    p.add_argument("--out", help="folder for morris.csv (or sobol.csv), morris_points.csv, morris.png and "
+                   "manifest.json")
     p.set_defaults(func=cmd_sensitivity)
