@@ -96,3 +96,19 @@ def test_the_command(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sensitivity", str(f), "--method", "sobol", "--samples", "6"])  # not a power of 2
     assert "power of 2" in capsys.readouterr().err
+
+
+def test_the_noise_common_random_numbers_leave_is_measured_without_the_shared_part():
+    """Points by replications: y = f(point) + c(replication) + e. The shared c (large) cancels between points,
+    so the noise of a point's mean is sd(e) / sqrt(reps), not the central point's whole spread."""
+    from sendmodel.studies.uncertainty.sensitivity import crn_noise_se
+
+    rng = np.random.default_rng(3)
+    n, reps, sd_e = 400, 4, 0.5
+    f = rng.uniform(0, 10, (n, 1))
+    c = rng.normal(0, 20, (1, reps))
+    y = f + c + rng.normal(0, sd_e, (n, reps))
+    est = crn_noise_se(y)
+    assert abs(est - sd_e / math.sqrt(reps)) < 0.1 * sd_e / math.sqrt(reps)
+    assert y[0].std(ddof=1) / math.sqrt(reps) > 10 * est  # one point's spread over replications holds c too
+    assert math.isnan(crn_noise_se(y[:1]))

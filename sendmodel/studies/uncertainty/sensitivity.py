@@ -12,13 +12,13 @@ the two ends of a step; common random numbers make the real noise smaller, so th
 
 Sobol (Saltelli's design, Sobol'/Jansen estimators; SALib): first-order S1 and total ST shares of the output's
 variance, over the inputs' distributions (triangular or uniform), with bootstrap confidence intervals. The noise
-of a design point's mean (var / reps at the central point) adds to the output's variance as if it were one more
-input, and a total index is a mean squared difference between points that differ in one input, so noise alone
-lifts every ST by up to the noise share (that variance over the total variance across the design; common random
-numbers keep it below). An input whose ST less its CI half-width is not above the noise share is not told apart
-from noise. The share can exceed 1: common random numbers take the noise all points share out of the design's
-variance but not out of var / reps, so with few replications every input can be flagged; more replications
-lower the share (it is an upper bound).
+of a design point's mean adds to the output's variance as if it were one more input, and a total index is a mean
+squared difference between points that differ in one input, so noise alone lifts every ST by up to the noise
+share (that variance over the total variance across the design). With common random numbers, replication r at
+every point shares one noise term that cancels between points; what is left is the point-by-replication
+interaction, measured from every point's replications (the residual of a two-way table, points by replications,
+:func:`crn_noise_se`), not from the central point's spread, which would count the shared term too. An input
+whose ST less its CI half-width is not above the noise share is not told apart from noise.
 """
 
 from __future__ import annotations
@@ -82,8 +82,11 @@ def morris_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, trajec
     return pd.DataFrame(out), _points(inputs, x, y)
 
 
+NoiseSE = dict[str, float] | Callable[[], dict[str, float]] | None
+
+
 def sobol_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, samples: int = 64, seed: int = 0,
-                  noise_se: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  noise_se: NoiseSE = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sobol indices of ``evaluate`` over the inputs' distributions: ``samples`` (a power of 2) base points of
     a scrambled Sobol' sequence, ``samples * (d + 2)`` evaluations. ``noise_se`` as for :func:`morris_indices`.
     Returns (S1, ST and their 95% CI half-widths, the noise share and the verdict per output and input; the
@@ -98,6 +101,8 @@ def sobol_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, samples
     q = sample.sample(unit, samples, calc_second_order=False, seed=seed)  # quantiles of each input
     x = np.column_stack([[u.ppf(float(p)) for p in q[:, j]] for j, u in enumerate(inputs)])
     y = evaluate(x)
+    if callable(noise_se):  # measured from the design's own replications, after it has run
+        noise_se = noise_se()
     out = []
     for name, v in _finite(y):
         noise = float((noise_se or {}).get(name, 0.0)) ** 2
@@ -115,6 +120,18 @@ def sobol_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, samples
     return pd.DataFrame(out), _points(inputs, x, y)
 
 
+def crn_noise_se(values: np.ndarray) -> float:
+    """The standard error of a point's mean that common random numbers leave: ``values`` is points by
+    replications (every point on the same replications); the residual of the two-way table (point and
+    replication effects taken out) is the noise that differs between points."""
+    v = np.asarray(values, float)
+    n, r = v.shape
+    if n < 2 or r < 2:
+        return math.nan
+    resid = v - v.mean(axis=1, keepdims=True) - v.mean(axis=0, keepdims=True) + v.mean()
+    return math.sqrt(float((resid ** 2).sum()) / ((n - 1) * (r - 1)) / r)
+
+
 def _output(kpi: str, service: str) -> str:
     return f"{kpi}@{service}"
 
@@ -125,13 +142,19 @@ def simulation(scenario: Scenario, kpis: list[tuple[str, str]], replications: in
     random numbers), and each KPI's standard error of the mean at the central point (the noise)."""
     inputs = _inputs(scenario)
 
+    per_rep: list[np.ndarray] = []  # every design point's KPI values by replication (points x KPIs x reps)
+
     def kpi_stats(sc: Scenario) -> tuple[dict, dict]:
         k = run(sc, replications, seed, workers=workers, keep_events=False).kpis
         g = k.groupby(["kpi", "service"])["value"]
+        byrep = k.set_index(["kpi", "service", "replication"])["value"]
+        per_rep.append(np.array([[byrep.get((*ks, r), np.nan) for r in sorted(set(k["replication"]))]
+                                 for ks in kpis], float))
         return g.mean().to_dict(), g.std(ddof=1).to_dict()
 
     def evaluate(x: np.ndarray) -> dict[str, np.ndarray]:
         means = []
+        per_rep.clear()
         for i, point in enumerate(x):
             m, _ = kpi_stats(scenario.override({u.path: float(v) for u, v in zip(inputs, point)}))
             means.append([m.get(ks, np.nan) for ks in kpis])
@@ -141,7 +164,16 @@ def simulation(scenario: Scenario, kpis: list[tuple[str, str]], replications: in
         return {_output(*ks): a[:, j] for j, ks in enumerate(kpis)}
 
     _, sds = kpi_stats(scenario)  # the noise at the central point
-    return evaluate, {_output(*ks): float(sds.get(ks, np.nan)) / math.sqrt(replications) for ks in kpis}
+    se = {_output(*ks): float(sds.get(ks, np.nan)) / math.sqrt(replications) for ks in kpis}
+
+    def design_noise() -> dict[str, float]:
+        """After the design has run: the noise common random numbers leave between its points."""
+        a = np.stack(per_rep)  # points x KPIs x replications
+        return {_output(*ks): crn_noise_se(a[:, j, :]) for j, ks in enumerate(kpis)
+                if np.isfinite(a[:, j, :]).all()}
+
+    evaluate.design_noise = design_noise  # type: ignore[attr-defined]
+    return evaluate, se
 
 
 def _inputs(scenario: Scenario) -> list[UncertainInput]:
@@ -173,8 +205,8 @@ def sobol(scenario: Scenario, kpis: list[tuple[str, str]], samples: int = 64, re
           seed: int = 0, workers: int = 1, progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (indices, points): per KPI and input S1 and ST with their 95% CI half-widths, the noise share and
     whether the input is told apart from noise; and every design point's inputs and KPI means."""
-    evaluate, se = simulation(scenario, kpis, replications, seed, workers, progress)
-    ind, points = sobol_indices(_inputs(scenario), evaluate, samples, seed, se)
+    evaluate, _ = simulation(scenario, kpis, replications, seed, workers, progress)
+    ind, points = sobol_indices(_inputs(scenario), evaluate, samples, seed, evaluate.design_noise)
     return _by_kpi(ind, kpis, ["S1", "S1_conf", "ST", "ST_conf", "noise_share", "above_noise"]), points
 
 
