@@ -158,6 +158,28 @@ def test_latest_runner_drops_a_run_overtaken_by_a_newer_request():
     assert stopped == ["slow"], "the overtaken run should have stopped early"
 
 
+def test_latest_runner_cancel_stops_the_run_and_shows_nothing_of_it():
+    started, results, stopped = threading.Event(), [], []
+
+    def work(payload, progress, is_stale):
+        started.set()
+        for _ in range(500):
+            if is_stale():
+                stopped.append(payload)
+                raise Stale()
+            time.sleep(0.01)
+        return payload
+
+    r = LatestRunner(work, on_result=results.append, delay=0.0)
+    assert not r.cancel()  # nothing to cancel
+    r.request("slow")
+    assert started.wait(5)
+    assert r.cancel()
+    assert r.wait(10) and results == [] and stopped == ["slow"]
+    r.request("again")  # a request after a cancel runs as usual
+    assert r.wait(10) and results == ["again"]
+
+
 def test_latest_runner_sends_errors_to_the_dashboard_not_the_caller():
     errors = []
 
@@ -354,3 +376,33 @@ def test_one_page_with_a_tab_per_dashboard(monkeypatch):
     a.tab.selected_index = 0
     a.tab.selected_index = 2
     assert a.dashboards[2] is built  # kept, with its settings
+
+
+def test_cancel_stops_the_run_and_keeps_the_last_figures_greyed(tiny, monkeypatch):
+    d = _dash(tiny)
+    import sendmodel.widgets._explore as ex
+
+    before = d.table.value
+    started, real = threading.Event(), ex.run_frames
+
+    def held(*a, **k):
+        started.set()
+        is_stale = a[5] if len(a) > 5 else k["is_stale"]
+        while not is_stale():  # a long run that checks between replications, as run_frames does
+            time.sleep(0.01)
+        raise Stale()
+
+    monkeypatch.setattr(ex, "run_frames", held)
+    assert d.cancel_button.layout.visibility == "hidden"
+    d.controls["pas.slt"].value = 25
+    assert started.wait(10), "the run did not start"
+    assert d.cancel_button.layout.visibility == "visible"
+    d.cancel_button.click()
+    assert d.wait(10), "the cancelled run did not stop"
+    assert d.status.value.startswith("Cancelled") and d.table.value == before
+    assert "sm-stale" in d.table._dom_classes  # the figures answer an older ask
+    assert d.cancel_button.layout.visibility == "hidden" and d.progress.layout.visibility == "hidden"
+    monkeypatch.setattr(ex, "run_frames", real)
+    d.controls["pas.slt"].value = 26  # and the next change runs as usual
+    assert d.wait(120) and d.status.value.startswith("Updated in")
+    assert "sm-stale" not in d.table._dom_classes

@@ -132,6 +132,10 @@ class Dashboard:
         self.message = output("sm-message")
         self.progress = output("sm-progress", W.IntProgress, value=0, min=0, max=1, layout=W.Layout(width="260px"))
         self.status = output("sm-status", value="Starting...")
+        self.cancel_button = output("sm-cancel", W.Button, description="Cancel", tooltip="stop this run; the "
+                                    "figures shown stay those of the last finished run",
+                                    layout=W.Layout(width="80px", visibility="hidden"))
+        self.cancel_button.on_click(lambda _b: self.cancel())
 
     # --- display ---------------------------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class Dashboard:
         header = self._header(title, intro)
         left_box = W.VBox(left, layout=W.Layout(flex=f"0 0 {left_px}px", margin="0 16px 0 0"))
         right_box = W.VBox(
-            [self.message, W.HBox([self.progress, self.status]), *right],
+            [self.message, W.HBox([self.progress, self.cancel_button, self.status]), *right],
             layout=W.Layout(flex=f"1 1 {right_px}px", min_width="480px"),
         )
         root = W.VBox([header, top, W.HBox([left_box, right_box], layout=W.Layout(flex_flow="row wrap"))])
@@ -264,6 +268,15 @@ class Dashboard:
         out = self._work(payload, progress, is_stale)
         return out, time.perf_counter() - t0, asked
 
+    def cancel(self) -> bool:
+        """Stop the run going (or about to start): the outputs keep the last finished run's figures, still
+        marked as answering an older ask, and the status line says so. True if there was a run to stop."""
+        if not self.runner.cancel():
+            return False
+        self._finish("Cancelled: the figures shown (greyed) are from the last run that finished; change an "
+                     "input to run again")
+        return True
+
     def _bar(self, done: int, total: int) -> None:
         self.progress.max = total
         self.progress.value = done
@@ -272,6 +285,7 @@ class Dashboard:
         self._held = False
         self.progress.value = 0
         self.progress.layout.visibility = "visible"
+        self.cancel_button.layout.visibility = "visible"
         self.status.value = "Running..."
         self._stale(True)
 
@@ -304,6 +318,7 @@ class Dashboard:
     def _finish(self, status: str) -> None:
         self.progress.value = self.progress.max
         self.progress.layout.visibility = "hidden"
+        self.cancel_button.layout.visibility = "hidden"
         self.status.value = html.escape(status)
 
     # --- what each dashboard says for itself -----------------------------------------------------------------

@@ -182,7 +182,7 @@ class BusinessCaseDashboard(Dashboard):
                 W.HBox([self.dmo_on, self.dmo_target]),
                 W.HBox([self.service_on, W.VBox([self.service_advice, self.routine])]),
                 self.replications,
-                W.HBox([self.button, self.progress]),
+                W.HBox([self.button, self.progress, self.cancel_button]),
             ]
         )
         self.widget = W.VBox(

@@ -263,6 +263,20 @@ class LatestRunner:
                 except BaseException:
                     pass
 
+    def cancel(self) -> bool:
+        """Drop the pending request and the running one (its work sees ``is_stale()`` at its next check and
+        stops; no callback is called for it). True if there was one to drop."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            had = self._done < self._gen
+            self._gen += 1
+            self._kicked = self._done = self._gen
+            if self._thread is None:
+                self._idle.set()
+        return had
+
     @property
     def busy(self) -> bool:
         return not self._idle.is_set()

@@ -101,18 +101,35 @@ STEPS = (
 )
 
 
+#: When the EP delay cannot bring plans within 20 weeks to the LA's figure, the plan stage's own LA-side
+#: fields can: a lag before drafting for an LA slower than the pathway at national values allows (every plan
+#: waits it), a drafting deadline for one quicker than its advice allows (the LA drafts at N weeks with the
+#: advice it has). Each is fitted by bisection like the rest, only when needed.
+DRAFT_LAG, DRAFT_DEADLINE = "ehc.draft_lag_days", "ehc.draft_deadline_weeks"
+SLOWER = Step(DRAFT_LAG, "mean", 1.0, 600.0, "plans_issued_within_20w_pct", False)
+QUICKER = Step(DRAFT_DEADLINE, "", 4.0, 60.0, "plans_issued_within_20w_pct", False)
+
+
 def _lognormal(sc: Scenario, path: str) -> dict:
     node = sc
     for part in path.split("."):
         node = node[part] if isinstance(node, dict) else getattr(node, part)
+    if node is None:  # a delay the scenario does not have yet: a log-normal with a moderate spread
+        return {"dist": "lognormal", "mean": 1.0, "cv": 0.5}
     return {"dist": "lognormal", "mean": float(node.mean_value), "cv": float(getattr(node, "cv", 0.5))}
 
 
+def _value(sc: Scenario, step: Step, x: float):
+    """The field's new value: a number for a plain field, else the log-normal with its mean or cv at ``x``."""
+    return round(x, 4) if not step.field else {**_lognormal(sc, step.path), step.field: round(x, 4)}
+
+
 def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: int, workers: int,
-             iterations: int = 7, log=lambda msg: None) -> tuple[Scenario, dict, str]:
+             iterations: int = 7, log=lambda msg: None) -> tuple[Scenario, dict, str, str]:
     """Bisection (on a log scale) of one field so that the model's mean ``step.kpi`` meets ``target``, every
     evaluation on the same replications. A target the field cannot reach within its range is reported as such,
-    with the nearest value the model gives, never forced."""
+    with the nearest value the model gives, never forced. The last value says which way it missed: "" (fitted),
+    "above" or "below" (the model stays above or below the figure over the whole range)."""
     from sendmodel.analysis.experiment import run
 
     cache: dict[float, float] = {}
@@ -120,24 +137,25 @@ def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: i
     def kpi_at(x: float) -> float:
         x = round(x, 4)
         if x not in cache:
-            dist = {**_lognormal(sc, step.path), step.field: x}
-            summ = run(sc.override({step.path: dist}), replications, seed, workers=workers,
+            summ = run(sc.override({step.path: _value(sc, step, x)}), replications, seed, workers=workers,
                        keep_events=False).summary()
             m = summ[(summ["kpi"] == step.kpi) & (summ["service"] == "all")]["mean"]
             cache[x] = float(m.iloc[0]) if len(m) else math.nan
-            log(f"  [{len(cache):3d}] {step.path.split('.')[-1]}.{step.field}={x:.4g} -> {step.kpi}={cache[x]:.2f} "
-                f"(figure {target:.2f})")
+            name = ".".join(p for p in (step.path.split(".")[-1], step.field) if p)
+            log(f"  [{len(cache):3d}] {name}={x:.4g} -> {step.kpi}={cache[x]:.2f} (figure {target:.2f})")
         return cache[x]
 
     lo, hi = step.lo, step.hi
     f_lo, f_hi = kpi_at(lo), kpi_at(hi)
     below = (lambda v: v < target) if step.increasing else (lambda v: v > target)  # x too small
-    message = "fitted"
+    message, side = "fitted", ""
     if below(f_lo) == below(f_hi):
-        x = _lognormal(sc, step.path)[step.field]
-        message = (f"{label(step.kpi)} {target:.1f}% is not reachable through {step.path}.{step.field} within "
-                   f"[{lo:g}, {hi:g}] (the model gives {f_lo:.1f} to {f_hi:.1f}): left at {x:g}; other parts of "
-                   "the pathway (national baseline values) limit it")
+        where = ".".join(p for p in (step.path, step.field) if p)
+        side = "above" if min(f_lo, f_hi) > target else "below"
+        message = (f"{label(step.kpi)} {target:.1f}% is not reachable through {where} within [{lo:g}, {hi:g}] "
+                   f"(the model gives {f_lo:.1f} to {f_hi:.1f}): left as it was; other parts of the pathway "
+                   "(national baseline values) limit it")
+        return sc, {}, message, side
     else:
         for _ in range(iterations):
             mid = math.sqrt(lo * hi)
@@ -146,8 +164,8 @@ def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: i
             else:
                 hi = mid
         x = min((lo, hi), key=lambda v: abs(kpi_at(v) - target))
-    dist = {**_lognormal(sc, step.path), step.field: round(x, 4)}
-    return sc.override({step.path: dist}), {step.path: dist}, message
+    value = _value(sc, step, x)
+    return sc.override({step.path: value}), {step.path: value}, message, side
 
 
 @dataclass
@@ -239,15 +257,35 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
         fitted.update(step)
         for s in step:
             sources[s] = f"calibrated to {name} {year}: 85% utilisation of its own EHC demand"
+        missed: dict[str, str] = {}  # KPI -> which way the EP delay's mean left it, when it could not reach it
         for step in STEPS:
             if step.kpi not in k:
                 log(f"  {step.kpi}: not published for {name} in {year}; {step.path}.{step.field} kept")
                 continue
-            sc, change, message = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log)
+            if step.path == EP_DELAY and step.kpi in missed:
+                continue  # its mean could not reach the figure: the plan stage's fields take it on below
+            sc, change, message, side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log)
+            log(f"  -> {message}")
+            if side and step.path == EP_DELAY and step.field == "mean":
+                missed[step.kpi] = side
+            elif message != "fitted":
+                notes.append(message)
+            fitted.update(change)
+        plans = "plans_issued_within_20w_pct"
+        if plans in missed:
+            step = SLOWER if missed[plans] == "above" else QUICKER
+            log(f"  the educational psychology delay cannot bring {label(plans)} to {k[plans]:.1f}%: fitting "
+                f"{step.path} instead")
+            sc, change, message, _side = fit_step(sc, step, k[plans], replications, seed, workers, log=log)
             log(f"  -> {message}")
             if message != "fitted":
                 notes.append(message)
             fitted.update(change)
+            if change:
+                why = ("the LA is slower than the pathway at national values allows: a lag before drafting"
+                       if step is SLOWER else
+                       "the LA is quicker than its advice allows: it drafts at this many weeks with the advice in")
+                sources[step.path] = f"calibrated to {name} {year}: {label(plans)} ({why})"
         for path, kpis in ((DECISION_LAG, DECISION_TARGETS), (EP_DELAY, PLAN_TARGETS)):
             if path in fitted:
                 sources[path] = f"calibrated to {name} {year}: {', '.join(label(x) for x in kpis if x in k)}"
