@@ -111,6 +111,7 @@ class EhcDemand:
     cc_assessment_hours: np.ndarray
     cc_review_hours: np.ndarray
     draft_lag_days: np.ndarray  # before drafting starts (0 unless draft_lag_days is set)
+    draft_deadline_days: np.ndarray  # from the request, when the LA drafts with what it has (inf unless set)
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
     # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
     # made in the run), the day each entered it (<= 0), and the LA's case ids.
@@ -242,6 +243,8 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
                         else np.zeros(n)),
         draft_lag_days=(from_uniform(e.draft_lag_days, rng_of("draft_lag").random(n))
                         if e.draft_lag_days is not None else np.zeros(n)),
+        draft_deadline_days=(7.0 * from_uniform(e.draft_deadline_weeks, rng_of("draft_deadline").random(n))
+                             if e.draft_deadline_weeks is not None else np.full(n, np.inf)),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
     )

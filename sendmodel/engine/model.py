@@ -366,12 +366,11 @@ class SendModel:
                 covered = [f for f, (lead, _) in joint.items() if lead == s and f != s]
             via = triage if self.sc.services[s].kind == "health" else None
             advice.append(self.advice_pathway(i, s, asked, via, hours, covered, open_))
-        due = cfg.draft_deadline_weeks
-        if advice and due is not None:
+        if advice and cfg.draft_deadline_weeks is not None:
             # the LA drafts with what it has at the deadline; the late advice is still written, and counted
             go = Signal()
             self.start(self._all_advice(i, advice, go))
-            wait = e["arrival_day"][i] + 7.0 * float(due) - env.now
+            wait = e["arrival_day"][i] + e["draft_deadline_days"][i] - env.now
             if wait > 0:
                 self.start(self._after(wait, go))
                 yield go

@@ -640,11 +640,11 @@ class Ehc(_Strict):
         None, description="days between the advice being in (and any DMO/DCO sign-off) and the LA starting to "
         "draft the plan (allocating a caseworker, a panel date); empty: drafting is queued at once. Fitted for a "
         "local baseline (sendmodel area); otherwise an assumption to replace with local data")
-    draft_deadline_weeks: Num | None = Field(
-        None, gt=0, le=104, description="weeks after the request at which the LA drafts the plan with the advice "
-        "it has when some is still outstanding (the late advice is still written and counted when it comes); "
-        "empty: the LA waits for every advice. Fitted for a local baseline whose plans are quicker than its "
-        "advice allows (sendmodel area)")
+    draft_deadline_weeks: Distribution | None = Field(
+        None, description="weeks after the request at which the LA drafts the plan with the advice it has when "
+        "some is still outstanding (drawn for each plan; the late advice is still written and counted when it "
+        "comes); empty: the LA waits for every advice. Fitted for a local baseline whose plans are quicker than "
+        "its advice allows (sendmodel area)")
     dmo_service: str = Field(description="the Designated Medical/Clinical Officer service")
     dmo_review_hours: Distribution = Field(description="DMO/DCO hours to review and sign off exceptional provision")
     dmo_admin_hours: Distribution = Field(description="admin hours per sign-off (on the DMO/DCO unless supported)")

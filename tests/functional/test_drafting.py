@@ -41,7 +41,7 @@ def test_every_plan_waits_the_lag_after_its_advice_and_sign_off():
 
 def test_the_deadline_drafts_with_the_advice_in_hand_and_the_late_advice_still_comes():
     slow = records(tiny(SLOW_ADVICE))
-    due = records(tiny({**SLOW_ADVICE, "ehc.draft_deadline_weeks": 10}))
+    due = records(tiny({**SLOW_ADVICE, "ehc.draft_deadline_weeks": fixed(10)}))
     e0, d0 = _plans(slow)
     e1, d1 = _plans(due)
     wait0 = (e0["draft_day"] - e0["arrival_day"])[d0]

@@ -106,8 +106,10 @@ STEPS = (
 #: waits it), a drafting deadline for one quicker than its advice allows (the LA drafts at N weeks with the
 #: advice it has). Each is fitted by bisection like the rest, only when needed.
 DRAFT_LAG, DRAFT_DEADLINE = "ehc.draft_lag_days", "ehc.draft_deadline_weeks"
-SLOWER = Step(DRAFT_LAG, "mean", 1.0, 600.0, "plans_issued_within_20w_pct", False)
-QUICKER = Step(DRAFT_DEADLINE, "", 4.0, 60.0, "plans_issued_within_20w_pct", False)
+SLOWER = (Step(DRAFT_LAG, "mean", 1.0, 600.0, "plans_issued_within_20w_pct", False),
+          Step(DRAFT_LAG, "cv", 0.1, 2.5, "plans_issued_over_52w_pct", True),
+          Step(DRAFT_LAG, "mean", 1.0, 600.0, "plans_issued_within_20w_pct", False))
+QUICKER = Step(DRAFT_DEADLINE, "mean", 4.0, 60.0, "plans_issued_within_20w_pct", False)
 
 
 def _lognormal(sc: Scenario, path: str) -> dict:
@@ -273,19 +275,23 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
             fitted.update(change)
         plans = "plans_issued_within_20w_pct"
         if plans in missed:
-            step = SLOWER if missed[plans] == "above" else QUICKER
+            slower = missed[plans] == "above"
+            steps = SLOWER if slower else (QUICKER,)
             log(f"  the educational psychology delay cannot bring {label(plans)} to {k[plans]:.1f}%: fitting "
-                f"{step.path} instead")
-            sc, change, message, _side = fit_step(sc, step, k[plans], replications, seed, workers, log=log)
-            log(f"  -> {message}")
-            if message != "fitted":
-                notes.append(message)
-            fitted.update(change)
-            if change:
-                why = ("the LA is slower than the pathway at national values allows: a lag before drafting"
-                       if step is SLOWER else
+                f"{steps[0].path} instead")
+            for step in steps:
+                if step.kpi not in k:
+                    continue
+                sc, change, message, _side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log)
+                log(f"  -> {message}")
+                if message != "fitted":
+                    notes.append(message)
+                fitted.update(change)
+            if steps[0].path in fitted:
+                why = ("the LA is slower than the pathway at national values allows: a lag before drafting, its "
+                       "spread fitted to plans after more than 52 weeks" if slower else
                        "the LA is quicker than its advice allows: it drafts at this many weeks with the advice in")
-                sources[step.path] = f"calibrated to {name} {year}: {label(plans)} ({why})"
+                sources[steps[0].path] = f"calibrated to {name} {year}: {label(plans)} ({why})"
         for path, kpis in ((DECISION_LAG, DECISION_TARGETS), (EP_DELAY, PLAN_TARGETS)):
             if path in fitted:
                 sources[path] = f"calibrated to {name} {year}: {', '.join(label(x) for x in kpis if x in k)}"
