@@ -241,6 +241,8 @@ STEPS: dict[str, tuple[str, str]] = {  # step -> (field path in the EHC pathway,
     "dmo_admin_hours": ("dmo_admin_hours", "hours"),
     "misroute_delay_days": ("misroute_delay_days", "days"),
     "triage_hours": ("triage.hours", "hours"),
+    "draft_lag_days": ("draft_lag_days", "days"),
+    "draft_deadline_weeks": ("draft_deadline_weeks", "weeks"),
 }
 
 
