@@ -347,7 +347,8 @@ def _benchmarks(sc: Scenario, group: list[SolveResult], over_inputs: dict | None
     if q is not None:
         bench = f"Needed at the 90th percentile of the inputs ({q['sets']} input sets)"
         trace = (f"sheet 'input uncertainty': the lever's targets solved at each of {q['sets']} parameter sets; "
-                 f"median {_pas_text(q['median'])}, 90th percentile {_pas_text(q['p90'])}")
+                 f"median {_pas_text(q['median'])}, 90th percentile {_pas_text(q['p90'])} (by nearest rank"
+                 + (f": with fewer than 10 sets, the most any of the {q['sets']} needs)" if q["sets"] < 10 else ")"))
         if q["p90"] is None:
             row(bench, None, None, trace, f"NOT REACHABLE at {q['unreachable']} of {q['sets']} input sets")
         else:
