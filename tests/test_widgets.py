@@ -406,3 +406,11 @@ def test_cancel_stops_the_run_and_keeps_the_last_figures_greyed(tiny, monkeypatc
     d.controls["pas.slt"].value = 26  # and the next change runs as usual
     assert d.wait(120) and d.status.value.startswith("Updated in")
     assert "sm-stale" not in d.table._dom_classes
+
+
+def test_the_status_line_says_about_how_long_is_left():
+    from sendmodel.widgets._base import time_left
+
+    assert time_left(10.0, 2, 10) == ", about 40 s left"
+    assert time_left(60.0, 1, 4) == ", about 3 min left"
+    assert time_left(5.0, 0, 10) == "" and time_left(5.0, 10, 10) == "" and time_left(1.0, 9, 10) == ""

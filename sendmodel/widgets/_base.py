@@ -76,6 +76,16 @@ def takes_settings(source: Callable, drop: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
+def time_left(elapsed: float, done: int, total: int) -> str:
+    """", about N s left" from the pace so far (nothing until a step is done, or when little is left)."""
+    if done <= 0 or done >= total or elapsed <= 0:
+        return ""
+    left = elapsed / done * (total - done)
+    if left < 1.5:
+        return ""
+    return f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+
+
 class Dashboard:
     """Base of the dashboards. It displays as its root widget (so a notebook cell can end with ``explore()``).
 
@@ -283,6 +293,7 @@ class Dashboard:
 
     def _on_start(self) -> None:
         self._held = False
+        self._started = time.perf_counter()
         self.progress.value = 0
         self.progress.layout.visibility = "visible"
         self.cancel_button.layout.visibility = "visible"
@@ -292,7 +303,8 @@ class Dashboard:
     def _on_progress(self, done: int, total: int) -> None:
         self._bar(done, total)
         if not self._held:
-            self.status.value = f"Running: {done} of {total} {self.progress_unit} done"
+            self.status.value = f"Running: {done} of {total} {self.progress_unit} done" + time_left(
+                time.perf_counter() - getattr(self, "_started", time.perf_counter()), done, total)
 
     def _provisional(self, status: str, *shown: W.DOMWidget) -> None:
         """Part of the result is in (say, the first figures): those outputs are current and the status line

@@ -218,6 +218,7 @@ class CompareDashboard(Dashboard):
         self.replications.observe(self._on_change, names="value")
         self.ranges = output("sm-ranges", W.Dropdown, options=[NO_RANGES, *files_with_ranges(self.files)],
                              value=NO_RANGES, description="Input ranges", layout=W.Layout(width="380px"),
+                             style={"description_width": "initial"},
                              tooltip="a file whose fields given as ranges are drawn for every option that keeps "
                                      "them at their central value")
         self.input_sets = output("sm-input-sets", W.BoundedIntText, value=8, min=3, max=100,
