@@ -104,6 +104,8 @@ class SweepRun:
     seconds: float = 0.0
     compute_seconds: float = 0.0  # summed over runs, as measured on the workers
     by_others: int = 0  # runs another sweep on the same store stored meanwhile
+    store_seconds: float = 0.0  # in this process, writing finished tasks into the store
+    claim_seconds: float = 0.0  # in this process, claiming runs in the store before sending them
 
     @property
     def runs_per_second(self) -> float:
@@ -197,7 +199,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
                 f"this is {__version__} (model code {code_fingerprint()}): install the same sendmodel on "
                 "every worker"
             )
+        t = time.perf_counter()
         info.runs += _store_task(conn, result)
+        info.store_seconds += time.perf_counter() - t
         for point, _rep, secs, _rows in result["runs"]:
             per_point[point] += 1
             info.compute_seconds += secs
@@ -209,7 +213,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
 
     def next_task(owner: str, n: int) -> list | None:
         """A task of up to ``n`` pairs claimed for this sweep, or None if there is none to claim now."""
+        t = time.perf_counter()
         got = claim(conn, owner, todo, n)
+        info.claim_seconds += time.perf_counter() - t
         if got.stored_elsewhere:
             info.by_others += got.stored_elsewhere
             bar.update(got.stored_elsewhere)
