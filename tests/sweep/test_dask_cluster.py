@@ -1,0 +1,105 @@
+"""A sweep on a real Dask cluster: a `dask scheduler` and two `dask worker` processes started as the README says,
+the sweep sent by `sendmodel sweep --scheduler`. Its rows are those of a serial run, bit for bit, also when a
+worker is killed part-way (the scheduler runs the lost tasks again on the other worker)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+import sendmodel
+from sendmodel.studies.sweep.cluster import ProcessCluster
+from tests.conftest import ROOT
+from tests.sweep.test_run import N_POINTS, N_REPS, _check_complete, _stored_runs
+
+pytestmark = pytest.mark.slow  # a cluster's start (~5-10 s on a busy 2-core machine) and a sweep, twice
+
+N_RUNS = N_POINTS * N_REPS
+TIMEOUT = 120  # seconds for a sweep: a hang fails the test instead of blocking CI
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with ProcessCluster(tmp_path_factory.mktemp("dask_cluster"), timeout=60) as c:
+        yield c
+
+
+def _two_live_workers(cluster: ProcessCluster) -> list[str]:
+    live = [n for n, p in cluster.workers.items() if p.poll() is None]
+    return live + cluster.add_workers(2 - len(live)) if len(live) < 2 else live
+
+
+def _sweep_cmd(spec, store, address: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "sendmodel", "sweep", str(spec), "--out", str(store), "--scheduler", address,
+            "--no-progress", *extra]
+
+
+def _finished(proc: subprocess.Popen, cluster: ProcessCluster) -> str:
+    """The sweep's output, once it has ended with exit 0 saying every run is stored."""
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the sweep did not end in {TIMEOUT} s:\n{out}\n{err}\nscheduler:\n{cluster.log('scheduler')}")
+    assert proc.returncode == 0, f"the sweep failed (exit {proc.returncode}):\n{out}\n{err}"
+    assert f"all {N_RUNS} runs stored" in out, out
+    return out
+
+
+def test_sweep_on_a_cluster_gives_the_serial_rows(cluster, tiny_spec, reference_store, tmp_path):
+    _two_live_workers(cluster)
+    store = tmp_path / "cluster.sqlite"
+    proc = subprocess.Popen(_sweep_cmd(tiny_spec, store, cluster.address), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = _finished(proc, cluster)
+    assert f"Ran {N_RUNS} runs" in out and "dask" in out, out
+    _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
+
+
+def _start_sweep(cluster: ProcessCluster, spec, store) -> subprocess.Popen:
+    """The sweep in its own process, one replication a task (so that tasks are in flight when a worker dies)."""
+    return subprocess.Popen(_sweep_cmd(spec, store, cluster.address, "--batch", "1"), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_mid_sweep(cluster: ProcessCluster, client, victim: str, proc: subprocess.Popen, store) -> int:
+    """SIGKILL ``victim`` (and its nanny) once 3 runs are stored and it holds a task; the runs stored then."""
+    address = cluster.worker_addresses(client)[victim]
+    deadline = time.monotonic() + TIMEOUT
+    lost: tuple = ()
+    while proc.poll() is None and time.monotonic() < deadline:
+        if _stored_runs(store) >= 3 and (lost := client.processing([address])[address]):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None and lost, "the sweep ended before a worker could be killed holding a task"
+    cluster.kill_worker(victim)
+    stored = _stored_runs(store)
+    assert stored < N_RUNS, "every run was stored before the worker was killed"
+    return stored
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def test_worker_killed_mid_sweep_loses_nothing(cluster, tiny_spec, reference_store, tmp_path):
+    """One worker SIGKILLed while it holds tasks, after some runs are stored: the sweep ends with every run
+    stored once, the serial run's rows, the surviving worker having run the lost tasks again."""
+    from distributed import Client
+
+    victim = _two_live_workers(cluster)[-1]
+    store = tmp_path / "killed.sqlite"
+    proc = _start_sweep(cluster, tiny_spec, store)
+    try:
+        with Client(cluster.address, timeout="30s") as client:
+            _kill_mid_sweep(cluster, client, victim, proc, store)
+            out = _finished(proc, cluster)
+            assert victim not in cluster.worker_addresses(client), "the killed worker is still in the cluster"
+    finally:
+        _stop(proc)
+    assert f"Ran {N_RUNS} runs" in out, out
+    _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
