@@ -1,6 +1,7 @@
 """A sweep on a real Dask cluster: a `dask scheduler` and two `dask worker` processes started as the README says,
 the sweep sent by `sendmodel sweep --scheduler`. Its rows are those of a serial run, bit for bit, also when a
-worker is killed part-way (the scheduler runs the lost tasks again on the other worker)."""
+worker is killed part-way (the scheduler runs the lost tasks again on the other worker); a scheduler that gives
+up on a task stops the sweep with a message, and the same command resumes it."""
 
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from sendmodel.studies.sweep.cluster import ProcessCluster
 from tests.conftest import ROOT
 from tests.sweep.test_run import N_POINTS, N_REPS, _check_complete, _stored_runs
 
-pytestmark = pytest.mark.slow  # a cluster's start (~5-10 s on a busy 2-core machine) and a sweep, twice
+pytestmark = pytest.mark.slow  # a cluster's start (~5-10 s on a busy 2-core machine), workers restarted, sweeps
 
 N_RUNS = N_POINTS * N_REPS
 TIMEOUT = 120  # seconds for a sweep: a hang fails the test instead of blocking CI
@@ -102,4 +103,43 @@ def test_worker_killed_mid_sweep_loses_nothing(cluster, tiny_spec, reference_sto
     finally:
         _stop(proc)
     assert f"Ran {N_RUNS} runs" in out, out
+    _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
+
+
+def _set_allowed_failures(client, n: int) -> int:
+    """Set the scheduler's allowed-failures; what it was. (A lambda: Dask sends it by value, and the scheduler
+    cannot import the tests.)"""
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", n))
+    return before
+
+
+def test_task_that_kills_its_workers_stops_the_sweep_resumably(cluster, tiny_spec, reference_store, tmp_path):
+    """A scheduler that gives up on a task at its first lost worker (allowed-failures 0; Dask's default is 3)
+    fails the killed worker's tasks (KilledWorker): the sweep stops with a one-line error saying how to resume,
+    and the same command then completes the serial run's rows."""
+    from distributed import Client
+
+    victim = _two_live_workers(cluster)[-1]
+    store = tmp_path / "gave_up.sqlite"
+    proc = _start_sweep(cluster, tiny_spec, store)
+    try:
+        with Client(cluster.address, timeout="30s") as client:
+            before = _set_allowed_failures(client, 0)
+            try:
+                _kill_mid_sweep(cluster, client, victim, proc, store)
+                out, err = proc.communicate(timeout=TIMEOUT)
+            finally:
+                _set_allowed_failures(client, before)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 2, f"expected the sweep to stop with exit 2:\n{out}\n{err}"
+    assert "error: Attempted to run task" in err and "run the same command to resume" in err, err
+    assert "Traceback" not in err, err
+    stored = _stored_runs(store)
+    assert stored < N_RUNS, f"the sweep stopped, yet all {stored} runs are stored"
+    again = subprocess.run(_sweep_cmd(tiny_spec, store, cluster.address), cwd=ROOT, capture_output=True,
+                           text=True, timeout=TIMEOUT)
+    assert again.returncode == 0, again.stderr
+    assert f"Resumed: {stored} runs were already stored" in again.stdout, again.stdout
     _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))

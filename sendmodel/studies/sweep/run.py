@@ -300,7 +300,7 @@ def _executor(backend: str, workers: int, scheduler: str | None):
             yield (lambda t, seed: pool.submit(_run_task, t, seed)), wait_futures, workers
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, KilledWorker, LocalCluster
         from distributed import wait as dask_wait
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise SweepError("Dask is not installed: pip install 'dask[distributed]'") from exc
@@ -318,6 +318,8 @@ def _executor(backend: str, workers: int, scheduler: str | None):
     try:
         slots = sum(client.nthreads().values()) or 1
         yield (lambda t, seed: client.submit(_run_task, t, seed, pure=False)), dask_wait, slots
+    except KilledWorker as exc:  # a worker lost is rerun elsewhere; this is a task that lost several
+        raise SweepError(f"{exc} The runs stored so far are kept: run the same command to resume.") from exc
     finally:
         client.close()
         if cluster is not None:
