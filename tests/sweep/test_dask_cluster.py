@@ -106,6 +106,18 @@ def test_worker_killed_mid_sweep_loses_nothing(cluster, tiny_spec, reference_sto
     _check_complete(sendmodel.load_sweep(store), sendmodel.load_sweep(reference_store))
 
 
+def test_the_client_keeps_few_of_its_messages(cluster):
+    """Dask's client keeps its last messages to the scheduler, for debugging, and a sweep's messages carry its
+    pickled scenarios: the sweep's client keeps DASK_CLIENT_CONFIG's 50 of them, not Dask's 1,000 (~25 MB)."""
+    from distributed import default_client
+
+    from sendmodel.studies.sweep.run import DASK_CLIENT_CONFIG, _executor
+
+    with _executor("dask", 1, cluster.address) as _:
+        kept = default_client().scheduler_comm.recent_message_log.maxlen
+    assert kept == DASK_CLIENT_CONFIG["distributed.admin.low-level-log-length"] == 50, kept
+
+
 def _set_allowed_failures(client, n: int) -> int:
     """Set the scheduler's allowed-failures; what it was. (A lambda: Dask sends it by value, and the scheduler
     cannot import the tests.)"""
