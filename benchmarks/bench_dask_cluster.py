@@ -15,7 +15,7 @@ machines (``--nworkers 1 --nthreads 1``, the Dask settings of ``DASK_WORKER_CONF
   transactions, writing finished tasks and claiming runs (``SweepRun.store_seconds`` and ``claim_seconds``;
   target < 2%). Checks every run is stored once.
 
-Usage: python benchmarks/bench_dask_cluster.py [--points 6] [--reps 8] [--runs 2000] [--interval 2]
+Usage: python benchmarks/bench_dask_cluster.py [--points 6] [--reps 8] [--runs 2000] [--interval 2] [--batch N]
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def main() -> None:
     add_work_options(ap)
     ap.add_argument("--runs", type=int, default=2000, help="runs in the large sweep (default 2,000)")
     ap.add_argument("--interval", type=float, default=2.0, help="seconds between memory samples (default 2)")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="runs a task in the large sweep (default: the sweep's own, about a second of work)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_dask_cluster_"))
     try:
@@ -133,7 +135,7 @@ def bench(args, folder: Path) -> None:
         log = MemoryLog(store, args.interval)
         log.sample()
         log.start()
-        info = run_sweep(large, store, scheduler=cluster.address, progress=False)
+        info = run_sweep(large, store, scheduler=cluster.address, batch=args.batch, progress=False)
         log.stop.set()
         log.join()
         log.sample()
