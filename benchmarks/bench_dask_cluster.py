@@ -8,7 +8,9 @@ machines (``--nworkers 1 --nthreads 1``, the Dask settings of ``DASK_WORKER_CONF
 
 - *work sweep*: the baseline scenario (full length) at a few SLT capacities, the default batching (about a
   second of work a task), run with one worker and then, a second worker joined, with two. Prints the wall
-  times and the ratio (target >= 1.8x on 2 cores), and checks that both stores hold the same rows.
+  times and the ratio (target >= 1.8x on 2 cores), and checks that both stores hold the same rows. *busy* is
+  the share of the workers' wall time spent simulating (the rest is the cluster's overhead and idle workers);
+  *sim s/run* rising from 1 to 2 workers means the workers shared the cores with something else.
 - *large sweep*: ``--runs`` runs (default 2,000) of a very short scenario (7 days, 5,000 children) on the two
   workers. Every ``--interval`` seconds prints the runs stored and this process's resident and peak memory
   (target: flat), then the store's share of the wall time: the time the runner spends in the store's
@@ -119,10 +121,11 @@ def bench(args, folder: Path) -> None:
 
         print(f"work sweep: baseline x {args.points} SLT capacities x {args.reps} replications, default batching")
         print(f"  {'workers':<8} {'runs':>5} {'tasks':>6} {'batch':>6} {'wall s':>7} {'runs/s':>7} {'sim s/run':>9} "
-              f"{'store %':>7}")
+              f"{'busy %':>6} {'store %':>7}")
         for n, info in ((1, one), (2, two)):
+            busy = info.compute_seconds / (n * info.seconds)  # the workers' time spent simulating
             print(f"  {n:<8} {info.runs:>5} {info.tasks:>6} {info.batch:>6} {info.seconds:>7.2f} "
-                  f"{info.runs_per_second:>7.2f} {info.compute_seconds / info.runs:>9.3f} "
+                  f"{info.runs_per_second:>7.2f} {info.compute_seconds / info.runs:>9.3f} {100 * busy:>6.1f} "
                   f"{100 * store_share(info):>7.2f}")
         print(f"  2 workers vs 1: {one.seconds / two.seconds:.2f}x faster (target >= 1.8x); rows "
               f"{same_rows(folder / 'work_1.sqlite', folder / 'work_2.sqlite')}\n")
