@@ -84,7 +84,7 @@ def same_rows(a: Path, b: Path) -> str:
 
     x, y = load_sweep(a), load_sweep(b)
     try:
-        pd.testing.assert_frame_equal(x, y)
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
     except AssertionError as exc:
         return f"DIFFERENT: {exc}"
     dup = x.duplicated(["point", "replication", "kpi", "service"]).sum()

@@ -40,7 +40,7 @@ def _stored_runs(store) -> int:
 def _check_complete(df: pd.DataFrame, ref: pd.DataFrame) -> None:
     dup = df.duplicated(["point", "replication", "kpi", "service"])
     assert not dup.any(), f"duplicate rows:\n{df[dup]}"
-    pd.testing.assert_frame_equal(df, ref)
+    pd.testing.assert_frame_equal(df, ref, check_exact=True)  # every value to the last bit
 
 
 def test_tidy_frame(tiny_spec, reference_store):
