@@ -58,13 +58,14 @@ test-fast: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sendmodel validate --theory --workers 2
 
-# Speed and memory: four benchmarks, each printing its table (README "Performance"). About two minutes;
+# Speed and memory: five benchmarks, each printing its table (README "Performance"). About three minutes;
 # figures are only comparable on an idle machine (each benchmark compares within its own run).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_model.py --memory-reps 100
 	$(BIN)/python benchmarks/bench_interactive.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_dask_cluster.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

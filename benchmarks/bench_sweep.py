@@ -36,6 +36,26 @@ def write_spec(folder: Path, name: str, base_text: str, values: list[float], rep
     return spec
 
 
+def add_work_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--points", type=int, default=6, help="SLT capacities in the work sweep (default 6)")
+    ap.add_argument("--reps", type=int, default=8, help="replications a point in the work sweep (default 8)")
+
+
+def bench_specs(folder: Path, points: int, reps: int, tiny_runs: int, tiny_points: int = 10) -> tuple[Path, Path]:
+    """The work sweep (the baseline, full length, at ``points`` SLT capacities x ``reps``) and the tiny one (7
+    days at 5,000 children, ``tiny_points`` points, ``tiny_runs`` runs rounded down to a multiple of them)."""
+    baseline = ROOT / "scenarios" / "baseline.yaml"
+    work = write_spec(folder, "work", f"extends: {baseline}\n", [15 + 5 * i for i in range(points)], reps)
+    tiny = write_spec(
+        folder,
+        "tiny",
+        f"extends: {baseline}\npopulation: 5000\nsimulation: {{warm_up_days: 0, horizon_days: 7}}\n",
+        [10 + i for i in range(tiny_points)],
+        max(1, tiny_runs // tiny_points),
+    )
+    return work, tiny
+
+
 def timed(spec: Path, folder: Path, label: str, **kw):
     store = folder / f"{spec.stem}_{label}.sqlite"
     info = run_sweep(spec, store, progress=False, **kw)
@@ -44,8 +64,7 @@ def timed(spec: Path, folder: Path, label: str, **kw):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--points", type=int, default=6, help="SLT capacities in the work sweep (default 6)")
-    ap.add_argument("--reps", type=int, default=8, help="replications a point in the work sweep (default 8)")
+    add_work_options(ap)
     ap.add_argument("--tiny-tasks", type=int, default=200, help="tasks in the overhead sweep (default 200)")
     ap.add_argument("--workers", type=int, default=2, help="workers for the parallel runs (default 2)")
     args = ap.parse_args()
@@ -54,18 +73,8 @@ def main() -> None:
 
     w = args.workers
     folder = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
-    baseline = ROOT / "scenarios" / "baseline.yaml"
-    work = write_spec(
-        folder, "work", f"extends: {baseline}\n", [15 + 5 * i for i in range(args.points)], args.reps
-    )
     tiny_pts = 10
-    tiny = write_spec(
-        folder,
-        "tiny",
-        f"extends: {baseline}\npopulation: 5000\nsimulation: {{warm_up_days: 0, horizon_days: 7}}\n",
-        [10 + i for i in range(tiny_pts)],
-        max(1, args.tiny_tasks // tiny_pts),
-    )
+    work, tiny = bench_specs(folder, args.points, args.reps, args.tiny_tasks, tiny_pts)
 
     sweeps = (
         ("work sweep", work, {}, f"baseline x {args.points} SLT capacities x {args.reps} replications"),

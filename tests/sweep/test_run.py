@@ -40,7 +40,7 @@ def _stored_runs(store) -> int:
 def _check_complete(df: pd.DataFrame, ref: pd.DataFrame) -> None:
     dup = df.duplicated(["point", "replication", "kpi", "service"])
     assert not dup.any(), f"duplicate rows:\n{df[dup]}"
-    pd.testing.assert_frame_equal(df, ref)
+    pd.testing.assert_frame_equal(df, ref, check_exact=True)  # every value to the last bit
 
 
 def test_tidy_frame(tiny_spec, reference_store):
@@ -82,6 +82,7 @@ def test_two_workers_and_dask_give_identical_rows(tiny_spec, reference_store, tm
     two = tmp_path / "two.sqlite"
     info = run_sweep(tiny_spec, two, workers=2, batch=3, progress=False)
     assert (info.backend, info.runs, info.tasks) == ("processes", 40, 14), info
+    assert 0 < info.store_seconds and 0 < info.claim_seconds and info.store_seconds + info.claim_seconds < info.seconds
     _check_complete(sendmodel.load_sweep(two), ref)
     dask = tmp_path / "dask.sqlite"
     info = run_sweep(tiny_spec, dask, workers=2, dask_local=True, progress=False)

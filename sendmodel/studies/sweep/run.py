@@ -54,6 +54,10 @@ from sendmodel.studies.sweep.store import (
 # a second and the event loop checks itself 50 times a second, both taking the GIL from the simulation (runs
 # took ~12% longer in a Dask worker than in a local process; ~3% without them, benchmarks/bench_sweep.py).
 DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+# Dask settings for this process's client: Dask keeps the last messages it sent the scheduler for debugging,
+# 1,000 by default, and every task's message holds its pickled scenarios (~25 kB each; up to 1 MB a message is
+# kept), so the client grew by up to ~25 MB over a sweep's first 1,000 tasks, more with larger scenarios.
+DASK_CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
 TARGET_TASK_SECONDS = 1.0  # batch replications so one task takes about this long (Dask's advice: >= ~1 s)
 WAIT_SECONDS = 0.5  # how often a sweep with nothing to claim looks whether the other sweep's claims are stored
 
@@ -104,6 +108,8 @@ class SweepRun:
     seconds: float = 0.0
     compute_seconds: float = 0.0  # summed over runs, as measured on the workers
     by_others: int = 0  # runs another sweep on the same store stored meanwhile
+    store_seconds: float = 0.0  # in this process, writing finished tasks into the store
+    claim_seconds: float = 0.0  # in this process, claiming runs in the store before sending them
 
     @property
     def runs_per_second(self) -> float:
@@ -197,7 +203,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
                 f"this is {__version__} (model code {code_fingerprint()}): install the same sendmodel on "
                 "every worker"
             )
+        t = time.perf_counter()
         info.runs += _store_task(conn, result)
+        info.store_seconds += time.perf_counter() - t
         for point, _rep, secs, _rows in result["runs"]:
             per_point[point] += 1
             info.compute_seconds += secs
@@ -209,7 +217,9 @@ def _run(conn, store, sweep, workers, scheduler, dask_local, batch, progress) ->
 
     def next_task(owner: str, n: int) -> list | None:
         """A task of up to ``n`` pairs claimed for this sweep, or None if there is none to claim now."""
+        t = time.perf_counter()
         got = claim(conn, owner, todo, n)
+        info.claim_seconds += time.perf_counter() - t
         if got.stored_elsewhere:
             info.by_others += got.stored_elsewhere
             bar.update(got.stored_elsewhere)
@@ -294,24 +304,25 @@ def _executor(backend: str, workers: int, scheduler: str | None):
             yield (lambda t, seed: pool.submit(_run_task, t, seed)), wait_futures, workers
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, KilledWorker, LocalCluster
         from distributed import wait as dask_wait
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise SweepError("Dask is not installed: pip install 'dask[distributed]'") from exc
+    import dask
+
     cluster = None
     if scheduler is None:
-        import dask
-
         with dask.config.set(DASK_WORKER_CONFIG):
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
-        client = Client(cluster)
-    else:
-        client = Client(scheduler, timeout="30s")
+    with dask.config.set(DASK_CLIENT_CONFIG):  # read as the client connects
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
     try:
         slots = sum(client.nthreads().values()) or 1
         yield (lambda t, seed: client.submit(_run_task, t, seed, pure=False)), dask_wait, slots
+    except KilledWorker as exc:  # a worker lost is rerun elsewhere; this is a task that lost several
+        raise SweepError(f"{exc} The runs stored so far are kept: run the same command to resume.") from exc
     finally:
         client.close()
         if cluster is not None:
