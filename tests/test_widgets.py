@@ -333,6 +333,21 @@ def test_scenario_picker_loads_the_file_and_resets_levers(tiny_dir):
     )
 
 
+def test_picking_another_file_keeps_the_edits_aside_and_says_so(tiny_dir):
+    d = _dash("short", scenarios_dir=tiny_dir)
+    d.controls["dmo_pas"].value = 2
+    assert d.wait(120)
+    d.picker.value = "short_more_dmo"
+    assert d.wait(120)
+    assert d.controls["dmo_pas"].value == 3  # the picked file as it stands
+    assert "Your changes to 1 lever of short" in d.message.value and "pick short again" in d.message.value
+    d.picker.value = "short"
+    assert d.wait(120)
+    assert d.controls["dmo_pas"].value == 2, "the edits to short come back with it"
+    assert "Your earlier changes to short (1 lever) are back" in d.message.value
+    assert d.results.scenario.services["dmo"].pas_per_week == 2
+
+
 def test_the_one_liners_name_every_setting():
     import inspect
 

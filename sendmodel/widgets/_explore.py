@@ -47,6 +47,8 @@ class ExploreDashboard(Dashboard):
         self.reference_summary = None  # the scenario file as it stands, when the table compares with it
         self.overload = None  # the latest run's capacity check (sendmodel.analysis.overload.OverloadCheck)
         self._references: dict[tuple, Any] = {}
+        self._edits: dict[str, dict] = {}  # file -> lever edits kept aside when another file was picked
+        self._note = ""  # said with the next run (what a pick did to the edits)
 
         self.picker = self._picker(first)
         self.table = output("sm-kpi-table")
@@ -190,9 +192,30 @@ class ExploreDashboard(Dashboard):
     # --- running --------------------------------------------------------------------------------------------
 
     def _on_pick(self, change) -> None:
-        self._load(change["new"])
-        if self.base is not None:
-            self.update()
+        """Another file: its values replace the levers'. Edits made to the file being left are kept aside and
+        come back if it is picked again; the message says which, so nothing is dropped without a word."""
+        old, new = change["old"], change["new"]
+        edited = {} if self.base is None else {k: v for k, v in self.values().items() if v != self.file_values[k]}
+        if edited:
+            self._edits[old] = edited
+        self._load(new)
+        if self.base is None:
+            return
+        notes = []
+        if edited:
+            labels = [lv.label for lv in self.levers if lv.key in edited] or list(edited)
+            notes.append(f"Your changes to {len(edited)} lever{'s' if len(edited) != 1 else ''} of {old} "
+                         f"({', '.join(labels[:4])}{', ...' if len(labels) > 4 else ''}) are kept aside: pick "
+                         f"{old} again to have them back. The levers now show {new} as the file gives it.")
+        back = {k: v for k, v in self._edits.pop(new, {}).items() if k in self.controls}
+        if back:
+            with self._quietly():
+                for k, v in back.items():
+                    self.controls[k].value = v
+            notes.append(f"Your earlier changes to {new} ({len(back)} lever{'s' if len(back) != 1 else ''}) are "
+                         "back.")
+        self._note = " ".join(notes)
+        self.update()
 
     def _payload(self):
         if self.base is None:
@@ -203,7 +226,8 @@ class ExploreDashboard(Dashboard):
         except LeverError as exc:
             self._say(exc.message)
             return None
-        self._say(*scenario_warnings(sc), kind="warning")
+        self._say(*([self._note] if self._note else []), *scenario_warnings(sc), kind="warning")
+        self._note = ""  # said once, with the first run after the pick
         self.scenario = sc
         unchanged = vals == self.file_values
         return self.picker.value, self.base, sc, int(self.replications.value), self.seed, unchanged
