@@ -128,7 +128,8 @@ def register(sub) -> None:
     p.add_argument("--year", type=int, default=2024, help="SEN2 calendar year of the figures (default 2024)")
     p.add_argument("--base", default=str(SOURCE_ROOT / "scenarios" / "baseline.yaml"),
                    help="the scenario to start from (default: the national baseline)")
-    p.add_argument("--reps", type=int, default=6, help="replications per calibration evaluation (default 6)")
+    p.add_argument("--reps", type=int, default=10, help="replications per calibration evaluation (default 10: "
+                   "fewer follow the noise of the near-full health services; see docs/area.md)")
     p.add_argument("--check-reps", type=int, default=20,
                    help="replications for the benchmark's model column (default 20)")
     p.add_argument("--seed", type=int, default=2024)
