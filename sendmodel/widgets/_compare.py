@@ -141,9 +141,12 @@ def uncertainty_html(summary: pd.DataFrame, sets: int, reps: int) -> str:
                 cells.append("")
                 continue
             r = m.iloc[0]
-            pb = "" if pd.isna(r["p_better"]) else f"<b>{100 * r['p_better']:.0f}%</b> chance better"
-            cells.append(f"{r['diff_mean_over_sets']:+.1f} <span class='sm-ci'>({r['noise_and_input_low']:+.1f} to "
-                         f"{r['noise_and_input_high']:+.1f})</span><br>{pb}"
+            none = all(r[c] == 0 for c in ("diff_mean_over_sets", "noise_and_input_low", "noise_and_input_high"))
+            pb = ("no difference in any set" if none else "" if pd.isna(r["p_better"]) else
+                  f"<b>{100 * r['p_better']:.0f}%</b> chance better")
+            num = (lambda v: f"{v:+,.0f}") if abs(r["diff_mean_over_sets"]) >= 100 else (lambda v: f"{v:+.1f}")
+            cells.append(f"{num(r['diff_mean_over_sets'])} <span class='sm-ci'>({num(r['noise_and_input_low'])} to "
+                         f"{num(r['noise_and_input_high'])})</span><br>{pb}"
                          + (f"<br><span class='sm-ci'>moves with {html.escape(r['main_driver'])}</span>"
                             if r["main_driver"] else ""))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
