@@ -62,11 +62,43 @@ def _sobol(args, sc, kpis, progress):
           f"numbers), seed {args.seed} ...", file=sys.stderr)
     ind, points = sobol(sc, kpis, samples=args.samples, replications=args.reps, seed=args.seed,
                         workers=args.workers, progress=progress)
-    show = pd.DataFrame({"label": ind["label"], "service": ind["service"], "input": ind["input"],
+    return ind, points, _show_sobol(ind), plot_sobol, {"samples": args.samples}
+
+
+def _show_sobol(ind: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"label": ind["label"], "service": ind["service"], "input": ind["input"],
                          "S1 [CI]": _interval(ind["S1"], ind["S1_conf"]),
                          "ST [CI]": _interval(ind["ST"], ind["ST_conf"]),
                          "noise share": ind["noise_share"].round(3), "verdict": _verdict(ind)})
-    return ind, points, show, plot_sobol, {"samples": args.samples}
+
+
+def _from_sweep(args, kpis):
+    """Sobol indices from a sweep store whose spec (``args.scenario``) has design: sobol."""
+    from sendmodel.cli.options import CliError
+    from sendmodel.studies.sweep.spec import SobolSpec, load_sweep_spec
+    from sendmodel.studies.sweep.store import load_sweep, sweep_meta
+    from sendmodel.studies.uncertainty.sensitivity import plot_sobol, sobol_from_sweep
+
+    sweep = load_sweep_spec(args.scenario)
+    if not isinstance(sweep.spec, SobolSpec):
+        raise CliError(f"--sweep needs a sweep spec with design: sobol; {args.scenario} has design: "
+                       f"{sweep.spec.design}")
+    try:
+        meta = sweep_meta(args.sweep)
+    except FileNotFoundError:
+        raise CliError(f"--sweep {args.sweep}: no sweep store there; fill it first with `sendmodel sweep "
+                       f"{args.scenario} --out {args.sweep}`") from None
+    if meta.get("name") not in (None, sweep.name):
+        raise CliError(f"{args.sweep} holds another sweep ({meta.get('name')}), not {sweep.name}")
+    print(f"Sobol indices from the sweep store {args.sweep}: {len(sweep.points)} points x "
+          f"{sweep.replications} replications, {len(sweep.parameters)} uncertain inputs", file=sys.stderr)
+    try:
+        ind, points = sobol_from_sweep(sweep, load_sweep(args.sweep), kpis)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    args.seed, args.reps, args.samples = sweep.seed, sweep.replications, sweep.spec.samples
+    return sweep.base, ind, points, _show_sobol(ind), plot_sobol, {"samples": sweep.spec.samples,
+                                                                   "sweep_store": str(args.sweep)}
 
 
 def cmd_sensitivity(args) -> int:
@@ -78,15 +110,21 @@ def cmd_sensitivity(args) -> int:
 
     if args.out:
         check_output_dir(args.out)
-    sc = load_scenario(args.scenario)
-    warn(args.scenario, sc)
-    if not sc.uncertain_inputs:
-        raise CliError(f"{args.scenario} gives no field as a range; e.g. p_known: {{uncertain: triangular, low: "
-                       "0.4, mode: 0.55, high: 0.7}")
     kpis = args.kpi or [_kpi(k) for k in DEFAULT_KPIS]
-    method = args.method
-    ind, points, show, plot, design = (_sobol if method == "sobol" else _morris)(
-        args, sc, kpis, lambda i, n: print(f"  point {i} of {n}", file=sys.stderr, flush=True))
+    if args.sweep:
+        if args.method != "sobol":
+            raise CliError("--sweep reads Sobol indices from a sweep: give --method sobol")
+        sc, ind, points, show, plot, design = _from_sweep(args, kpis)
+        method = "sobol"
+    else:
+        sc = load_scenario(args.scenario)
+        warn(args.scenario, sc)
+        if not sc.uncertain_inputs:
+            raise CliError(f"{args.scenario} gives no field as a range; e.g. p_known: {{uncertain: triangular, "
+                           "low: 0.4, mode: 0.55, high: 0.7}")
+        method = args.method
+        ind, points, show, plot, design = (_sobol if method == "sobol" else _morris)(
+            args, sc, kpis, lambda i, n: print(f"  point {i} of {n}", file=sys.stderr, flush=True))
     with pd.option_context("display.width", 250, "display.max_colwidth", 50):
         print(show.to_string(index=False))
     if args.out:
@@ -124,6 +162,10 @@ def register(subparsers) -> None:
                    help="Sobol base samples, a power of 2 (default 64): samples x (inputs + 2) points")
     p.add_argument("--kpi", type=_kpi, action="append", help="KPI@service to screen (repeatable; default: "
                    + ", ".join(DEFAULT_KPIS) + ")")
+    p.add_argument("--sweep", metavar="STORE",
+                   help="with --method sobol: read the runs from this sweep store instead of running them; "
+                   "SCENARIO is then the sweep spec (design: sobol) that filled it, e.g. after `sendmodel sweep "
+                   "SPEC --out STORE` on every core or a Dask cluster")
     p.add_argument("--out", help="folder for morris.csv (or sobol.csv), morris_points.csv, morris.png and "
                    "manifest.json")
     p.set_defaults(func=cmd_sensitivity)

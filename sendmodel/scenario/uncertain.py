@@ -5,7 +5,8 @@
 
 The scenario itself takes the central value (the mode, or the middle of a uniform range), so every command runs
 as before; a study that carries the uncertainty through (``sendmodel compare --uncertainty N``) draws parameter
-sets from the ranges. Standard library only: reading a file must stay cheap.
+sets from the ranges. Standard library only at import: reading a file must stay cheap (the Sobol design below
+imports numpy and SALib when it is called).
 """
 
 from __future__ import annotations
@@ -93,3 +94,21 @@ def extract(data: Any, file, prefix: str = "") -> tuple[Any, list[UncertainInput
     if not isinstance(data, dict):
         return data, found
     return walk(copy.deepcopy(data), prefix), found
+
+
+def unit_problem(inputs) -> dict:
+    """SALib's problem over the inputs' quantiles (each on 0-1; values come from each input's ``ppf``)."""
+    return {"num_vars": len(inputs), "names": [u.path for u in inputs], "bounds": [[0.0, 1.0]] * len(inputs)}
+
+
+def sobol_design(inputs, samples: int, seed: int = 0):
+    """Saltelli's design for Sobol indices over the inputs: ``samples * (d + 2)`` rows of input values (each
+    input's quantiles of a scrambled Sobol' sequence through its distribution). The sensitivity study runs it
+    and a sweep spec with ``design: sobol`` stores it, so the two give the same indices."""
+    import numpy as np
+    from SALib.sample import sobol as sample
+
+    if samples < 2 or samples & (samples - 1):
+        raise ValueError(f"samples must be a power of 2, at least 2 (got {samples}), e.g. 64")
+    q = sample.sample(unit_problem(inputs), samples, calc_second_order=False, seed=seed)
+    return np.column_stack([[u.ppf(float(p)) for p in q[:, j]] for j, u in enumerate(inputs)])

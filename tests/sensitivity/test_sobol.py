@@ -112,3 +112,31 @@ def test_the_noise_common_random_numbers_leave_is_measured_without_the_shared_pa
     assert abs(est - sd_e / math.sqrt(reps)) < 0.1 * sd_e / math.sqrt(reps)
     assert y[0].std(ddof=1) / math.sqrt(reps) > 10 * est  # one point's spread over replications holds c too
     assert math.isnan(crn_noise_se(y[:1]))
+
+
+def test_a_sweep_design_feeds_the_sobol_indices(tmp_path, capsys):
+    """A sweep spec with design: sobol stores the Saltelli design's runs (on every core, resumably, as any
+    sweep); `sensitivity SPEC --sweep STORE` reads the indices from them: the same as running them directly."""
+    import yaml
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(tiny(SCENARIO)._raw, sort_keys=False))
+    spec = tmp_path / "sobol_sweep.yaml"
+    spec.write_text("name: sobol_sweep\nbase: base.yaml\ndesign: sobol\nsamples: 4\nreplications: 2\nseed: 3\n")
+    store = tmp_path / "s.sqlite"
+    out = tmp_path / "from_sweep"
+    kpi = ["--kpi", "advice_within_6w_pct@therapy"]
+    assert main(["sensitivity", str(spec), "--method", "sobol", "--sweep", str(store)] + kpi) == 2  # no store
+    assert main(["sweep", str(spec), "--out", str(store), "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["sensitivity", str(spec), "--method", "sobol", "--sweep", str(store), "--out", str(out)] + kpi) == 0
+    assert "16 points x 2 replications" in capsys.readouterr().err
+    got = pd.read_csv(out / "sobol.csv")
+    direct, _ = sobol(tiny(SCENARIO), [ADVICE], samples=4, replications=2, seed=3)
+    cols = ["S1", "S1_conf", "ST", "ST_conf", "noise_share"]
+    np.testing.assert_allclose(got[cols].to_numpy(), direct[cols].to_numpy(), rtol=1e-9)
+    assert main(["sensitivity", str(spec), "--sweep", str(store)] + kpi) == 2  # --sweep is for sobol
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: ../nowhere.yaml\ndesign: sobol\nsamples: 6\nreplications: 2\nseed: 3\n")
+    assert main(["sweep", str(bad), "--out", str(tmp_path / "b.sqlite")]) == 2
+    assert "power of 2" in capsys.readouterr().err

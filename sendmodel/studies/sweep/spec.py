@@ -143,16 +143,35 @@ class LhsSpec(_SpecBase):
         return self._sized("n_points", "n_points")
 
 
-SweepSpec = Annotated[Union[GridSpec, PointsSpec, LhsSpec], Field(discriminator="design")]
+class SobolSpec(_SpecBase):
+    """Saltelli's design for Sobol indices over the base scenario's uncertain inputs (the fields it gives as
+    ranges): ``samples`` (a power of 2) x (inputs + 2) points, each run on the same replications; `sendmodel
+    sensitivity SPEC --sweep STORE` then reads the indices from the store. A big design runs as any sweep does:
+    on every core or a Dask cluster, resumable after a crash."""
+
+    design: Literal["sobol"]
+    samples: Int = Field(ge=2, description="base samples, a power of 2 (points = samples x (inputs + 2))")
+
+    def point_count(self) -> int:
+        return self.samples  # at least; the inputs are the base scenario's, counted once it is loaded
+
+    @model_validator(mode="after")
+    def _size(self):
+        if self.samples & (self.samples - 1):
+            raise _RefError("samples", f"must be a power of 2 (got {_n(self.samples)}), e.g. 64")
+        return self._sized("samples", "samples")
+
+
+SweepSpec = Annotated[Union[GridSpec, PointsSpec, LhsSpec, SobolSpec], Field(discriminator="design")]
 _SPEC = TypeAdapter(SweepSpec)
-DESIGNS = ("grid", "points", "lhs")
+DESIGNS = ("grid", "points", "lhs", "sobol")
 
 
 @dataclass(frozen=True)
 class Sweep:
     """A validated sweep: its spec, base scenario and every point with its scenario."""
 
-    spec: GridSpec | PointsSpec | LhsSpec
+    spec: GridSpec | PointsSpec | LhsSpec | SobolSpec
     file: Path
     base: Scenario
     parameters: list[str]
@@ -242,6 +261,25 @@ def _design_points(spec, file: str) -> tuple[list[str], list[dict[str, Any]]]:
     return names, [json.loads(json.dumps(p, default=str)) for p in pts]
 
 
+def _sobol_points(spec: SobolSpec, base: Scenario, file: str, lines: dict) -> tuple[list[str], list[dict]]:
+    """The Saltelli design over the base's uncertain inputs, as the sensitivity study draws it."""
+    from sendmodel.scenario.uncertain import sobol_design
+
+    inputs = list(base.uncertain_inputs)
+    if not inputs:
+        raise ScenarioError(file, "base", f"design sobol needs the base scenario ({spec.base}) to give fields as "
+                            "ranges, e.g. p_known: {uncertain: triangular, low: 0.4, mode: 0.55, high: 0.7}",
+                            line=lines.get("base"))
+    n = spec.samples * (len(inputs) + 2)
+    if n > MAX_POINTS or n * spec.replications > MAX_RUNS:
+        raise ScenarioError(file, "samples", f"{_n(spec.samples)} samples x ({len(inputs)} inputs + 2) = {_n(n)} "
+                            f"points x {_n(spec.replications)} replications is more than a sweep holds "
+                            f"({_n(MAX_POINTS)} points, {_n(MAX_RUNS)} runs)", line=lines.get("samples"))
+    x = sobol_design(inputs, spec.samples, spec.seed)
+    names = [u.path for u in inputs]
+    return names, [json.loads(json.dumps({p: float(v) for p, v in zip(names, row)})) for row in x]
+
+
 def _path_problem(exc: ScenarioError) -> bool:
     """Whether a scenario error is about a field path (not its value)."""
     return exc.message.startswith(("unknown field", "unknown service")) or "not a section" in exc.message
@@ -292,7 +330,10 @@ def load_sweep_spec(path: str | Path) -> Sweep:
     if not exists:
         raise ScenarioError(shown, "base", f"scenario file not found: {base_file}", line=line)
     base = load_scenario(base_file)
-    names, pts = _design_points(spec, shown)
+    if isinstance(spec, SobolSpec):
+        names, pts = _sobol_points(spec, base, shown, doc.lines)
+    else:
+        names, pts = _design_points(spec, shown)
     scenarios = []
     for i, pt in enumerate(pts):
         try:

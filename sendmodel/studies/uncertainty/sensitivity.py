@@ -32,7 +32,8 @@ import pandas as pd
 from sendmodel.analysis.experiment import run
 from sendmodel.analysis.labels import label
 from sendmodel.scenario.config import Scenario
-from sendmodel.scenario.uncertain import UncertainInput
+from sendmodel.scenario.uncertain import UncertainInput, sobol_design
+from sendmodel.scenario.uncertain import unit_problem as _unit
 
 LEVELS = 4
 
@@ -92,14 +93,10 @@ def sobol_indices(inputs: Sequence[UncertainInput], evaluate: Evaluator, samples
     Returns (S1, ST and their 95% CI half-widths, the noise share and the verdict per output and input; the
     design points)."""
     from SALib.analyze import sobol as analyze
-    from SALib.sample import sobol as sample
 
-    if samples < 2 or samples & (samples - 1):
-        raise ValueError(f"samples must be a power of 2, at least 2 (got {samples}), e.g. 64")
     d = len(inputs)
-    unit = {"num_vars": d, "names": [u.path for u in inputs], "bounds": [[0.0, 1.0]] * d}
-    q = sample.sample(unit, samples, calc_second_order=False, seed=seed)  # quantiles of each input
-    x = np.column_stack([[u.ppf(float(p)) for p in q[:, j]] for j, u in enumerate(inputs)])
+    unit = _unit(inputs)
+    x = sobol_design(inputs, samples, seed)
     y = evaluate(x)
     if callable(noise_se):  # measured from the design's own replications, after it has run
         noise_se = noise_se()
@@ -207,6 +204,35 @@ def sobol(scenario: Scenario, kpis: list[tuple[str, str]], samples: int = 64, re
     whether the input is told apart from noise; and every design point's inputs and KPI means."""
     evaluate, _ = simulation(scenario, kpis, replications, seed, workers, progress)
     ind, points = sobol_indices(_inputs(scenario), evaluate, samples, seed, evaluate.design_noise)
+    return _by_kpi(ind, kpis, ["S1", "S1_conf", "ST", "ST_conf", "noise_share", "above_noise"]), points
+
+
+def sobol_from_sweep(sweep, frame: pd.DataFrame, kpis: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sobol indices from a finished sweep whose spec has ``design: sobol`` (``sweep``: the loaded spec,
+    ``frame``: its store as :func:`~sendmodel.studies.sweep.store.load_sweep` gives it): the same design, the
+    stored runs in place of new ones, the noise from the stored replications."""
+    inputs = _inputs(sweep.base)
+    x = sobol_design(inputs, sweep.spec.samples, sweep.seed)
+    n, reps = len(x), sweep.replications
+    have = frame.groupby("point")["replication"].nunique()
+    if len(have) != n or (have < reps).any():
+        raise ValueError(f"the sweep is not finished: {int((have >= reps).sum())} of {n} points have all "
+                         f"{reps} replications; run the same sendmodel sweep command again to finish it")
+    per_rep = {}
+    for ks in kpis:
+        g = frame[(frame["kpi"] == ks[0]) & (frame["service"] == ks[1])]
+        per_rep[_output(*ks)] = (g.pivot_table(index="point", columns="replication", values="value")
+                                 .reindex(index=range(n)).to_numpy(float))
+
+    def evaluate(points: np.ndarray) -> dict[str, np.ndarray]:
+        if points.shape != x.shape or not np.allclose(points, x, rtol=1e-12, atol=0):
+            raise ValueError("the stored points are not this spec's Sobol design")
+        return {name: a.mean(axis=1) for name, a in per_rep.items()}
+
+    def noise() -> dict[str, float]:
+        return {name: crn_noise_se(a) for name, a in per_rep.items() if np.isfinite(a).all()}
+
+    ind, points = sobol_indices(inputs, evaluate, sweep.spec.samples, sweep.seed, noise)
     return _by_kpi(ind, kpis, ["S1", "S1_conf", "ST", "ST_conf", "noise_share", "above_noise"]), points
 
 
