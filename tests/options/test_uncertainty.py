@@ -142,3 +142,15 @@ def test_the_command_with_a_ranges_file(tmp_path, capsys):
     assert "services.therapy.advice.p_known" in sets and sets["services.therapy.advice.p_known"].nunique() == 3
     assert main(["compare", str(files[0]), str(files[1]), "--baseline", "a", "--ranges", str(files[2])]) == 2
     assert "--ranges goes with --uncertainty" in capsys.readouterr().err
+
+
+def test_a_range_collapsed_to_its_point_gives_the_points_results_to_the_last_bit():
+    from sendmodel.analysis.experiment import run
+
+    point = tiny({"services.therapy.advice.p_known": 0.5, "simulation.horizon_days": 150})
+    collapsed = tiny({"services.therapy.advice.p_known": {"uncertain": "triangular", "low": 0.5, "mode": 0.5,
+                                                          "high": 0.5}, "simulation.horizon_days": 150})
+    a, b = run(point, 2, 4, keep_events=False).kpis, run(collapsed, 2, 4, keep_events=False).kpis
+    assert a.drop(columns="scenario").equals(b.drop(columns="scenario"))
+    summary, per_set = compare_uncertain({"a": point, "b": collapsed}, "a", sets=3, replications=2, seed=4)
+    assert (per_set["diff"].fillna(0) == 0).all()  # every parameter set draws the point itself
