@@ -396,6 +396,9 @@ def _needed_over_inputs(sc: Scenario, pairs: list[tuple[str, Target]], sets: int
             if cap_factor is not None:
                 cap = max(cap_factor * funded_pas(sj, lever_services(sj, lever)), 10.0 * sj.scale)
             r = solve_capacity(sj, lever, t, replications=replications, seed=seed, step=step, cap=cap, runs=runs)
+            if progress is not None:
+                progress(f"  input set {j + 1}: {lever}: {t.describe()}: "
+                         + (f"{r.pas_per_week:g} PAs a week" if r.reachable else "not reachable"))
             rows.append({"set": j + 1, **draw.to_dict(), "lever": lever, "target": t.spec,
                          "pas_per_week": r.pas_per_week if r.reachable else None, "reachable": r.reachable,
                          "note": r.note})
