@@ -389,7 +389,14 @@ UNCERTAIN_KPIS = ("advice_within_6w_pct", "plans_within_20w_pct", "routine_waiti
 def _uncertainty(scenarios: dict, baseline: str, args, replications: int) -> dict[str, pd.DataFrame]:
     """The comparison under input uncertainty (--uncertainty N): printed, and returned as the folder's CSVs."""
     from sendmodel.cli.options import CliError
-    from sendmodel.studies.uncertainty.propagate import compare_uncertain, uncertain_inputs, with_ranges
+    from sendmodel.studies.uncertainty.propagate import (
+        CE_KPI,
+        compare_uncertain,
+        option_against_option,
+        uncertain_inputs,
+        value_for_money,
+        with_ranges,
+    )
 
     if args.ranges:
         from sendmodel.scenario.loading import load_scenario
@@ -427,7 +434,28 @@ def _uncertainty(scenarios: dict, baseline: str, args, replications: int) -> dic
     print("\nUnder input uncertainty (differences from the baseline):")
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print(show.to_string(index=False))
-    return {"uncertainty.csv": summary, "uncertainty_sets.csv": per_set}
+    vfm, pairs = value_for_money(per_set), option_against_option(summary, per_set)
+    if not vfm.empty:
+        print("\nCost per extra health advice within 6 weeks over the parameter sets:")
+        print(pd.DataFrame({
+            "option": vfm["option"],
+            "GBP per extra, median [95% of sets]": [
+                "-" if pd.isna(m) else f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]"
+                for m, lo, hi in zip(vfm["gbp_per_extra_median"], vfm["gbp_per_extra_low"], vfm["gbp_per_extra_high"])],
+            "dominant (more for no extra cost)": vfm["p_dominant"].map(lambda x: f"{100 * x:.0f}% of sets"),
+            "no more on-time advice": vfm["p_no_more_on_time"].map(lambda x: f"{100 * x:.0f}% of sets"),
+        }).to_string(index=False))
+    head = pairs[pairs["kpi"].isin(("advice_within_6w_pct", "plans_within_20w_pct", CE_KPI))
+                 & (pairs["service"] == "all")]
+    if not head.empty:
+        print("\nOption against option (P(the row's option is better than the column's)):")
+        for lab, g in head.groupby("label", sort=False):
+            w = g.pivot(index="option", columns="against", values="p_better")
+            print(f"  {lab}:")
+            print("    " + w.map(lambda x: "" if pd.isna(x) else f"{100 * x:.0f}%").to_string().replace("\n",
+                                                                                                    "\n    "))
+    return {"uncertainty.csv": summary, "uncertainty_sets.csv": per_set,
+            "uncertainty_value_for_money.csv": vfm, "uncertainty_option_against_option.csv": pairs}
 
 
 def register(subparsers) -> None:

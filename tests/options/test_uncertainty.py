@@ -154,3 +154,36 @@ def test_a_range_collapsed_to_its_point_gives_the_points_results_to_the_last_bit
     assert a.drop(columns="scenario").equals(b.drop(columns="scenario"))
     summary, per_set = compare_uncertain({"a": point, "b": collapsed}, "a", sets=3, replications=2, seed=4)
     assert (per_set["diff"].fillna(0) == 0).all()  # every parameter set draws the point itself
+
+
+def test_option_against_option_and_value_for_money_over_the_sets():
+    import pandas as pd
+
+    from sendmodel.studies.uncertainty.propagate import CE_KPI, option_against_option, value_for_money
+
+    base = {**RANGE, "simulation.horizon_days": 200}
+    opts = {n: tiny({**base, "services.therapy.advice.booking_lead_days": fixed(d)}, name=n)
+            for n, d in (("today", 45), ("more", 25), ("most", 5))}
+    summary, per_set = compare_uncertain(opts, "today", sets=4, replications=2, seed=1)
+    pairs = option_against_option(summary, per_set)
+    p = pairs[(pairs["kpi"] == "advice_turnaround_p90_days") & (pairs["service"] == "therapy")].set_index(
+        ["option", "against"])["p_better"]
+    assert p[("most", "more")] > 0.9 and p[("more", "most")] < 0.1  # quicker booking: quicker advice
+    assert abs(p[("most", "more")] + p[("more", "most")] - 1) < 1e-9
+
+    # cost per extra on-time advice over the sets, from each set's extra cost and extra advice
+    rows = [{"option": "a", "kpi": CE_KPI, "service": "all", "set": j, "diff": c / e if e > 0 else float("nan"),
+             "extra_cost": c, "extra_on_time": e} for j, (c, e) in enumerate([(100, 10), (200, 10), (-5, 2), (50, 0)])]
+    v = value_for_money(pd.DataFrame(rows)).iloc[0]
+    assert v["gbp_per_extra_median"] == 10 and v["p_dominant"] == 0.25 and v["p_no_more_on_time"] == 0.25
+
+
+def test_each_set_has_one_cost_per_extra_row_per_option():
+    from sendmodel.studies.uncertainty.propagate import CE_KPI
+
+    base = {**RANGE, "simulation.horizon_days": 150, "services.therapy.commissioner": "nhs",
+            "services.therapy.gbp_per_pa": 300}
+    opts = {"today": tiny(base, name="today"), "more": tiny({**base, "services.therapy.pas_per_week": 12}, name="more")}
+    _, per_set = compare_uncertain(opts, "today", sets=3, replications=2, seed=1)
+    ce = per_set[per_set["kpi"] == CE_KPI]
+    assert len(ce) == 3 and ce["set"].tolist() == [0, 1, 2] and (ce["extra_cost"] > 0).all()

@@ -89,16 +89,17 @@ def compare_uncertain(options: dict[str, Scenario], baseline: str, sets: int = 2
         for name, sc in options.items():
             mine = {u.path for u in sc.uncertain_inputs}
             opts[name] = sc.override({p: float(v) for p, v in draw.items() if p in mine}) if mine else sc
-        t = run_comparison(opts, baseline, replications, seed, workers=workers).table
-        t = t[t["option"] != baseline][["option", "kpi", "service", "diff"]].assign(set=j)
-        rows.append(t)
+        c = run_comparison(opts, baseline, replications, seed, workers=workers)
+        t = c.table
+        t = t[(t["option"] != baseline) & (t["kpi"] != CE_KPI)][["option", "kpi", "service", "diff"]].assign(set=j)
+        rows.append(pd.concat([t, _cost_per_extra(c.kpis, baseline).assign(set=j)], ignore_index=True))
         if progress is not None:
             progress(j + 1, sets)
     per_set = pd.concat(rows, ignore_index=True).merge(draws.rename_axis("set").reset_index(), on="set")
     if kpis is not None:
         per_set = per_set[per_set["kpi"].isin(kpis)]
     out = []
-    for (o, k, s), g in per_set.groupby(["option", "kpi", "service"], sort=False):
+    for (o, k, s), g in per_set[per_set["kpi"] != CE_KPI].groupby(["option", "kpi", "service"], sort=False):
         d = g["diff"].to_numpy(float)
         if np.isnan(d).all():
             continue
@@ -131,8 +132,96 @@ def compare_uncertain(options: dict[str, Scenario], baseline: str, sets: int = 2
             "diff_mean_over_sets": m, "input_low": lo_in, "input_high": hi_in,
             "noise_and_input_low": m - both, "noise_and_input_high": m + both,
             "p_better": pb, "main_driver": top, "main_driver_rank_corr": drivers.get(top, np.nan),
+            "noise_se": se, "noise_n": n,
         })
     return pd.DataFrame(out), per_set
+
+
+def _cost_per_extra(kpis: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Per option, one parameter set's cost per extra health advice within 6 weeks (mean extra cost over mean
+    extra on-time advice, as the comparison's ratio; NaN when it gives no more on-time advice)."""
+    from sendmodel.analysis.compare import CE_COST, CE_EFFECT
+
+    k = kpis[(kpis["service"] == "all") & kpis["kpi"].isin([CE_COST, CE_EFFECT])]
+    if set(k["kpi"]) != {CE_COST, CE_EFFECT}:
+        return pd.DataFrame(columns=["option", "kpi", "service", "diff"])
+    m = k.groupby(["scenario", "kpi"])["value"].mean().unstack()
+    rows = []
+    for opt in m.index:
+        if opt == baseline:
+            continue
+        dc, de = m.loc[opt, CE_COST] - m.loc[baseline, CE_COST], m.loc[opt, CE_EFFECT] - m.loc[baseline, CE_EFFECT]
+        rows.append({"option": opt, "kpi": CE_KPI, "service": "all", "diff": dc / de if de > 0 else np.nan,
+                     "extra_cost": dc, "extra_on_time": de})
+    return pd.DataFrame(rows)
+
+
+CE_KPI = "cost_per_extra_advice_within_6w_gbp"
+
+
+def value_for_money(per_set: pd.DataFrame) -> pd.DataFrame:
+    """Over the parameter sets, each option's cost per extra health advice within 6 weeks: its median and the
+    2.5th-97.5th percentiles over the sets that give more on-time advice, the share of sets where it gives
+    more on-time advice for no extra cost (dominant), and where it gives none more at all."""
+    g = per_set[per_set["kpi"] == CE_KPI]
+    rows = []
+    for opt, s in g.groupby("option", sort=False):
+        r = s["diff"].dropna().to_numpy(float)
+        more = s["extra_on_time"].to_numpy(float) > 0
+        rows.append({
+            "option": opt, "sets": len(s),
+            "gbp_per_extra_median": float(np.median(r)) if r.size else np.nan,
+            "gbp_per_extra_low": float(np.percentile(r, 2.5)) if r.size else np.nan,
+            "gbp_per_extra_high": float(np.percentile(r, 97.5)) if r.size else np.nan,
+            "p_dominant": float(np.mean(more & (s["extra_cost"].to_numpy(float) <= 0))),
+            "p_no_more_on_time": float(np.mean(~more)),
+        })
+    return pd.DataFrame(rows)
+
+
+def option_against_option(summary: pd.DataFrame, per_set: pd.DataFrame) -> pd.DataFrame:
+    """For each KPI and each ordered pair of options (baseline aside), the probability that the first beats the
+    second: over the parameter sets (the same draws for both), the chance their difference is on the better side
+    given the noise, each option's noise from its comparison with the baseline (added in quadrature: common
+    random numbers make the real noise of the pair smaller, so this is conservative); and on cost per extra
+    on-time advice, the share of sets where the first is cheaper (both giving more on-time advice)."""
+    rows = []
+    opts = list(dict.fromkeys(per_set["option"]))
+    for (k, s), g in per_set.groupby(["kpi", "service"], sort=False):
+        better = KPI_BETTER.get(k, 0) if k != CE_KPI else -1
+        if not better:
+            continue
+        d = g.pivot_table(index="set", columns="option", values="diff")
+        for a in opts:
+            for b in opts:
+                if a == b or a not in d or b not in d:
+                    continue
+                x = (d[a] - d[b]).to_numpy(float)
+                if k == CE_KPI:
+                    ok = np.isfinite(x)
+                    pb = float(np.mean(x[ok] < 0)) if ok.any() else np.nan
+                else:
+                    se = [_se(summary, o, k, s) for o in (a, b)]
+                    sd = float(np.hypot(*se))
+                    n = int(min(_n(summary, o, k, s) for o in (a, b)))
+                    x = x[np.isfinite(x)]
+                    if not x.size:
+                        continue
+                    pb = float(np.mean(better * x > 0)) if sd == 0 or n < 2 else float(
+                        np.mean(stdtr(n - 1, better * x / sd)))
+                rows.append({"kpi": k, "service": s, "label": label(k) if k != CE_KPI else
+                             "Cost per extra advice within 6 weeks", "option": a, "against": b, "p_better": pb})
+    return pd.DataFrame(rows, columns=["kpi", "service", "label", "option", "against", "p_better"])
+
+
+def _se(summary: pd.DataFrame, option: str, kpi: str, service: str) -> float:
+    r = summary[(summary["option"] == option) & (summary["kpi"] == kpi) & (summary["service"] == service)]
+    return float(r["noise_se"].iloc[0]) if len(r) else 0.0
+
+
+def _n(summary: pd.DataFrame, option: str, kpi: str, service: str) -> int:
+    r = summary[(summary["option"] == option) & (summary["kpi"] == kpi) & (summary["service"] == service)]
+    return int(r["noise_n"].iloc[0]) if len(r) else 0
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
