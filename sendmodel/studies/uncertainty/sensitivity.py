@@ -236,6 +236,16 @@ def sobol_from_sweep(sweep, frame: pd.DataFrame, kpis: list[tuple[str, str]]) ->
     return _by_kpi(ind, kpis, ["S1", "S1_conf", "ST", "ST_conf", "noise_share", "above_noise"]), points
 
 
+def _short_input(path: str) -> str:
+    """An input's label on a plot: a service's field as the service and the field
+    ('services.community_paediatrics.advice.p_known' -> 'community_paediatrics p_known'), else the path (its
+    last two parts when long)."""
+    parts = path.split(".")
+    if parts[0] == "services" and len(parts) > 2:
+        return f"{parts[1]} {parts[-1]}"
+    return path if len(path) <= 28 else ".".join(parts[-2:])
+
+
 def _panels(indices: pd.DataFrame, xlabel: str, draw):
     """One panel per KPI, inputs down the side; ``draw(ax, y, g)`` draws a KPI's bars."""
     from sendmodel.analysis.plotting import plt
@@ -245,7 +255,7 @@ def _panels(indices: pd.DataFrame, xlabel: str, draw):
     for ax, ((k, s), g) in zip(axes[0], groups):
         y = np.arange(len(g))
         draw(ax, y, g)
-        ax.set_yticks(y, [p.split(".")[-1] if len(p) > 28 else p for p in g["input"]], fontsize=7)
+        ax.set_yticks(y, [_short_input(p) for p in g["input"]], fontsize=7)
         ax.set_title(f"{label(k)} ({s})", fontsize=8)
         ax.set_xlabel(xlabel, fontsize=7)
     fig.tight_layout()
