@@ -135,12 +135,11 @@ def test_latest_runner_runs_only_the_newest_of_a_burst():
     assert results == [190], f"expected the newest result only, got {results}"
 
 
-def test_latest_runner_drops_a_run_overtaken_by_a_newer_request():
-    started = threading.Event()
-    results, stopped = [], []
+def _stoppable(started, stopped, slow=lambda payload: True):
+    """Work that, for a slow payload, runs up to 5 s checking is_stale() and stops (recorded) when it turns."""
 
     def work(payload, progress, is_stale):
-        if payload == "slow":
+        if slow(payload):
             started.set()
             for _ in range(500):
                 if is_stale():
@@ -148,6 +147,14 @@ def test_latest_runner_drops_a_run_overtaken_by_a_newer_request():
                     raise Stale()
                 time.sleep(0.01)
         return payload
+
+    return work
+
+
+def test_latest_runner_drops_a_run_overtaken_by_a_newer_request():
+    started = threading.Event()
+    results, stopped = [], []
+    work = _stoppable(started, stopped, slow=lambda payload: payload == "slow")
 
     r = LatestRunner(work, on_result=results.append, delay=0.0)
     r.request("slow")
@@ -160,15 +167,7 @@ def test_latest_runner_drops_a_run_overtaken_by_a_newer_request():
 
 def test_latest_runner_cancel_stops_the_run_and_shows_nothing_of_it():
     started, results, stopped = threading.Event(), [], []
-
-    def work(payload, progress, is_stale):
-        started.set()
-        for _ in range(500):
-            if is_stale():
-                stopped.append(payload)
-                raise Stale()
-            time.sleep(0.01)
-        return payload
+    work = _stoppable(started, stopped, slow=lambda payload: payload == "slow")
 
     r = LatestRunner(work, on_result=results.append, delay=0.0)
     assert not r.cancel()  # nothing to cancel
