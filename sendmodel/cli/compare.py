@@ -390,7 +390,6 @@ def _uncertainty(scenarios: dict, baseline: str, args, replications: int) -> dic
     """The comparison under input uncertainty (--uncertainty N): printed, and returned as the folder's CSVs."""
     from sendmodel.cli.options import CliError
     from sendmodel.studies.uncertainty.propagate import (
-        CE_KPI,
         compare_uncertain,
         option_against_option,
         uncertain_inputs,

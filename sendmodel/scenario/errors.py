@@ -72,6 +72,20 @@ def parse_path(path: str) -> tuple:
     return tuple(parts)
 
 
+def value_at_path(d: Any, path: str) -> Any:
+    """The value at a field path (``advice.p_requested``, ``monthly_profile[3]``) of a dumped mapping, or None
+    when there is no such field."""
+    node = d
+    for p in parse_path(path) if path else ():
+        if isinstance(node, dict) and isinstance(p, str):
+            node = node.get(p)
+        elif isinstance(node, (list, tuple)) and isinstance(p, int) and 0 <= p < len(node):
+            node = node[p]
+        else:
+            return None
+    return node
+
+
 _repr = reprlib.Repr()
 _repr.maxlevel, _repr.maxlist, _repr.maxtuple, _repr.maxdict, _repr.maxset = 2, 6, 6, 4, 4
 _repr.maxstring, _repr.maxother, _repr.maxlong = 60, 60, 40

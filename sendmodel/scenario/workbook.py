@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sendmodel.scenario.config import Pool, Scenario, Service
-from sendmodel.scenario.errors import ScenarioError, parse_path
+from sendmodel.scenario.errors import ScenarioError, value_at_path
 from sendmodel.scenario.loading import load_scenario, validate_mapping
 from sendmodel.scenario.workbook_files import Grid, OutSheet, read_csv_folder, read_xlsx
 from sendmodel.scenario.workbook_layout import (
@@ -98,19 +98,6 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _get(d: Any, path: str) -> Any:
-    """The value at a relative field path (``advice.p_requested``, ``monthly_profile[3]``) of a dump, or None."""
-    node = d
-    for p in parse_path(path) if path else ():
-        if isinstance(node, dict) and isinstance(p, str):
-            node = node.get(p)
-        elif isinstance(node, (list, tuple)) and isinstance(p, int) and 0 <= p < len(node):
-            node = node[p]
-        else:
-            return None
-    return node
-
-
 def _dist_cells(dist: dict | None) -> dict[str, Any]:
     """A distribution's cells by part (dist, mean, cv, low, mode, high)."""
     if not dist:
@@ -144,13 +131,13 @@ def _table(sheet: Sheet, rows: list[list[Any]]) -> OutSheet:
 def template_sheets(scenario: Scenario, written_from: str | None = None) -> list[OutSheet]:
     """The sheets of a workbook pre-filled from ``scenario`` (notes first)."""
     d = scenario.model_dump()
-    area = {c.name: _cell(_get(d, c.path)) for c in AREA.cols if c.path}
+    area = {c.name: _cell(value_at_path(d, c.path)) for c in AREA.cols if c.path}
     area["written_from"] = written_from
     ehc = d.get("ehc")
-    demand = {c.name: _cell(_get(ehc, c.path)) for c in DEMAND.cols} if ehc else {}
+    demand = {c.name: _cell(value_at_path(ehc, c.path)) for c in DEMAND.cols} if ehc else {}
     times = []
     for step, (path, _unit) in STEPS.items():
-        cells = _dist_cells(_get(ehc, path)) if ehc else {}
+        cells = _dist_cells(value_at_path(ehc, path)) if ehc else {}
         times.append([step, cells.get("dist"), *(cells.get(p) for p in PARTS), step_meaning(step)])
     services, bands, changes = [], [], []
     for name, s in d["services"].items():
@@ -159,9 +146,9 @@ def template_sheets(scenario: Scenario, written_from: str | None = None) -> list
             if c.name == "service":
                 row.append(name)
             elif c.group:
-                row.append(_dist_cells(_get(s, c.path)).get(c.part))
+                row.append(_dist_cells(value_at_path(s, c.path)).get(c.part))
             else:
-                row.append(_cell(_get(s, c.path)) if c.path else None)
+                row.append(_cell(value_at_path(s, c.path)) if c.path else None)
         services.append(row)
         for b in s["backlog"]:
             bands.append([name, _cell(b["n_per_70k"]), _cell(b["age_weeks"][0]), _cell(b["age_weeks"][1]), None])
@@ -169,7 +156,7 @@ def template_sheets(scenario: Scenario, written_from: str | None = None) -> list
             changes.append([name, ch["start"], ch["end"], _cell(ch["pas_per_week_delta"]), None])
     pools = [[n, p["label"], ", ".join(p["services"]), _cell(p["trusted_assessor"]),
               _cell(p["trusted_assessor_extra_share"]), None] for n, p in d["pools"].items()]
-    costs = {c.name: _cell(_get(d["costs"], c.path)) for c in COSTS.cols}
+    costs = {c.name: _cell(value_at_path(d["costs"], c.path)) for c in COSTS.cols}
     setup = [[x["item"], _cell(x["gbp"]), x["commissioner"], None] for x in d["costs"]["setup"]]
     sources = [[k, v] for k, v in d["sources"].items()]
     notes: list[list[Any]] = [["sendmodel scenario workbook" + (f", pre-filled from {written_from}"

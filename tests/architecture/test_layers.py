@@ -1,9 +1,9 @@
 """The layout is the architecture: layers import only downward, no import cycles, no argparse below the CLI.
 
 Layers, from the bottom (docs/architecture.md): common -> scenario -> engine -> analysis -> studies -> cli and
-widgets. Inside studies, the business case builds on the capacity solver and local areas on the calibration; the
-other studies stand alone. Every import counts, including those inside functions (a lazy import is still a
-dependency).
+widgets. Inside studies, the business case builds on the capacity solver (and the input-uncertainty draws)
+and local areas on the calibration; the other studies stand alone. Every import counts, including those inside
+functions (a lazy import is still a dependency).
 """
 
 import ast

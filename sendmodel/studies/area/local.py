@@ -121,9 +121,9 @@ def _lognormal(sc: Scenario, path: str) -> dict:
     return {"dist": "lognormal", "mean": float(node.mean_value), "cv": float(getattr(node, "cv", 0.5))}
 
 
-def _value(sc: Scenario, step: Step, x: float):
-    """The field's new value: a number for a plain field, else the log-normal with its mean or cv at ``x``."""
-    return round(x, 4) if not step.field else {**_lognormal(sc, step.path), step.field: round(x, 4)}
+def _value(sc: Scenario, step: Step, x: float) -> dict:
+    """The field's new value: its log-normal with the step's mean or cv at ``x``."""
+    return {**_lognormal(sc, step.path), step.field: round(x, 4)}
 
 
 def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: int, workers: int,
@@ -143,8 +143,8 @@ def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: i
                        keep_events=False).summary()
             m = summ[(summ["kpi"] == step.kpi) & (summ["service"] == "all")]["mean"]
             cache[x] = float(m.iloc[0]) if len(m) else math.nan
-            name = ".".join(p for p in (step.path.split(".")[-1], step.field) if p)
-            log(f"  [{len(cache):3d}] {name}={x:.4g} -> {step.kpi}={cache[x]:.2f} (figure {target:.2f})")
+            log(f"  [{len(cache):3d}] {step.path.split('.')[-1]}.{step.field}={x:.4g} -> {step.kpi}={cache[x]:.2f} "
+                f"(figure {target:.2f})")
         return cache[x]
 
     lo, hi = step.lo, step.hi
@@ -152,20 +152,18 @@ def fit_step(sc: Scenario, step: Step, target: float, replications: int, seed: i
     below = (lambda v: v < target) if step.increasing else (lambda v: v > target)  # x too small
     message, side = "fitted", ""
     if below(f_lo) == below(f_hi):
-        where = ".".join(p for p in (step.path, step.field) if p)
         side = "above" if min(f_lo, f_hi) > target else "below"
-        message = (f"{label(step.kpi)} {target:.1f}% is not reachable through {where} within [{lo:g}, {hi:g}] "
-                   f"(the model gives {f_lo:.1f} to {f_hi:.1f}): left as it was; other parts of the pathway "
-                   "(national baseline values) limit it")
+        message = (f"{label(step.kpi)} {target:.1f}% is not reachable through {step.path}.{step.field} within "
+                   f"[{lo:g}, {hi:g}] (the model gives {f_lo:.1f} to {f_hi:.1f}): left as it was; other parts of the "
+                   "pathway (national baseline values) limit it")
         return sc, {}, message, side
-    else:
-        for _ in range(iterations):
-            mid = math.sqrt(lo * hi)
-            if below(kpi_at(mid)):
-                lo = mid
-            else:
-                hi = mid
-        x = min((lo, hi), key=lambda v: abs(kpi_at(v) - target))
+    for _ in range(iterations):
+        mid = math.sqrt(lo * hi)
+        if below(kpi_at(mid)):
+            lo = mid
+        else:
+            hi = mid
+    x = min((lo, hi), key=lambda v: abs(kpi_at(v) - target))
     value = _value(sc, step, x)
     return sc.override({step.path: value}), {step.path: value}, message, side
 

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtr
 
-from sendmodel.analysis.compare import run_comparison
+from sendmodel.analysis.compare import CE_COST, CE_EFFECT, CE_KPI, run_comparison
 from sendmodel.analysis.intervals import t_quantile
 from sendmodel.analysis.labels import KPI_BETTER, label
 from sendmodel.scenario.config import Scenario
+from sendmodel.scenario.errors import value_at_path
 
 
 def uncertain_inputs(options: dict[str, Scenario]) -> list:
@@ -34,12 +35,7 @@ def uncertain_inputs(options: dict[str, Scenario]) -> list:
 
 def value_at(sc: Scenario, path: str):
     """The value of a dotted field path in a scenario (None when it has no such field)."""
-    v = sc.model_dump(mode="json")
-    for part in path.split("."):
-        if not isinstance(v, dict) or part not in v:
-            return None
-        v = v[part]
-    return v
+    return value_at_path(sc.model_dump(mode="json"), path)
 
 
 def with_ranges(options: dict[str, Scenario], ranges: Scenario) -> tuple[dict[str, Scenario], dict[str, list]]:
@@ -140,8 +136,6 @@ def compare_uncertain(options: dict[str, Scenario], baseline: str, sets: int = 2
 def _cost_per_extra(kpis: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Per option, one parameter set's cost per extra health advice within 6 weeks (mean extra cost over mean
     extra on-time advice, as the comparison's ratio; NaN when it gives no more on-time advice)."""
-    from sendmodel.analysis.compare import CE_COST, CE_EFFECT
-
     k = kpis[(kpis["service"] == "all") & kpis["kpi"].isin([CE_COST, CE_EFFECT])]
     if set(k["kpi"]) != {CE_COST, CE_EFFECT}:
         return pd.DataFrame(columns=["option", "kpi", "service", "diff"])
@@ -154,9 +148,6 @@ def _cost_per_extra(kpis: pd.DataFrame, baseline: str) -> pd.DataFrame:
         rows.append({"option": opt, "kpi": CE_KPI, "service": "all", "diff": dc / de if de > 0 else np.nan,
                      "extra_cost": dc, "extra_on_time": de})
     return pd.DataFrame(rows)
-
-
-CE_KPI = "cost_per_extra_advice_within_6w_gbp"
 
 
 def value_for_money(per_set: pd.DataFrame) -> pd.DataFrame:
@@ -188,7 +179,7 @@ def option_against_option(summary: pd.DataFrame, per_set: pd.DataFrame) -> pd.Da
     rows = []
     opts = list(dict.fromkeys(per_set["option"]))
     for (k, s), g in per_set.groupby(["kpi", "service"], sort=False):
-        better = KPI_BETTER.get(k, 0) if k != CE_KPI else -1
+        better = KPI_BETTER.get(k, 0)  # -1 for cost per extra on-time advice: cheaper is better
         if not better:
             continue
         d = g.pivot_table(index="set", columns="option", values="diff")
@@ -201,9 +192,8 @@ def option_against_option(summary: pd.DataFrame, per_set: pd.DataFrame) -> pd.Da
                     ok = np.isfinite(x)
                     pb = float(np.mean(x[ok] < 0)) if ok.any() else np.nan
                 else:
-                    se = [_se(summary, o, k, s) for o in (a, b)]
-                    sd = float(np.hypot(*se))
-                    n = int(min(_n(summary, o, k, s) for o in (a, b)))
+                    (se_a, n_a), (se_b, n_b) = _noise(summary, a, k, s), _noise(summary, b, k, s)
+                    sd, n = float(np.hypot(se_a, se_b)), min(n_a, n_b)
                     x = x[np.isfinite(x)]
                     if not x.size:
                         continue
@@ -214,14 +204,10 @@ def option_against_option(summary: pd.DataFrame, per_set: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows, columns=["kpi", "service", "label", "option", "against", "p_better"])
 
 
-def _se(summary: pd.DataFrame, option: str, kpi: str, service: str) -> float:
+def _noise(summary: pd.DataFrame, option: str, kpi: str, service: str) -> tuple[float, int]:
+    """An option's noise on a KPI against the baseline: the standard error and the replications behind it."""
     r = summary[(summary["option"] == option) & (summary["kpi"] == kpi) & (summary["service"] == service)]
-    return float(r["noise_se"].iloc[0]) if len(r) else 0.0
-
-
-def _n(summary: pd.DataFrame, option: str, kpi: str, service: str) -> int:
-    r = summary[(summary["option"] == option) & (summary["kpi"] == kpi) & (summary["service"] == service)]
-    return int(r["noise_n"].iloc[0]) if len(r) else 0
+    return (float(r["noise_se"].iloc[0]), int(r["noise_n"].iloc[0])) if len(r) else (0.0, 0)
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
