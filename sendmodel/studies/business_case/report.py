@@ -76,7 +76,7 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
     fig.suptitle(f"KPI against PAs a week, {bc.scenario.population:,.0f} children 0-17 "
                  f"(up to {bc.settings['replications']} replications per level, seed {bc.settings['seed']})",
                  fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title, however many rows
     return fig
 
 
