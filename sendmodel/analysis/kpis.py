@@ -164,7 +164,14 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
             add(("routine_wait_median_weeks", s, _q(w, 0.5)))
             target = sc.services[s].routine_target_weeks
             add(("routine_seen_within_target_pct", s, _pct(w <= target)))
-            lists = routine_list_kpis(s, arr, seen, w, warm, end)
+            left = routine_left_day(rec, s)
+            lists = routine_list_kpis(s, arr, left, w, warm, end)
+            removed = rec["routine"][s].get("removed_day")
+            if removed is not None:  # children who left the list unseen (routine_removal_per_week)
+                gone = (removed >= warm) & (removed < end)
+                off = (left >= warm) & (left < end)
+                add(("routine_removed_per_year", s, float(gone.sum()) * per_year))
+                add(("routine_removed_pct", s, _pct(gone[off])))
             rows += lists
             # child-weeks of routine waiting a year (mean list x weeks a year) and children seen after the target
             waiting = next(v for k, _, v in lists if k == "routine_waiting_mean")
@@ -174,7 +181,7 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
             if sc.services[s].kind == "health":
                 weeks_all += weeks
                 breaches_all += breaches * per_year
-            wl += float((np.isnan(_by(seen, end)) & (arr < end)).sum())
+            wl += float((np.isnan(_by(left, end)) & (arr < end)).sum())
         if s in rec["advice"]:
             a = rec["advice"][s]
             req = a["requested_day"]
@@ -315,6 +322,13 @@ def _hours_per_year(sv: dict, kinds: tuple[int, ...], warm: float, end: float) -
     return float(sv["task_hours"][mine].sum()) * 365.25 / (end - warm)
 
 
+def routine_left_day(rec: dict, service: str) -> np.ndarray:
+    """When each routine referral left the list: seen, or left it unseen (NaN: still waiting at the end)."""
+    r = rec["routine"][service]
+    removed = r.get("removed_day")
+    return r["seen_day"] if removed is None else np.fmin(r["seen_day"], removed)
+
+
 def routine_list_kpis(s: str, arr: np.ndarray, seen: np.ndarray, w: np.ndarray, warm: float, end: float):
     """A service's routine waiting list as NHS community-health statistics describe it.
 
@@ -359,7 +373,7 @@ def waiting_list_series(rec: dict, service: str, step_days: float = 7.0) -> tupl
     n = np.zeros_like(t)
     if service in rec["routine"]:
         arr = rec["routine_arrival"][service]
-        seen = np.nan_to_num(rec["routine"][service]["seen_day"], nan=np.inf)
+        seen = np.nan_to_num(routine_left_day(rec, service), nan=np.inf)
         n += np.searchsorted(np.sort(arr), t, side="right") - np.searchsorted(np.sort(seen), t, side="right")
     if service in rec["advice"]:
         a = rec["advice"][service]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sendmodel.analysis.intervals import mean_interval, replications_for
+from sendmodel.analysis.kpis import routine_left_day
 from sendmodel.analysis.labels import label
 
 EHC = "ehc_requests"  # the unit name of the EHC requests' own row (open requests and their ages)
@@ -49,7 +50,7 @@ FEW_GROWTH_SHARE, FEW_OFFERED_OVER = 0.5, 1.15  # the same with fewer than 3 rep
 WIDE_POINTS = 10.0  # a per-service share whose 95% CI half-width exceeds this many points is called unsettled
 SPREAD_KPIS = ("advice_within_6w_pct", "routine_seen_within_target_pct")
 MEASURES = ("available_hours", "busy_hours", "offered_hours", "queue_start", "queue_end", "queue_slope_per_month",
-            "open_end", "open_age_median_weeks", "open_age_p90_weeks")
+            "open_end", "open_age_median_weeks", "open_age_p90_weeks", "left_unseen")
 LOAD_COLUMNS = ["scenario", "replication", "service", *MEASURES]
 
 
@@ -126,13 +127,17 @@ def load_rows(rec: dict, sc) -> list[tuple[str, str, float]]:
         if avail <= 0 and not enq.size:
             continue  # no PAs and nothing sent: nothing to say
         came = (enq >= warm) & (enq < end)
+        if "task_left_day" in svc:  # children who left the list unseen brought no work, and are counted
+            gone = svc["task_left_day"]
+            came &= np.isnan(gone)
+            rows.append((s, "left_unseen", float(((gone >= warm) & (gone < end)).sum())))
         offered = _ehc_offered(rec, sc, s, warm, end)
         rows += [(s, "available_hours", avail), (s, "busy_hours", float(svc["busy_hours_by_day"][lo:hi].sum())),
                  (s, "offered_hours", float(svc["task_hours"][came].sum()) if offered is None else offered)]
         starts, dones = [], []
         if s in rec["routine"]:
             starts.append(rec["routine_arrival"][s])
-            dones.append(rec["routine"][s]["seen_day"])
+            dones.append(routine_left_day(rec, s))
         if s in rec["advice"]:
             a = rec["advice"][s]
             starts.append(a["requested_day"])
@@ -182,6 +187,7 @@ class UnitLoad:
     open_end: float
     age_median: float  # weeks
     age_p90: float
+    left_unseen: float = float("nan")  # children a month leaving the routine list unseen (NaN: none can)
 
     @property
     def what(self) -> str:
@@ -302,6 +308,13 @@ class OverloadCheck:
                     f"are busy {u.utilisation:.0%} of the time); once that queue clears, it will not keep up.")
             if u.status != "at capacity":
                 continue
+            if np.isfinite(u.left_unseen) and u.left_unseen > 0 and not (u.growth_low > 0 and u.replications >= 3):
+                out.append(
+                    f"{u.label} is at capacity: its PAs are busy {u.utilisation:.0%} of the time and its list holds "
+                    f"at about {_num(u.queue_end)} {u.what} ({self._trend(u)}) only because about "
+                    f"{_num(u.left_unseen)} a month leave it unseen: demand its PAs do not meet, not a list that "
+                    "keeps up.")
+                continue
             load = "" if not np.isfinite(u.offered) else f" and work arrives at about {u.offered:.0%} of them"
             out.append(
                 f"{u.label} is at capacity: its PAs are busy {u.utilisation:.0%} of the time{load}. Its queue "
@@ -382,6 +395,8 @@ def check_overload(load: pd.DataFrame, scenario) -> OverloadCheck:
             "queue_start": float(g["queue_start"].mean()), "queue_end": float(g["queue_end"].mean()),
             "open_end": float(g["open_end"].mean()), "age_median": float(g["open_age_median_weeks"].mean()),
             "age_p90": float(g["open_age_p90_weeks"].mean()),
+            "left_unseen": float(g["left_unseen"].mean()) / months if "left_unseen" in g and
+            g["left_unseen"].notna().any() else float("nan"),
         }
         if s == EHC:
             ehc = UnitLoad(label="EHC requests", role="ehc", status="", reason="", **_fields(u))

@@ -71,6 +71,7 @@ def events_frame(rec: dict, scenario: str, replication: int) -> pd.DataFrame:
         arr = rec["routine_arrival"][s]
         seen = r["seen_day"]
         done = ~np.isnan(seen)
+        removed = ~np.isnan(r["removed_day"]) if "removed_day" in r else np.zeros(seen.size, bool)
         parts.append(
             pd.DataFrame(
                 {
@@ -80,8 +81,8 @@ def events_frame(rec: dict, scenario: str, replication: int) -> pd.DataFrame:
                     "arrival_day": arr,
                     "seen_day": seen,
                     "n_missed": rec["routine_n_missed"][s],
-                    "status": np.where(done, "closed", "open"),
-                    "age_at_end_days": np.where(done, np.nan, end - arr),
+                    "status": np.where(done, "closed", np.where(removed, "left unseen", "open")),
+                    "age_at_end_days": np.where(done | removed, np.nan, end - arr),
                 }
             )
         )

@@ -12,6 +12,7 @@ import datetime as dt
 
 import numpy as np
 
+from sendmodel.analysis.kpis import routine_left_day
 from sendmodel.scenario.config import REFERENCE_POPULATION, Scenario
 
 
@@ -56,8 +57,7 @@ def waiting_lists_at(rec: dict, sc: Scenario, day: float) -> dict[str, list[dict
     """Each service's routine waiting list on ``day`` as ``backlog`` bands of one week (per 70,000)."""
     out = {}
     for s, arr in rec["routine_arrival"].items():
-        seen = rec["routine"][s]["seen_day"]
-        waiting = (arr < day) & ~_at(seen, day)
+        waiting = (arr < day) & ~_at(routine_left_day(rec, s), day)
         weeks = np.floor((day - arr[waiting]) / 7.0).astype(int)
         counts = np.bincount(weeks) if weeks.size else np.zeros(0, int)
         out[s] = [{"n_per_70k": float(k) * REFERENCE_POPULATION / sc.population, "age_weeks": [w, w + 1]}

@@ -130,6 +130,9 @@ class RoutineDemand:
     n_missed: np.ndarray
     rebook_delay_days: np.ndarray
     n_backlog: int
+    #: the day each referral would leave the list unseen if no appointment had been booked by then; None: nobody
+    #: leaves (``routine_removal_per_week`` 0)
+    leaves_day: np.ndarray | None = None
 
 
 @dataclass
@@ -395,7 +398,16 @@ def _routine(sc: Scenario, name: str, seed: int, rep: int, end_day: float) -> Ro
     u_old = make_rng(seed, rep, Stream.ROUTINE_ATTRIBUTES, name + "/backlog").random((backlog.size, 3))
     u = np.vstack([u_old, u_new]) if n else np.empty((0, 3))
     appt = from_uniform(svc.routine_appointment_hours, u[:, 0]) if svc.routine_appointment_hours else np.zeros(n)
+    leaves = None
+    if svc.routine_removal_per_week > 0:
+        # Each child waiting leaves at a constant rate (memoryless), so a child already on the list at the start
+        # has the same time left as a new one: drawn from the start (day 0) or from the referral.
+        mean_days = 7.0 / svc.routine_removal_per_week
+        e_new = make_rng(seed, rep, Stream.ROUTINE_REMOVAL, name).exponential(mean_days, arrivals.size)
+        e_old = make_rng(seed, rep, Stream.ROUTINE_REMOVAL, name + "/backlog").exponential(mean_days, backlog.size)
+        leaves = np.maximum(arrival_day, 0.0) + np.concatenate([e_old, e_new])
     return RoutineDemand(
+        leaves_day=leaves,
         arrival_day=arrival_day,
         appointment_hours=appt,
         n_missed=n_missed(svc.p_missed_appointment, u[:, 1]),

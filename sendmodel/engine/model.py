@@ -226,6 +226,11 @@ class SendModel:
         }
         # (referral, its appointment task): seen_day is filled from the tasks' start times after the run
         self.routine_seen: dict[str, list[tuple[int, Task]]] = {s: [] for s in demand.routine}
+        # (referral, its first task) for the services whose children may leave the list unseen
+        self.routine_first: dict[str, list[tuple[int, Task]]] = {
+            s: [] for s, r in demand.routine.items() if r.leaves_day is not None}
+        for s in self.routine_first:
+            self.routine_rec[s]["removed_day"] = np.full(demand.routine[s].arrival_day.size, np.nan)
         # The pathways read one request at a time: Python lists are much faster to index than NumPy arrays.
         per_request = [f for f in EhcDemand.__dataclass_fields__ if f not in ("advice", "n_open", "case_id")]
         self.tribunals = scenario.ehc is not None and scenario.ehc.tribunals.enabled
@@ -626,6 +631,13 @@ class SendModel:
         tasks = [self.services[parts[j][0]].tasks for j in src]
         seen = [self.routine_seen[parts[j][0]] for j in src]
         key, put_at = q.key, q.put_at
+        if any(r.leaves_day is not None for _, r in parts):
+            q.removals = True  # some children leave the list unseen: the first task of each carries when
+            leaves = np.concatenate([r.leaves_day if r.leaves_day is not None else np.full(r.arrival_day.size, np.inf)
+                                     for _, r in parts])[order].tolist()
+            first = [self.routine_first.get(parts[j][0]) for j in src]
+        else:
+            leaves = first = None
 
         def arrive(pos: int, t: float) -> None:
             if missed[pos]:  # the first appointment is missed: the rest of the referral is a pathway
@@ -636,6 +648,9 @@ class SendModel:
                 task = Task(key(t, False), hours[pos], ROUTINE, False, False)
                 seen[pos].append((idx[pos], task))
             tasks[pos].append(task)
+            if leaves is not None and first[pos] is not None:
+                task.leaves = leaves[pos]  # until its first appointment is booked (taken)
+                first[pos].append((idx[pos], task))
             put_at(task, t if t > 0.0 else 0.0)  # a backlog is queued at the start of the run
 
         q.set_feed(t[order].tolist(), arrive)
@@ -695,6 +710,14 @@ class SendModel:
                 i = np.fromiter(map(itemgetter(0), pairs), np.int64, n)
                 started = np.fromiter((task.started for _, task in pairs), float, n)
                 self.routine_rec[s]["seen_day"][i] = started
+        end = self.end
+        for s, pairs in self.routine_first.items():  # left unseen: never taken, and its time came before the end
+            removed = self.routine_rec[s]["removed_day"]
+            for i, task in pairs:
+                if task.started != task.started and task.leaves < end:
+                    removed[i] = task.leaves
+        for q in self.queues:
+            q.log_in_order(end)
         rec = self.records()
         self._release()
         return rec
@@ -736,6 +759,9 @@ class SendModel:
                 "task_ehc": np.fromiter(map(attrgetter("ehc"), tasks), bool, n),
                 "queue_t": np.asarray(st.queue.log_t),
                 "queue_n": np.asarray(st.queue.log_n),
+                **({"task_left_day": np.fromiter(
+                    (t.leaves if t.started != t.started and t.leaves < self.end else math.nan for t in tasks),
+                    float, n)} if st.queue.removals else {}),
                 "busy_hours_by_day": st.busy_hours,
                 "available_hours_by_day": st.available_hours,
             }

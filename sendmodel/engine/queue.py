@@ -11,6 +11,7 @@ import itertools
 import math
 from typing import Any, Protocol
 
+import numpy as np
 import simpy
 
 from sendmodel.engine.tasks import Task
@@ -77,6 +78,11 @@ class ServiceQueue:
         self.feed_next = math.inf
         self.arrive: Any = None  # arrive(pos, t): queue feed entry pos, referred at t (negative: a backlog)
         self.feed_alarm: simpy.Timeout | None = None
+        # Children who leave the routine list unseen (``routine_removal_per_week``) are dropped lazily: a task
+        # whose ``leaves`` time has passed is taken off the top of the heap before anyone looks at it, and its
+        # log entry is written at the time it left (``log_in_order`` puts the log back in time order).
+        self.removals = False
+        self.removed: list[Task] = []
 
     def key(self, clock_start: float, ehc: bool) -> tuple:
         seq = next(self._seq)
@@ -197,8 +203,50 @@ class ServiceQueue:
             del self.sleepers[best_i]
             best.wake(best_t, now)
 
+    def purge(self, now: float) -> None:
+        """Take off the top of the routine heap the children who left the list unseen by ``now``.
+
+        Only the top matters: a session takes (or asks about) the first task in the discipline's order, so a
+        child who left deeper in the heap is dropped when it comes to the top, at the time it left. Every task
+        that can leave is in ``rest`` only (routine referrals are never not-known assessments).
+        """
+        rest = self.rest
+        while rest:
+            task = rest[0][-1]
+            if task.started == task.started:  # taken from the other heap (short-notice queues)
+                heapq.heappop(rest)
+            elif task.leaves <= now:
+                heapq.heappop(rest)
+                self.n -= 1
+                self.removed.append(task)
+                self.log_t.append(task.leaves)
+                self.log_n.append(self.n)
+            else:
+                return
+
+    def log_in_order(self, end: float) -> None:
+        """After the run: log the children who left the list after anyone last looked (still in the heap), then
+        put the log in time order (each entry changed the count by one)."""
+        if not self.removals:
+            return
+        for entry in self.rest:
+            task = entry[-1]
+            if task.started != task.started and task.leaves < end:
+                self.n -= 1
+                self.removed.append(task)
+                self.log_t.append(task.leaves)
+                self.log_n.append(self.n)
+        if not self.removed:
+            return
+        t = np.asarray(self.log_t)
+        step = np.diff(np.asarray(self.log_n), prepend=0)
+        order = np.argsort(t, kind="stable")
+        self.log_t, self.log_n = t[order].tolist(), np.cumsum(step[order]).tolist()
+
     def eligible(self, ring_fenced: bool) -> bool:
         """Is anything waiting that a (ring-fenced) session could take?"""
+        if self.removals:
+            self.purge(self.env.now)
         if self.short_notice:
             self._drop_taken()
             if not ring_fenced:
@@ -207,6 +255,8 @@ class ServiceQueue:
 
     def rest_waiting(self) -> bool:
         """Is anything other than a not-yet-bookable assessment waiting (work for ordinary sessions)?"""
+        if self.removals:
+            self.purge(self.env.now)
         if self.short_notice:
             self._drop_taken()
         return bool(self.rest)
@@ -215,6 +265,8 @@ class ServiceQueue:
         """The next task a (ring-fenced) session takes at ``now`` (default: the clock), or None."""
         if now is None:
             now = self.env.now
+        if self.removals:
+            self.purge(now)
         nk, rest = self.nk, self.rest
         if self.short_notice:
             self._drop_taken()

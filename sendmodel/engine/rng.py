@@ -25,6 +25,7 @@ class Stream(IntEnum):
     LEAVE = 6  # per service: which weeks each clinician is on leave
     OPEN_CASES = 7  # open EHC cases at the start: ages in a band, attributes, per service advice
     PLANS = 8  # plans in force: ages, when each ceases, each annual review's hours and health input
+    ROUTINE_REMOVAL = 9  # per service: when each child on the routine list would leave it unseen
 
 
 def make_rng(base_seed: int, replication: int, stream: Stream, name: str = "") -> np.random.Generator:

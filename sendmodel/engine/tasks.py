@@ -73,6 +73,7 @@ class Task:
         "started",
         "finished",
         "on_done",
+        "leaves",
     )
 
     def __init__(self, key, hours, kind, ehc, nk, on_done=None):
@@ -86,6 +87,7 @@ class Task:
         self.started = math.nan
         self.finished = math.nan
         self.on_done = on_done
+        self.leaves = math.inf  # a routine referral leaves the list unseen at this time (see ServiceQueue.purge)
 
 
 class Signal:

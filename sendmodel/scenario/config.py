@@ -385,6 +385,10 @@ class Service(_Strict):
     routine_appointment_hours: Distribution | None = Field(
         None, description="hours of clinician time for a routine first appointment"
     )
+    routine_removal_per_week: Probability = Field(
+        0.0, description="share of the children on the routine waiting list who leave it each week without being "
+        "seen (moved away, no longer needed, discharged after not replying, seen elsewhere): each child waiting "
+        "leaves at this rate, a week, until an appointment is booked; 0: nobody leaves")
     routine_target_weeks: Num = Field(18.0, gt=0, le=520, description="routine waiting-time standard, weeks")
     p_missed_appointment: Probability = Field(0.0, description="share of appointments not attended (slot is used)")
     rebook_delay_days: Distribution | None = Field(None, description="days until a missed appointment is rebooked")

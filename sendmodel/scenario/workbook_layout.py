@@ -290,6 +290,8 @@ SERVICES = Sheet("services", "table", (
     Col("routine_referrals_per_week_per_70k", NUMBER, "routine_referrals_per_week_per_70k",
         describe(Service, "routine_referrals_per_week_per_70k"), f"referrals a week {PER_70K}", 0.0,
         MAX_ROUTINE_PER_WEEK_PER_70K, width=12),
+    Col("routine_removal_per_week", SHARE, "routine_removal_per_week", describe(Service, "routine_removal_per_week"),
+        "share of the list a week", width=10),
     *dist_cols("routine_appointment_hours", "routine_appointment_hours", "hours",
                describe(Service, "routine_appointment_hours")),
     Col("routine_target_weeks", NUMBER, "routine_target_weeks", describe(Service, "routine_target_weeks"), "weeks",

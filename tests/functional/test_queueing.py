@@ -73,6 +73,8 @@ def _little(rec: dict, service: str, warm: float, end: float) -> tuple[float, fl
     """
     t = rec["services"][service]
     enq, st = t["task_enqueued"], t["task_started"]
+    if "task_left_day" in t:  # a child who left the list unseen waited until it left
+        st = np.fmin(st, t["task_left_day"])
     st = np.where(np.isnan(st), end, st)
     w = np.clip(st, warm, end) - np.clip(enq, warm, end)
     waits_in_window = (enq < end) & (st > warm) & (st > enq)

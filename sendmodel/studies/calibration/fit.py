@@ -149,11 +149,18 @@ def ehc_hours_per_week(sc: Scenario, service: str) -> float:
 
 
 def routine_hours_per_week(sc: Scenario, service: str) -> float:
+    """Expected routine appointment hours a week (per 70,000) for a list that stays at its starting size.
+
+    Where children leave the list unseen (``routine_removal_per_week``), a steady list of L children loses
+    theta x L of them a week, so only the rest of the referrals need an appointment (L: the starting backlog).
+    """
     svc = sc.services[service]
     if svc.routine_referrals_per_week_per_70k <= 0:
         return 0.0
     missed = _mean_missed(svc.p_missed_appointment)
-    return svc.routine_referrals_per_week_per_70k * svc.routine_appointment_hours.mean_value * (1 + missed)
+    listed = sum(b.n_per_70k for b in svc.backlog)
+    seen = max(svc.routine_referrals_per_week_per_70k - svc.routine_removal_per_week * listed, 0.0)
+    return seen * svc.routine_appointment_hours.mean_value * (1 + missed)
 
 
 def steady_capacity(sc: Scenario) -> dict:

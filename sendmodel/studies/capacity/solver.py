@@ -335,7 +335,8 @@ def offered_hours_per_week(scenario: Scenario, service: str, ehc_only: bool = Fa
 
     Routine appointments (unless ``ehc_only``), EHC advice, DMO/DCO sign-off and its admin, LA casework. Missed
     appointments are rebooked, so they count again. Queueing theory's offered load: below it no capacity keeps
-    up, which is where the search begins to look.
+    up, which is where the search begins to look. Every routine referral counts, including those who would
+    leave the list unseen (``routine_removal_per_week``): the PAs that see every child, an upper bracket.
     """
     svc, e = scenario.services[service], scenario.ehc
     scale, weeks = scenario.scale, 365.25 / 7

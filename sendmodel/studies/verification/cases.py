@@ -91,7 +91,10 @@ def little_areas(rec: dict, lo: float) -> tuple[float, float, float]:
     end, worst, a_log, a_tasks = rec["end_day"], 0.0, 0.0, 0.0
     for name, s in rec["services"].items():
         from_log = queue_time_average(rec, name, lo) * (end - lo)
-        started = np.where(np.isnan(s["task_started"]), end, s["task_started"])
+        # a task waits until it starts, or until its child left the list unseen, or to the end
+        gone = s.get("task_left_day")
+        out = s["task_started"] if gone is None else np.fmin(s["task_started"], gone)
+        started = np.where(np.isnan(out), end, out)
         inside = np.minimum(started, end) - np.maximum(s["task_enqueued"], lo)
         from_tasks = float(np.clip(inside, 0, None).sum())
         worst = max(worst, abs(from_log - from_tasks) / max(from_tasks, 1.0))
