@@ -34,9 +34,11 @@ def test_baseline_la_casework_keeps_up(runs):
 def test_more_demand_overloads_la_casework(runs):
     chk = runs["high"].overload_check()
     la = chk.unit("la_casework")
-    assert la.status == "over capacity" and la.growth_low > 0 and la.offered > 1, la
+    # over capacity by its queue (growth clear in 3 replications) or by its load (work clearly above its PAs)
+    assert la.status == "over capacity" and la.growth > 0 and la.offered_low > 1, la
     flag = next(f for f in chk.flags() if f.startswith("LA SEND casework"))
-    assert "is over capacity: its queue grows by about" in flag and "a month" in flag
+    assert "is over capacity: " in flag and "a month" in flag
+    assert ("its queue grows by about" in flag) if la.reason == "queue" else ("so its queue cannot settle" in flag)
     assert "plans within 20 weeks describe a backlog that never clears" in flag
     assert "open at the end, waiting a median" in flag and "90th percentile" in flag
     assert "OVERLOADED: LA SEND casework is over capacity" in chk.text()
