@@ -68,13 +68,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dask_cluster.py
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/sendmodel lab
 
 # The dashboards as one web page with a tab each, no code shown (Voila). DASHBOARD=explore, compare or
 # business_case for one of them alone.
+# This machine only by default; HOST=0.0.0.0 serves colleagues on a network and needs TOKEN=a-shared-secret
+# (or TOKEN=auto for a random one): `sendmodel dashboard --help`.
 DASHBOARD ?= app
+HOST ?= 127.0.0.1
+PORT ?= 8866
+TOKEN ?=
 dashboard: $(STAMP)
-	$(BIN)/voila dashboards/$(DASHBOARD).ipynb --port=8866 --Voila.ip=127.0.0.1
+	$(BIN)/sendmodel dashboard --app $(DASHBOARD) --host $(HOST) --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
 
 # The browser test drives Debian's Chromium: install it when missing (as root, or with sudo). If that is
 # impossible the test skips and says why; nothing else depends on it.

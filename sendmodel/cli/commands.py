@@ -10,7 +10,7 @@ import importlib
 # Add a module name here when a command lands.
 MODULES: list[str] = [
     "sweep", "sweep_report", "compare", "business_case", "calibrate", "area", "workbook", "forecast",
-    "disciplines", "sensitivity",
+    "disciplines", "sensitivity", "serve",
 ]
 
 
