@@ -238,6 +238,24 @@ def test_moving_a_lever_changes_the_table_and_the_plot(tiny):
     assert r1 < r0, f"doubling demand should lower on-time advice (file {r0:.1f}%, now {r1:.1f}%)"
 
 
+def test_a_population_change_is_compared_like_for_like(tiny):
+    """A bigger area costs more and has more requests: against the file at its own population, that is not a
+    change the levers made. With the population alone changed there is nothing to compare; with a lever moved
+    too, the file is run at the new population and the costs change only by what the lever did."""
+    d = _dash(tiny)
+    d.controls["population"].value = 140000
+    assert d.wait(120)
+    assert "As in the file" not in d.table.value, "the population alone: no comparison column"
+    d.controls["demand"].value = 600
+    assert d.wait(120)
+    assert "As in the file, at 140,000 children" in d.table.value
+    ref, s = d.reference_summary, d.summary
+    cost = lambda t: t[(t.kpi == "cost_total_gbp") & (t.service == "all")]["mean"].iloc[0]  # noqa: E731
+    assert cost(ref) == pytest.approx(cost(s)), "PAs unchanged: the cost is the same like for like"
+    req = lambda t: t[(t.kpi == "requests_per_year") & (t.service == "all")]["mean"].iloc[0]  # noqa: E731
+    assert req(ref) > 600, "the file's requests at 140,000 children (400 per 70,000 doubled)"
+
+
 def test_more_dmo_pas_shorten_sign_off(tiny):
     d = _dash(tiny, replications=4)
     d.set(dmo_pas=3)

@@ -229,13 +229,18 @@ class ExploreDashboard(Dashboard):
         self._say(*([self._note] if self._note else []), *scenario_warnings(sc), kind="warning")
         self._note = ""  # said once, with the first run after the pick
         self.scenario = sc
-        unchanged = vals == self.file_values
-        return self.picker.value, self.base, sc, int(self.replications.value), self.seed, unchanged
+        # Like for like: with the population changed, the file is compared at the same population, so a
+        # bigger area's costs and counts do not read as rises; the population alone is then no change.
+        base = self.base
+        if sc.population != base.population:
+            base = base.override({"population": sc.population})
+        unchanged = all(v == self.file_values[k] for k, v in vals.items() if k != "population")
+        return self.picker.value, base, sc, int(self.replications.value), self.seed, unchanged
 
     def _work(self, payload, progress, is_stale):
         """The change, and the first time also the file as it stands (same seed), so the table can compare."""
         name, base, sc, reps, seed, unchanged = payload
-        key = (name, base.simulation.horizon_days, reps, seed)
+        key = (name, base.simulation.horizon_days, base.population, reps, seed)
         ref = self._references.get(key)
         total = reps if (unchanged or ref is not None) else 2 * reps
         if not unchanged and ref is None:
@@ -247,7 +252,7 @@ class ExploreDashboard(Dashboard):
 
         def first_figures(part) -> None:  # the table from the replications in so far; the plot waits for all
             if not is_stale():
-                self.table.value = kpi_table_html(part.summary(), ref, part.scenario)
+                self.table.value = kpi_table_html(part.summary(), ref, part.scenario, self._reference_label(sc))
                 self._provisional(
                     f"First figures from {part.replications} of {reps} replications; the rest are running",
                     self.table,
@@ -274,10 +279,16 @@ class ExploreDashboard(Dashboard):
         self.results, self.summary, self.reference_summary = res, summary, ref
         self.overload = res.overload_check()
         self.capacity.value = capacity_html(self.overload, res.spread_notes())
-        self.table.value = kpi_table_html(summary, ref, res.scenario)
+        self.table.value = kpi_table_html(summary, ref, res.scenario, self._reference_label(res.scenario))
         self.service_table.value = service_table_html(summary, res.scenario, ref)
         self.plot.value = png
         return {"replications": res.replications, "first_felt_seconds": self.provisional_felt}
+
+    def _reference_label(self, sc) -> str:
+        """The comparison column's heading: the file, at the population shown when that was changed."""
+        if self.base is not None and sc.population != self.base.population:
+            return f"As in the file, at {sc.population:,.0f} children"
+        return "As in the file"
 
     def _done_status(self, out, felt: float) -> str:
         res = out[0]

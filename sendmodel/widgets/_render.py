@@ -145,11 +145,12 @@ def _by_key(summary: pd.DataFrame | None) -> dict:
     return out
 
 
-def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None, scenario=None) -> str:
+def kpi_table_html(summary: pd.DataFrame, reference: pd.DataFrame | None = None, scenario=None,
+                   reference_label: str = "As in the file") -> str:
     """Headline KPIs (mean and 95% CI), with the change from ``reference`` when given."""
     head = "<tr><th>KPI</th><th>Now</th><th>95% CI</th>"
     if reference is not None:
-        head += "<th>As in the file</th><th>Change</th>"
+        head += f"<th>{html.escape(reference_label)}</th><th>Change</th>"
     rows = [head + "</tr>"]
     wanted = [
         (k, "all", label(k) + (" (health services)" if k.startswith("advice") else "")) for k in HEADLINE_KPIS
