@@ -2,7 +2,8 @@
 
 A commissioner pays for the PAs it commissions, whether or not a clinician is busy in them, and pays for leave
 too; so a service's cost is its PAs a week (with dated ``capacity_changes``) over the measured period times its
-cost per PA, annualised. One-off set-up costs (``costs.setup``) are spread over ``costs.setup_amortise_years``.
+cost per PA, annualised. Recurring costs that are not PAs (``costs.recurring``: equipment, personal budgets)
+count a year's worth each year. One-off set-up costs (``costs.setup``) are spread over ``costs.setup_amortise_years``.
 Each cost line carries its responsible commissioner from the Must / Should / Could matrix and Appendix 2 of the
 CDC joint commissioning bulletin: ``nhs``, ``la_education``, ``la_social_care`` or ``joint`` (a pooled
 budget under Section 75, shared between funders by ``costs.joint_split``).
@@ -21,8 +22,9 @@ DAYS_PER_YEAR = 365.25
 
 
 def has_costs(sc: Scenario) -> bool:
-    """True when the scenario gives any unit cost or set-up cost."""
-    return bool(sc.costs.setup) or any(s.cost_per_pa_gbp is not None for s in sc.services.values())
+    """True when the scenario gives any unit cost, set-up cost or recurring cost."""
+    return bool(sc.costs.setup) or bool(sc.costs.recurring) or any(
+        s.cost_per_pa_gbp is not None for s in sc.services.values())
 
 
 def service_pa_weeks(sc: Scenario, name: str, window: tuple[float, float] | None = None) -> float:
@@ -50,14 +52,14 @@ def service_pa_weeks(sc: Scenario, name: str, window: tuple[float, float] | None
 
 def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[dict]:
     """Every cost line of a scenario, a year (over the measured period, or over ``window``): one per costed
-    service and one per set-up item.
+    service, one per recurring non-pay item and one per set-up item.
 
     Returns
     -------
     list of dict
-        ``line`` (service name or set-up item), ``kind`` ("pas" or "setup"), ``commissioner``, ``pas_per_week``
-        (average over the window, absolute), ``gbp_per_pa``, ``gbp_per_year`` and, for set-up lines,
-        ``gbp_once``.
+        ``line`` (service name, recurring or set-up item), ``kind`` ("pas", "recurring" or "setup"),
+        ``commissioner``, ``pas_per_week`` (average over the window, absolute), ``gbp_per_pa``,
+        ``gbp_per_year`` and, for set-up lines, ``gbp_once``.
     """
     days = sc.simulation.horizon_days if window is None else window[1] - window[0]
     years = days / DAYS_PER_YEAR
@@ -76,6 +78,18 @@ def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[
             "gbp_per_pa": unit,
             "gbp_once": 0.0,
             "gbp_per_year": pa_weeks * unit / years,
+        })
+    for item in sc.costs.recurring:  # a year's worth, whatever the window: they recur every year
+        scale = sc.scale if item.basis == "per_70k" else 1.0
+        out.append({
+            "line": item.item,
+            "label": item.item,
+            "kind": "recurring",
+            "commissioner": item.commissioner,
+            "pas_per_week": 0.0,
+            "gbp_per_pa": float("nan"),
+            "gbp_once": 0.0,
+            "gbp_per_year": item.gbp_each * item.per_year * scale,
         })
     for item in sc.costs.setup:
         out.append({
@@ -102,7 +116,7 @@ def funded_by(sc: Scenario, commissioner: str, gbp: float) -> dict[str, float]:
 def cost_kpis(sc: Scenario, window: tuple[float, float] | None = None) -> list[tuple[str, str, float]]:
     """Cost KPI rows (kpi, service, value), GBP a year; the ``service`` column holds the commissioner or funder.
 
-    - ``cost_total_gbp`` (all): PAs plus set-up spread over ``setup_amortise_years``;
+    - ``cost_total_gbp`` (all): PAs, recurring non-pay costs, and set-up spread over ``setup_amortise_years``;
     - ``cost_gbp`` by commissioner (nhs, la_education, la_social_care, joint): sums to the total;
     - ``cost_funded_gbp`` by funder (nhs, la_education, la_social_care), joint lines split: sums to the total;
     - ``cost_setup_once_gbp`` (all): the one-off set-up costs themselves, not annualised.

@@ -739,6 +739,20 @@ class SetupCost(_Strict):
     commissioner: Commissioner = Field(description="who pays: nhs, la_education, la_social_care or joint")
 
 
+class RecurringCost(_Strict):
+    """A cost that recurs every year and is not clinician time: equipment (a powered wheelchair from GBP 3,500,
+    SEND Pathfinder information pack: joint commissioning), personal budgets, licences, rooms. Priced by the
+    scenario, not by the run: give the expected number a year."""
+
+    item: str = Field(description="what the money buys")
+    gbp_each: Annotated[NonNegative, at_most(1e9, "GBP")] = Field(description="cost of one, GBP")
+    per_year: Annotated[NonNegative, at_most(1e6, "a year")] = Field(
+        1.0, description="how many a year: for the area, or per 70,000 children 0-17 with basis per_70k")
+    basis: Literal["absolute", "per_70k"] = Field(
+        "absolute", description="absolute: per_year is the area's; per_70k: scaled with the population")
+    commissioner: Commissioner = Field(description="who pays: nhs, la_education, la_social_care or joint")
+
+
 class Costs(_Strict):
     """Scenario-level cost settings; unit costs per PA are on each service (see :mod:`sendmodel.costs`)."""
 
@@ -747,6 +761,8 @@ class Costs(_Strict):
         description="shares of jointly commissioned (pooled, Section 75) costs each funder pays (sum to 1)",
     )
     setup: list[SetupCost] = Field(default_factory=list, description="one-off set-up costs of the option")
+    recurring: list[RecurringCost] = Field(
+        default_factory=list, description="costs every year that are not PAs (equipment, personal budgets)")
     setup_amortise_years: Num = Field(
         3.0, gt=0, le=100, description="years over which set-up costs are spread in the annual cost"
     )

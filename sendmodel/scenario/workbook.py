@@ -53,6 +53,7 @@ from sendmodel.scenario.workbook_layout import (
     PARAM,
     PARTS,
     POOLS,
+    RECURRING_COSTS,
     SERVICES,
     SETUP_COSTS,
     SHARE,
@@ -158,6 +159,8 @@ def template_sheets(scenario: Scenario, written_from: str | None = None) -> list
               _cell(p["trusted_assessor_extra_share"]), None] for n, p in d["pools"].items()]
     costs = {c.name: _cell(value_at_path(d["costs"], c.path)) for c in COSTS.cols}
     setup = [[x["item"], _cell(x["gbp"]), x["commissioner"], None] for x in d["costs"]["setup"]]
+    recurring = [[x["item"], _cell(x["gbp_each"]), _cell(x["per_year"]), x["basis"], x["commissioner"], None]
+                 for x in d["costs"]["recurring"]]
     sources = [[k, v] for k, v in d["sources"].items()]
     notes: list[list[Any]] = [["sendmodel scenario workbook" + (f", pre-filled from {written_from}"
                                                                 if written_from else "")], []]
@@ -174,6 +177,7 @@ def template_sheets(scenario: Scenario, written_from: str | None = None) -> list
         _table(POOLS, pools),
         _keyvalue(COSTS, costs),
         _table(SETUP_COSTS, setup),
+        _table(RECURRING_COSTS, recurring),
         _table(SOURCES, sources),
     ]
 

@@ -38,6 +38,7 @@ from sendmodel.scenario.config import (
     Ehc,
     InitialAdvice,
     Pool,
+    RecurringCost,
     Scenario,
     Service,
     SetupCost,
@@ -373,6 +374,17 @@ SETUP_COSTS = Sheet("setup_costs", "table", (
 ), "one-off costs of setting an option up (protocols, recruitment, training, IT); leave empty for none",
    freeze="A2")
 
+RECURRING_COSTS = Sheet("recurring_costs", "table", (
+    Col("item", TEXT, "item", describe(RecurringCost, "item"), width=50),
+    Col("gbp_each", NUMBER, "gbp_each", describe(RecurringCost, "gbp_each"), "GBP", 0.0, 1e9, width=12),
+    Col("per_year", NUMBER, "per_year", describe(RecurringCost, "per_year"), "a year", 0.0, 1e6, width=10),
+    Col("basis", CHOICE, "basis", describe(RecurringCost, "basis"), choices=("absolute", "per_70k"), width=10),
+    Col("commissioner", CHOICE, "commissioner", describe(RecurringCost, "commissioner"), choices=COMMISSIONERS,
+        width=15),
+    NOTES_COL,
+), "costs every year that are not clinician time: equipment (a powered wheelchair from GBP 3,500), personal "
+   "budgets, licences; the number a year times the cost of one; leave empty for none", freeze="A2")
+
 SOURCES = Sheet("sources", "table", (
     Col("field_path", TEXT, "", "the scenario field the source is for, as `sendmodel params` shows it (e.g. "
         "services.slt.pas_per_week); * stands for any name (services.*.leave_weeks_per_year)", width=55),
@@ -382,7 +394,7 @@ SOURCES = Sheet("sources", "table", (
 ), "where each value comes from. Change the source when you change a value", freeze="A2")
 
 SHEETS: tuple[Sheet, ...] = (AREA, DEMAND, EHC_TIMES, SERVICES, WAITING_LISTS, CAPACITY_CHANGES, POOLS, COSTS,
-                             SETUP_COSTS, SOURCES)
+                             SETUP_COSTS, RECURRING_COSTS, SOURCES)
 BY_NAME = {s.name: s for s in SHEETS}
 NOTES = "notes"
 REQUIRED_SHEETS = ("area", "services")

@@ -36,6 +36,7 @@ from sendmodel.scenario.workbook_layout import (
     PARAM,
     PARTS,
     POOLS,
+    RECURRING_COSTS,
     REQUIRED_SHEETS,
     SERVICE,
     SERVICE_LIST,
@@ -653,22 +654,23 @@ class Reader:
         for c in COSTS.cols:
             raw, cell = cells[c.name]
             self.put(costs, c.path, f"costs.{c.path}", self.value(c, raw, cell), cell)
-        setup = []
-        self.where["costs.setup"] = Cell(self.label("setup_costs"))
-        for k, (_i, row) in enumerate(self.table(SETUP_COSTS)):
-            item: dict[str, Any] = {}
-            full = f"costs.setup[{k}]"
-            first = row["item"][1]
-            self.where[full] = Cell(first.sheet, first.row, first.col, "item", first.spec,
-                                    tuple(c for _, c in row.values()))
-            for c in SETUP_COSTS.cols:
-                if c.path:
-                    raw, cell = row[c.name]
-                    self.put(item, c.path, f"{full}.{c.path}", self.value(c, raw, cell), cell)
-            setup.append(item)
-            self.filled["costs.setup"] = first.sheet
-        if setup:
-            costs["setup"] = setup
+        for key, sheet in (("setup", SETUP_COSTS), ("recurring", RECURRING_COSTS)):
+            lines = []
+            self.where[f"costs.{key}"] = Cell(self.label(sheet.name))
+            for k, (_i, row) in enumerate(self.table(sheet)):
+                item: dict[str, Any] = {}
+                full = f"costs.{key}[{k}]"
+                first = row["item"][1]
+                self.where[full] = Cell(first.sheet, first.row, first.col, "item", first.spec,
+                                        tuple(c for _, c in row.values()))
+                for c in sheet.cols:
+                    if c.path:
+                        raw, cell = row[c.name]
+                        self.put(item, c.path, f"{full}.{c.path}", self.value(c, raw, cell), cell)
+                lines.append(item)
+                self.filled[f"costs.{key}"] = first.sheet
+            if lines:
+                costs[key] = lines
         if costs:
             self.data["costs"] = costs
 

@@ -107,3 +107,34 @@ def test_bad_cost_settings_are_reported_with_their_field(baseline):
         baseline.override({"services.slt.commissioner": "schools"})
     with pytest.raises(sendmodel.ScenarioError, match="sum to 1"):
         baseline.override({"costs.joint_split": {"nhs": 0.5, "la_education": 0.2, "la_social_care": 0.1}})
+
+
+WHEELCHAIRS = {"item": "powered wheelchairs", "gbp_each": 3500, "per_year": 6, "basis": "per_70k",
+               "commissioner": "nhs"}
+BUDGETS = {"item": "personal health budgets", "gbp_each": 12000, "per_year": 2, "commissioner": "joint"}
+
+
+def test_recurring_non_pay_costs_are_counted_a_year_and_paid_by_their_commissioner(baseline):
+    before = _kpis(baseline)
+    sc = baseline.override({"costs.recurring": [WHEELCHAIRS, BUDGETS], "population": 140000})
+    scaled = _kpis(baseline.override({"population": 140000}))
+    after = _kpis(sc)
+    extra = 3500 * 6 * 2 + 12000 * 2  # the wheelchairs scale with 140,000 children; the budgets are the area's
+    assert after[("cost_total_gbp", "all")] == pytest.approx(scaled[("cost_total_gbp", "all")] + extra)
+    assert after[("cost_gbp", "nhs")] == pytest.approx(scaled[("cost_gbp", "nhs")] + 42000)
+    split = sc.costs.joint_split
+    assert after[("cost_funded_gbp", "la_education")] == pytest.approx(
+        scaled[("cost_funded_gbp", "la_education")] + 24000 * split["la_education"])
+    assert after[("cost_setup_once_gbp", "all")] == before[("cost_setup_once_gbp", "all")]
+    lines = {ln["line"]: ln for ln in cost_lines(sc)}
+    assert lines["powered wheelchairs"]["kind"] == "recurring" and lines["powered wheelchairs"]["gbp_once"] == 0
+    # a year's worth whatever the window (a per-year figure, like the PAs' annualised cost)
+    half = {ln["line"]: ln for ln in cost_lines(sc, (730.0, 730.0 + 182.0))}
+    assert half["personal health budgets"]["gbp_per_year"] == pytest.approx(24000)
+
+
+def test_a_bad_recurring_cost_names_its_field(baseline):
+    with pytest.raises(sendmodel.ScenarioError, match=r"costs.recurring\[0\].basis"):
+        baseline.override({"costs.recurring": [{**WHEELCHAIRS, "basis": "per_child"}]})
+    with pytest.raises(sendmodel.ScenarioError, match=r"costs.recurring\[0\].gbp_each"):
+        baseline.override({"costs.recurring": [{**WHEELCHAIRS, "gbp_each": -1}]})

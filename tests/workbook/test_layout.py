@@ -9,7 +9,7 @@ from sendmodel.scenario.workbook_layout import SHEETS
 def test_sheets_and_their_columns(template_xlsx):
     wb = openpyxl.load_workbook(template_xlsx)
     assert wb.sheetnames == ["notes", "area", "demand", "ehc_times", "services", "waiting_lists",
-                             "capacity_changes", "pools", "costs", "setup_costs", "sources"]
+                             "capacity_changes", "pools", "costs", "setup_costs", "recurring_costs", "sources"]
     sv = wb["services"]
     header = [c.value for c in sv[1]]
     assert header[:6] == ["service", "label", "kind", "commissioner", "pas_per_week", "capacity_basis"]
@@ -23,6 +23,8 @@ def test_sheets_and_their_columns(template_xlsx):
                                                           "notes"]
     assert [c.value for c in wb["capacity_changes"][1]] == ["service", "start", "end", "pas_per_week_delta", "notes"]
     assert [c.value for c in wb["sources"][1]] == ["field_path", "source"]
+    assert [c.value for c in wb["recurring_costs"][1]] == ["item", "gbp_each", "per_year", "basis", "commissioner",
+                                                            "notes"]
     assert [c.value for c in wb["area"]["A"]][:5] == ["field", "name", "description", "population", "start_date"]
 
 

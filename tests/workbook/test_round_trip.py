@@ -64,10 +64,23 @@ def test_csv_round_trip_of_an_option_with_pools_and_setup_costs(tmp_path):
     write_template(sc, tmp_path / "pooled", csv=True, written_from=path)
     assert sorted(p.name for p in (tmp_path / "pooled").iterdir()) == sorted(
         f"{n}.csv" for n in ("notes", "area", "demand", "ehc_times", "services", "waiting_lists",
-                             "capacity_changes", "pools", "costs", "setup_costs", "sources"))
+                             "capacity_changes", "pools", "costs", "setup_costs", "recurring_costs", "sources"))
     again = import_workbook(tmp_path / "pooled").scenario
     assert _fields(again) == _fields(sc)
     assert again.pools["therapy"].services == ["slt", "ot", "physio"]
+
+
+@pytest.mark.parametrize("csv", [False, True], ids=["xlsx", "csv"])
+def test_recurring_non_pay_costs_round_trip(tmp_path, baseline, csv):
+    lines = [{"item": "powered wheelchairs", "gbp_each": 3500, "per_year": 6, "basis": "per_70k",
+              "commissioner": "nhs"},
+             {"item": "personal health budgets", "gbp_each": 12000, "per_year": 2, "commissioner": "joint"}]
+    sc = baseline.override({"costs.recurring": lines})
+    path = tmp_path / ("area" if csv else "area.xlsx")
+    write_template(sc, path, csv=csv)
+    again = import_workbook(path).scenario
+    assert [r.model_dump() for r in again.costs.recurring] == [r.model_dump() for r in sc.costs.recurring]
+    assert _fields(again) == _fields(sc)
 
 
 def test_sources_kept_and_the_rest_marked_local_data(baseline, template_xlsx):

@@ -175,8 +175,9 @@ def uprate(scenario: Scenario, price_year: int | None = None, cost_year: int | N
     """The scenario with every unit cost per PA or hour carried from ``price_year`` prices to ``cost_year``'s by
     a pay uplift of ``pay_uplift_pct``% a year (compounded), and the factor applied.
 
-    Unit costs per PA are staff costs, so a pay award moves them; one-off set-up costs (``costs.setup``) are
-    left in their own prices. Without both years, or with no uplift, nothing changes (factor 1).
+    Unit costs per PA are staff costs, so a pay award moves them; one-off set-up costs (``costs.setup``) and
+    recurring non-pay costs (``costs.recurring``) are left in their own prices. Without both years, or with no
+    uplift, nothing changes (factor 1).
     """
     if (price_year is None) != (cost_year is None) or (pay_uplift_pct and price_year is None):
         raise ValueError("to uplift unit costs, give the price year, the cost year and the pay uplift together "
@@ -462,8 +463,7 @@ def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.Data
         t, p = t_lines.get(key), p_lines.get(key)
         ln = t or p
         src = f"services.{key}.commissioner; " + _unit_cost_trace(today, (key,)) if key in today.services else (
-            "costs.setup"
-        )
+            "costs.recurring (non-pay, in its own prices)" if ln["kind"] == "recurring" else "costs.setup")
         lines.append({
             "line": key,
             "label": ln["label"],
