@@ -146,6 +146,22 @@ def test_costs_by_commissioner_add_up(bc):
     assert extra_nhs == pytest.approx(gaps), f"NHS extra {extra_nhs} should equal the DMO/DCO + physio gaps {gaps}"
 
 
+def test_cost_sensitivity_moves_the_money_not_the_pas(bc):
+    cs = bc.cost_sensitivity.set_index("case")
+    c = bc.cost_by_commissioner
+    extra = c[c["basis"] == "total"]["extra_gbp_per_year"].iloc[0]
+    assert cs.loc["as costed", "extra_gbp_per_year"] == pytest.approx(extra)
+    funders = [k for k in cs.columns if k.startswith("extra_gbp_per_year_")]
+    for case, r in cs.iterrows():
+        assert r[funders].sum() == pytest.approx(r["extra_gbp_per_year"]), f"{case}: funders add up to the total"
+    pa_extra = bc.cost_lines.query("kind == 'pas'")["extra_gbp_per_year"].sum()
+    other = extra - pa_extra
+    assert cs.loc["unit costs 10% higher", "extra_gbp_per_year"] == pytest.approx(1.1 * pa_extra + other)
+    assert cs.loc["unit costs 10% lower", "extra_gbp_per_year"] == pytest.approx(0.9 * pa_extra + other)
+    assert cs.loc["extra PAs at agency rates", "extra_gbp_per_year"] >= extra
+    assert pa_extra > 0, "the plan adds PAs in this case, so the check is not vacuous"
+
+
 def test_options_compared_on_common_random_numbers(bc):
     o = bc.options
     assert set(o["option"]) >= {"today", "plan", "admin_support"}
@@ -163,7 +179,7 @@ def test_workbook_opens_with_pandas_and_openpyxl(bc, written):
     path = written["workbook"]
     wb = openpyxl.load_workbook(path)
     want = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-            "assumptions", "runs"]
+            "cost sensitivity", "assumptions", "runs"]
     assert [s for s in wb.sheetnames if s != "about"] == want, f"sheets: {wb.sheetnames}"
     sheets = pd.read_excel(path, sheet_name=None)
     s = pd.read_excel(path, sheet_name="summary", header=SUMMARY_TABLE_ROW - 1)

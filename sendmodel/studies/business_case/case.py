@@ -222,6 +222,8 @@ class BusinessCase:
         difference from today and its 95% CI.
     cost_by_commissioner : GBP a year today and with the plan, by responsible commissioner and by funder.
     cost_lines : the same per service (line), with its unit cost and the parameter it comes from.
+    cost_sensitivity : the plan's extra cost a year, total and by funder, with unit costs 10% lower or higher,
+        the extra PAs at agency rates, and non-pay costs 25% higher.
     assumptions : every setting and scenario parameter with its value and source.
     runs : every PA level the solver ran (run_id, lever, PAs, KPI mean and CI, met) and the comparison runs.
     """
@@ -237,6 +239,7 @@ class BusinessCase:
     assumptions: pd.DataFrame
     runs: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    cost_sensitivity: pd.DataFrame | None = None  # the plan's extra cost as unit costs move (COST_CASES)
     capacity: dict = field(default_factory=dict)  # today's and the plan's capacity checks (OverloadCheck)
     input_sets: pd.DataFrame | None = None  # PAs needed at each parameter set of the uncertain inputs
 
@@ -248,6 +251,7 @@ class BusinessCase:
             "options compared": self.options,
             "cost by commissioner": self.cost_by_commissioner,
             "cost lines": self.cost_lines,
+            **({"cost sensitivity": self.cost_sensitivity} if self.cost_sensitivity is not None else {}),
             "assumptions": self.assumptions,
             "runs": self.runs,
             **({"capacity check": pd.concat([c.table().assign(scenario=n) for n, c in self.capacity.items()],
@@ -453,6 +457,43 @@ def plan_scenario(sc: Scenario, sols: list[SolveResult], name: str = "plan") -> 
         if svc.ring_fenced_pas_per_week > 0 and svc.pas_per_week > 0:
             changes[f"services.{s}.ring_fenced_pas_per_week"] = p * svc.ring_fenced_pas_per_week / svc.pas_per_week
     return sc.override(changes, name=name)
+
+
+#: What a finance officer asks of the extra cost: (case, what changes, factor on PA lines' extra, factor on the
+#: extra PAs only at agency rates, factor on non-pay lines' extra). Demand is not here: more demand needs more
+#: PAs, which only the solver can say (rerun with the demand changed, or give it a range and --input-sets).
+COST_CASES = (
+    ("as costed", "unit costs as in the scenario", 1.0, 0.0, 1.0),
+    ("unit costs 10% lower", "every cost per PA or hour 10% lower (a cheaper skill mix, a lower contract price)",
+     0.9, 0.0, 1.0),
+    ("unit costs 10% higher", "every cost per PA or hour 10% higher (a pay award, a higher contract price)",
+     1.1, 0.0, 1.0),
+    ("extra PAs at agency rates", "the extra PAs filled by agency or locum staff at 50% above the unit cost "
+     "until recruited", 1.0, 0.5, 1.0),
+    ("non-pay and set-up costs 25% higher", "equipment, personal budgets and set-up costs 25% above their "
+     "estimates", 1.0, 0.0, 1.25),
+)
+
+
+def cost_sensitivity(today: Scenario, lines: pd.DataFrame) -> pd.DataFrame:
+    """The plan's extra cost a year, in total and by funder, as the unit costs move (:data:`COST_CASES`).
+
+    Exact, not simulated: a cost is PAs times a unit cost, so the PAs the plan needs do not change with what
+    they cost; only the money does."""
+    rows = []
+    for case, what, pa_f, agency, other_f in COST_CASES:
+        by = dict.fromkeys(FUNDERS, 0.0)
+        for _, ln in lines.iterrows():
+            extra = ln["extra_gbp_per_year"]
+            if ln["kind"] == "pas":
+                extra = extra * pa_f + max(extra, 0.0) * agency
+            else:
+                extra = extra * other_f
+            for f, v in funded_by(today, ln["commissioner"], extra).items():
+                by[f] += v
+        rows.append({"case": case, "what": what, "extra_gbp_per_year": sum(by.values()),
+                     **{f"extra_gbp_per_year_{f}": v for f, v in by.items()}})
+    return pd.DataFrame(rows)
 
 
 def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -765,7 +806,7 @@ def business_case(
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
         cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
-        runs=runs_df, settings=settings, capacity=capacity,
+        runs=runs_df, settings=settings, capacity=capacity, cost_sensitivity=cost_sensitivity(sc, lines),
         input_sets=None if over_inputs is None else over_inputs[0],
     )
 

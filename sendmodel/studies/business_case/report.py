@@ -21,7 +21,7 @@ from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.analysis.plotting import plt
 
 SHEETS = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-          "input uncertainty", "assumptions", "runs", "about"]
+          "cost sensitivity", "input uncertainty", "assumptions", "runs", "about"]
 _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
 
 
@@ -166,6 +166,9 @@ HEADERS: dict[str, tuple[str, int | None]] = {
     "commissioner_label": ("Commissioner", None), "gbp_per_pa": ("GBP per PA", 0),
     "pas_per_week_today": ("PAs a week today", 1), "pas_per_week_plan": ("PAs a week with the plan", 1),
     "run_id": ("Run", None), "scenario": ("Scenario", None), "what": ("What", None), "judged": ("Judged value", 2),
+    "case": ("Case", None), "extra_gbp_per_year_nhs": ("Extra, NHS, GBP a year", 0),
+    "extra_gbp_per_year_la_education": ("Extra, LA education, GBP a year", 0),
+    "extra_gbp_per_year_la_social_care": ("Extra, LA social care, GBP a year", 0),
     "met": ("Met", None), "decided": ("Decided", None), "parameter": ("Parameter", None), "value": ("Value", None),
     "meaning and unit": ("Meaning and unit", None), "source": ("Source", None), "item": ("Item", None),
     # the capacity check (sendmodel.analysis.overload): what keeps up, today and with the plan
@@ -500,6 +503,11 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
         ("gbp_per_year_today", "Today", "gbp"), ("gbp_per_year_plan", "Plan", "gbp"),
         ("extra_gbp_per_year", "Extra", "gbp"), ("trace", "Where it comes from", "trace"),
     ])
+    sens = "" if bc.cost_sensitivity is None else _table(bc.cost_sensitivity, [
+        ("case", "Case", "txt"), ("what", "What changes", "txt"), ("extra_gbp_per_year", "Extra, GBP a year", "gbp"),
+        ("extra_gbp_per_year_nhs", "NHS", "gbp"), ("extra_gbp_per_year_la_education", "LA education", "gbp"),
+        ("extra_gbp_per_year_la_social_care", "LA social care", "gbp"),
+    ])
     options = _options_wide(bc)
     runs = _table(bc.runs.astype(object).where(bc.runs.notna(), ""), [
         ("run_id", "Run", "txt"), ("what", "What", "txt"), ("target", "Target", "txt"), ("mean", "KPI mean", "num"),
@@ -547,6 +555,11 @@ the scenario (CDC joint commissioning bulletin, Appendix 2); joint (pooled) line
 {cost}
 <h3>Cost lines</h3>
 {lines}
+<h3>If the costs are not as estimated</h3>
+<p class="small">The plan's extra cost a year, by funder, as the prices move. The PAs needed do not change with
+what they cost; more demand would need more PAs, which only a new run can say (change the demand, or give it a
+range and use <code>--input-sets</code>).</p>
+{sens}
 <h2>4. Options compared</h2>
 <p class="small">Today, the plan and each option scenario, the same replications and seed (common random numbers).
 Each cell: the mean across replications and, underneath, the paired difference from today with its 95% confidence
