@@ -162,6 +162,34 @@ def test_cost_sensitivity_moves_the_money_not_the_pas(bc):
     assert pa_extra > 0, "the plan adds PAs in this case, so the check is not vacuous"
 
 
+def test_cost_by_year_is_the_money_in_each_financial_year(bc):
+    y = bc.cost_by_year
+    c = bc.cost_by_commissioner
+    total = c[c["basis"] == "total"].iloc[0]
+    years = bc.scenario.simulation.horizon_days / 365.25
+    assert y["days"].sum() == pytest.approx(bc.scenario.simulation.horizon_days)
+    assert y["gbp_today"].sum() == pytest.approx(total["gbp_per_year_today"] * years)
+    assert y["gbp_plan"].sum() == pytest.approx(total["gbp_per_year_plan"] * years)
+    funders = [k for k in y.columns if k.startswith("extra_gbp_")]
+    assert np.allclose(y[funders].sum(axis=1), y["extra_gbp"])
+
+
+def test_a_dated_change_costs_only_from_its_year(baseline):
+    from sendmodel.studies.business_case.case import cost_by_year
+
+    today = baseline.override({"simulation.warm_up_days": 0, "simulation.horizon_days": 730,
+                               "simulation.start_date": "2025-04-01"})
+    plan = today.override({"services.slt.capacity_changes": [
+        {"start": "2026-04-01", "pas_per_week_delta": 2.0}]})
+    y = cost_by_year(today, plan).set_index("financial_year")
+    assert list(y.index) == ["2025/26", "2026/27"]
+    assert y.loc["2025/26", "extra_gbp"] == pytest.approx(0.0, abs=1e-6)
+    slt = plan.services["slt"]
+    want = 2.0 * plan.scale * slt.cost_per_pa_gbp * 365 / 7
+    assert y.loc["2026/27", "extra_gbp"] == pytest.approx(want, rel=1e-9)
+    assert y.loc["2026/27", "extra_gbp_nhs"] == pytest.approx(want * plan.costs.joint_split["nhs"])
+
+
 def test_options_compared_on_common_random_numbers(bc):
     o = bc.options
     assert set(o["option"]) >= {"today", "plan", "admin_support"}
@@ -179,7 +207,7 @@ def test_workbook_opens_with_pandas_and_openpyxl(bc, written):
     path = written["workbook"]
     wb = openpyxl.load_workbook(path)
     want = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-            "cost sensitivity", "assumptions", "runs"]
+            "cost by year", "cost sensitivity", "assumptions", "runs"]
     assert [s for s in wb.sheetnames if s != "about"] == want, f"sheets: {wb.sheetnames}"
     sheets = pd.read_excel(path, sheet_name=None)
     s = pd.read_excel(path, sheet_name="summary", header=SUMMARY_TABLE_ROW - 1)

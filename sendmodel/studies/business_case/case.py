@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendmodel.analysis.costs import cost_lines, funded_by
+from sendmodel.analysis.costs import DAYS_PER_YEAR, cost_lines, funded_by
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.common.parallel import default_workers
 from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, HOURS_PER_PA, REFERENCE_POPULATION, Scenario
@@ -222,6 +222,7 @@ class BusinessCase:
         difference from today and its 95% CI.
     cost_by_commissioner : GBP a year today and with the plan, by responsible commissioner and by funder.
     cost_lines : the same per service (line), with its unit cost and the parameter it comes from.
+    cost_by_year : today's and the plan's money in each financial year the run measures, the extra by funder.
     cost_sensitivity : the plan's extra cost a year, total and by funder, with unit costs 10% lower or higher,
         the extra PAs at agency rates, and non-pay costs 25% higher.
     assumptions : every setting and scenario parameter with its value and source.
@@ -240,6 +241,7 @@ class BusinessCase:
     runs: pd.DataFrame
     settings: dict = field(default_factory=dict)
     cost_sensitivity: pd.DataFrame | None = None  # the plan's extra cost as unit costs move (COST_CASES)
+    cost_by_year: pd.DataFrame | None = None  # today's and the plan's money in each financial year
     capacity: dict = field(default_factory=dict)  # today's and the plan's capacity checks (OverloadCheck)
     input_sets: pd.DataFrame | None = None  # PAs needed at each parameter set of the uncertain inputs
 
@@ -252,6 +254,7 @@ class BusinessCase:
             "cost by commissioner": self.cost_by_commissioner,
             "cost lines": self.cost_lines,
             **({"cost sensitivity": self.cost_sensitivity} if self.cost_sensitivity is not None else {}),
+            **({"cost by year": self.cost_by_year} if self.cost_by_year is not None else {}),
             "assumptions": self.assumptions,
             "runs": self.runs,
             **({"capacity check": pd.concat([c.table().assign(scenario=n) for n, c in self.capacity.items()],
@@ -493,6 +496,29 @@ def cost_sensitivity(today: Scenario, lines: pd.DataFrame) -> pd.DataFrame:
                 by[f] += v
         rows.append({"case": case, "what": what, "extra_gbp_per_year": sum(by.values()),
                      **{f"extra_gbp_per_year_{f}": v for f, v in by.items()}})
+    return pd.DataFrame(rows)
+
+
+def cost_by_year(today: Scenario, plan: Scenario) -> pd.DataFrame:
+    """Today's cost and the plan's in each financial year (April-March) the run measures, in total and the
+    plan's extra by funder: the money in the year (a year cut by the run's start or end is partial, its days
+    given, never stretched), with dated capacity changes in the year they apply."""
+    from sendmodel.analysis.periods import period_windows
+
+    rows = []
+    for label, a, b in period_windows(today, "financial"):
+        share = (b - a) / DAYS_PER_YEAR
+        t, p = cost_lines(today, (a, b)), cost_lines(plan, (a, b))
+        by = dict.fromkeys(FUNDERS, 0.0)
+        t_by = {ln["line"]: ln for ln in t}
+        for ln in p:
+            extra = (ln["gbp_per_year"] - t_by.get(ln["line"], {"gbp_per_year": 0.0})["gbp_per_year"]) * share
+            for f, v in funded_by(today, ln["commissioner"], extra).items():
+                by[f] += v
+        today_gbp = sum(ln["gbp_per_year"] for ln in t) * share
+        plan_gbp = sum(ln["gbp_per_year"] for ln in p) * share
+        rows.append({"financial_year": label, "days": b - a, "gbp_today": today_gbp, "gbp_plan": plan_gbp,
+                     "extra_gbp": plan_gbp - today_gbp, **{f"extra_gbp_{f}": v for f, v in by.items()}})
     return pd.DataFrame(rows)
 
 
@@ -807,6 +833,7 @@ def business_case(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
         cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
         runs=runs_df, settings=settings, capacity=capacity, cost_sensitivity=cost_sensitivity(sc, lines),
+        cost_by_year=cost_by_year(sc, plan),
         input_sets=None if over_inputs is None else over_inputs[0],
     )
 

@@ -21,7 +21,7 @@ from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.analysis.plotting import plt
 
 SHEETS = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-          "cost sensitivity", "input uncertainty", "assumptions", "runs", "about"]
+          "cost by year", "cost sensitivity", "input uncertainty", "assumptions", "runs", "about"]
 _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
 
 
@@ -166,6 +166,10 @@ HEADERS: dict[str, tuple[str, int | None]] = {
     "commissioner_label": ("Commissioner", None), "gbp_per_pa": ("GBP per PA", 0),
     "pas_per_week_today": ("PAs a week today", 1), "pas_per_week_plan": ("PAs a week with the plan", 1),
     "run_id": ("Run", None), "scenario": ("Scenario", None), "what": ("What", None), "judged": ("Judged value", 2),
+    "financial_year": ("Financial year", None), "days": ("Days", 0), "gbp_today": ("Today, GBP", 0),
+    "gbp_plan": ("With the plan, GBP", 0), "extra_gbp": ("Extra, GBP", 0), "extra_gbp_nhs": ("Extra, NHS, GBP", 0),
+    "extra_gbp_la_education": ("Extra, LA education, GBP", 0),
+    "extra_gbp_la_social_care": ("Extra, LA social care, GBP", 0),
     "case": ("Case", None), "extra_gbp_per_year_nhs": ("Extra, NHS, GBP a year", 0),
     "extra_gbp_per_year_la_education": ("Extra, LA education, GBP a year", 0),
     "extra_gbp_per_year_la_social_care": ("Extra, LA social care, GBP a year", 0),
@@ -508,6 +512,11 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
         ("extra_gbp_per_year_nhs", "NHS", "gbp"), ("extra_gbp_per_year_la_education", "LA education", "gbp"),
         ("extra_gbp_per_year_la_social_care", "LA social care", "gbp"),
     ])
+    years = "" if bc.cost_by_year is None else _table(bc.cost_by_year, [
+        ("financial_year", "Financial year", "txt"), ("days", "Days", "int"), ("gbp_today", "Today", "gbp"),
+        ("gbp_plan", "With the plan", "gbp"), ("extra_gbp", "Extra", "gbp"), ("extra_gbp_nhs", "NHS", "gbp"),
+        ("extra_gbp_la_education", "LA education", "gbp"), ("extra_gbp_la_social_care", "LA social care", "gbp"),
+    ])
     options = _options_wide(bc)
     runs = _table(bc.runs.astype(object).where(bc.runs.notna(), ""), [
         ("run_id", "Run", "txt"), ("what", "What", "txt"), ("target", "Target", "txt"), ("mean", "KPI mean", "num"),
@@ -555,6 +564,10 @@ the scenario (CDC joint commissioning bulletin, Appendix 2); joint (pooled) line
 {cost}
 <h3>Cost lines</h3>
 {lines}
+<h3>By financial year</h3>
+<p class="small">The money in each financial year (April-March) the run measures; a year cut by the run's start
+or end is partial (its days are given). Dated capacity changes count in the year they apply.</p>
+{years}
 <h3>If the costs are not as estimated</h3>
 <p class="small">The plan's extra cost a year, by funder, as the prices move. The PAs needed do not change with
 what they cost; more demand would need more PAs, which only a new run can say (change the demand, or give it a
