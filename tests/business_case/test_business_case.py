@@ -241,6 +241,12 @@ def test_workbook_reads_plainly_rounded_with_the_scope_and_no_server_path(bc, wr
     assert not any(str(ROOT) in v or "/tmp" in v or "/work" in v for v in about), about.to_dict()
 
 
+def test_cost_lines_say_what_each_line_is_in_words(written):
+    lines = pd.read_excel(written["workbook"], sheet_name="cost lines")
+    assert set(lines["Kind"]) <= {"PAs (staff)", "recurring, not staff", "one-off set-up"}
+    assert "PAs (staff)" in set(lines["Kind"])
+
+
 def test_a_need_below_today_is_never_a_saving(bc, written):
     extra = bc.summary[bc.summary["benchmark"].str.contains("extra beyond funded|Extra PAs needed", regex=True)]
     assert (extra["pas_per_week"].dropna() >= 0).all() and (extra["gbp_per_year"].dropna() >= 0).all()

@@ -190,9 +190,14 @@ HEADERS: dict[str, tuple[str, int | None]] = {
 SUMMARY_TABLE_ROW = 9  # the summary sheet's table starts here (1-based); above it, the scope and the norm
 
 
+COST_KINDS = {"pas": "PAs (staff)", "recurring": "recurring, not staff", "setup": "one-off set-up"}
+
+
 def plain_table(df: pd.DataFrame) -> pd.DataFrame:
     """A table as the workbook shows it: figures rounded as :data:`HEADERS` says, headers in plain English."""
     out = df.copy()
+    if "kind" in out and "line" in out:  # cost lines: what each line is, in words
+        out["kind"] = out["kind"].map(lambda k: COST_KINDS.get(k, k))
     for col, (_, nd) in HEADERS.items():
         if nd is not None and col in out and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].round(nd)
