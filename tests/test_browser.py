@@ -1,7 +1,8 @@
-"""The explore dashboard as a commissioner meets it: served by Voila on localhost, driven in headless Chromium
+"""The dashboards as a commissioner meets them: served by Voila on localhost, driven in headless Chromium
 
-A person moves the demand slider; the KPI table and the turnaround plot must change. Screenshots are saved to
-``results/browser/`` (before and after). `make test` installs Debian's chromium when it is missing; this test
+A person moves the explore dashboard's demand slider; the KPI table and the turnaround plot must change. The
+one-page app's three tabs each open on a click at a laptop's 1,366 x 768 with no sideways scrolling. Screenshots
+are saved to ``results/browser/``. `make test` installs Debian's chromium when it is missing; this test
 skips, saying why, only when that was impossible.
 """
 
@@ -201,3 +202,46 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
     assert plot1 != plot0, "the turnaround plot did not change after moving the demand slider"
     shutil.copy(SHOTS / "explore_after.png", SHOTS / "explore.png")
 
+
+
+@pytest.fixture()
+def app_url(tmp_path):
+    """Serve dashboards/app.ipynb (the three dashboards as tabs) with Voila, quick mode."""
+    yield from _serve(tmp_path, "app")
+
+
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def _fits(page) -> int:
+    """How far the page is wider than the window (0: no sideways scrolling)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def test_every_tab_of_the_app_opens_and_fits_a_laptop_screen(app_url):
+    """The one-page app at 1,366 x 768: each tab opens on a click, shows its first figures without a traceback,
+    and needs no sideways scrolling; a screenshot of each goes to results/browser/app_<tab>.png."""
+    from playwright.sync_api import sync_playwright
+
+    url, log_path = app_url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tabs = [("Explore a scenario", ".sm-kpi-table table", "explore"),
+            ("Compare options", ".sm-comparison-table table", "compare"),
+            ("Business case", ".sm-build", "business_case")]
+    wide = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(url, timeout=90_000)
+            for title, ready, name in tabs:
+                with _waiting(page, log_path, f"the {title} tab"):
+                    page.locator(".lm-TabBar-tab", has_text=title).first.click(timeout=240_000)
+                    page.locator(ready).first.wait_for(state="visible", timeout=240_000)
+                page.wait_for_timeout(500)
+                assert "Traceback" not in page.inner_text("body"), f"{title}: a traceback on the page"
+                wide[title] = _fits(page)
+                page.screenshot(path=str(SHOTS / f"app_{name}.png"))
+        finally:
+            browser.close()
+    assert all(v <= 0 for v in wide.values()), f"pixels wider than a 1,366 px window, by tab: {wide}"
