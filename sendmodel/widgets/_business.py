@@ -84,7 +84,7 @@ def download_link(data: bytes, filename: str, mime: str, text: str) -> str:
     )
 
 
-_LABEL_WIDTH, _FIELD_WIDTH = "340px", "480px"  # the inputs' column: long labels, one width
+_LABEL_WIDTH, _FIELD_WIDTH = "400px", "640px"  # the inputs' column: long labels, one width
 
 
 def _field(description: str, value: float, css_class: str = "sm-field") -> W.FloatText:
