@@ -195,6 +195,11 @@ class UnitLoad:
             self.role, "children" if self.role in ("health", "education", "social_care") else "tasks")
 
 
+def _held(u: "UnitLoad") -> bool:
+    """A unit at capacity whose list holds only because children leave it unseen (no clear growth)."""
+    return bool(np.isfinite(u.left_unseen) and u.left_unseen > 0 and not (u.growth_low > 0 and u.replications >= 3))
+
+
 def _num(x: float) -> str:
     """A count or rate as a board reads it: whole numbers from 10 up, one decimal below."""
     if not np.isfinite(x):
@@ -308,7 +313,7 @@ class OverloadCheck:
                     f"are busy {u.utilisation:.0%} of the time); once that queue clears, it will not keep up.")
             if u.status != "at capacity":
                 continue
-            if np.isfinite(u.left_unseen) and u.left_unseen > 0 and not (u.growth_low > 0 and u.replications >= 3):
+            if _held(u):
                 out.append(
                     f"{u.label} is at capacity: its PAs are busy {u.utilisation:.0%} of the time and its list holds "
                     f"at about {_num(u.queue_end)} {u.what} ({self._trend(u)}) only because about "
@@ -340,15 +345,26 @@ class OverloadCheck:
             lines.append(self.open_requests())
         return "\n".join(lines + self.notes())
 
+    def at_capacity(self) -> list[str]:
+        """The units at capacity by name, in a line each: those whose queue drifts (fragile), and those whose
+        list is held steady only by children leaving it unseen (demand the PAs do not meet)."""
+        at = [u for u in self.units if u.status == "at capacity"]
+        drift = [u.label for u in at if not _held(u)]
+        held = [u.label for u in at if _held(u)]
+        out = []
+        if drift:
+            out.append(f"At capacity (busy {BUSY:.0%} or more, queue not clearly growing, so its figures are "
+                       f"fragile): {', '.join(drift)}.")
+        if held:
+            out.append(f"At capacity, lists held steady only by children leaving them unseen (demand the PAs do "
+                       f"not meet): {', '.join(held)}.")
+        return out
+
     def brief(self) -> str:
         """The check in few lines, for tables of many options or points: the flags in full, then the units at
         capacity by name."""
-        at = [u.label for u in self.units if u.status == "at capacity"]
         lines = self.text().split("\n")[: 1 + len(self.flags()) + (1 if self.overloaded else 0)]
-        if at:
-            lines.append(f"At capacity (busy {BUSY:.0%} or more, queue not clearly growing, so fragile): "
-                         + ", ".join(at) + ".")
-        return "\n".join(lines)
+        return "\n".join(lines + self.at_capacity())
 
     def summary(self) -> dict:
         """For the manifest: who is over or at capacity, and the sentences shown."""

@@ -216,10 +216,7 @@ def capacity_html(check, spread: list[str] = (), title: str = "") -> str:
     parts = [message_html(f"{name}OVERLOADED: {f}", "warning") for f in check.flags()]
     if check.overloaded and check.open_requests():
         parts.append(message_html(f"{name}{check.open_requests()}", "warning"))
-    at = [u.label for u in check.units if u.status == "at capacity"]
-    if at:
-        parts.append(message_html(f"{name}At capacity (busy 95% or more, queue not clearly growing, so its figures "
-                                  f"are fragile): {', '.join(at)}.", "ok"))
+    parts += [message_html(f"{name}{line}", "ok") for line in check.at_capacity()]
     parts += [message_html(f"{name}{n}", "warning") for n in spread]
     return f'<div class="sm-capacity">{"".join(parts)}</div>'
 

@@ -137,3 +137,17 @@ def test_removal_rate_is_validated():
     data["services"]["clinic"]["routine_removal_per_week"] = 1.5
     with pytest.raises(ScenarioError, match="routine_removal_per_week"):
         validate_mapping(data, "bad")
+
+
+def test_the_capacity_check_says_a_list_is_held_by_children_leaving():
+    from sendmodel.analysis.overload import check_records
+
+    sc = removal_scenario(3, 7.2, 12.0, 0.35, 200.0, 400.0)  # demand 20% above capacity, settled by leaving
+    chk = check_records([records(sc, seed=4, rep=r) for r in range(3)], sc)
+    u = chk.unit("clinic")
+    assert u.status == "at capacity" and u.left_unseen > 0, u
+    assert any("only because about" in n and "leave it unseen" in n for n in chk.notes())
+    lines = chk.at_capacity()
+    assert lines == ["At capacity, lists held steady only by children leaving them unseen (demand the PAs do not "
+                     "meet): Clinic."], lines
+    assert lines[0] in chk.brief()
