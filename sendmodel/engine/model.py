@@ -714,7 +714,7 @@ class SendModel:
         for s, pairs in self.routine_first.items():  # left unseen: never taken, and its time came before the end
             removed = self.routine_rec[s]["removed_day"]
             for i, task in pairs:
-                if task.started != task.started and task.leaves < end:
+                if task.left_unseen_by(end):
                     removed[i] = task.leaves
         for q in self.queues:
             q.log_in_order(end)
@@ -760,7 +760,7 @@ class SendModel:
                 "queue_t": np.asarray(st.queue.log_t),
                 "queue_n": np.asarray(st.queue.log_n),
                 **({"task_left_day": np.fromiter(
-                    (t.leaves if t.started != t.started and t.leaves < self.end else math.nan for t in tasks),
+                    (t.leaves if t.left_unseen_by(self.end) else math.nan for t in tasks),
                     float, n)} if st.queue.removals else {}),
                 "busy_hours_by_day": st.busy_hours,
                 "available_hours_by_day": st.available_hours,

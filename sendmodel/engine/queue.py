@@ -231,7 +231,7 @@ class ServiceQueue:
             return
         for entry in self.rest:
             task = entry[-1]
-            if task.started != task.started and task.leaves < end:
+            if task.left_unseen_by(end):
                 self.n -= 1
                 self.removed.append(task)
                 self.log_t.append(task.leaves)

@@ -89,6 +89,10 @@ class Task:
         self.on_done = on_done
         self.leaves = math.inf  # a routine referral leaves the list unseen at this time (see ServiceQueue.purge)
 
+    def left_unseen_by(self, end: float) -> bool:
+        """Whether the child left the list unseen before ``end``: never taken, and its time to leave came."""
+        return self.started != self.started and self.leaves < end
+
 
 class Signal:
     """Something several pathways wait for, such as the one triage of a request for advice from several

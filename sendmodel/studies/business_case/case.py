@@ -508,23 +508,19 @@ def cost_by_year(today: Scenario, plan: Scenario) -> pd.DataFrame:
     rows = []
     for label, a, b in period_windows(today, "financial"):
         share = (b - a) / DAYS_PER_YEAR
-        t, p = cost_lines(today, (a, b)), cost_lines(plan, (a, b))
-        by = dict.fromkeys(FUNDERS, 0.0)
-        t_by = {ln["line"]: ln for ln in t}
-        for ln in p:
-            extra = (ln["gbp_per_year"] - t_by.get(ln["line"], {"gbp_per_year": 0.0})["gbp_per_year"]) * share
-            for f, v in funded_by(today, ln["commissioner"], extra).items():
-                by[f] += v
-        today_gbp = sum(ln["gbp_per_year"] for ln in t) * share
-        plan_gbp = sum(ln["gbp_per_year"] for ln in p) * share
-        rows.append({"financial_year": label, "days": b - a, "gbp_today": today_gbp, "gbp_plan": plan_gbp,
-                     "extra_gbp": plan_gbp - today_gbp, **{f"extra_gbp_{f}": v for f, v in by.items()}})
+        by, _ = _cost_tables(today, plan, (a, b))
+        total = by[by["basis"] == "total"].iloc[0]
+        extra = by[by["basis"] == "funder (joint costs split)"].set_index("who")["extra_gbp_per_year"]
+        rows.append({"financial_year": label, "days": b - a, "gbp_today": total["gbp_per_year_today"] * share,
+                     "gbp_plan": total["gbp_per_year_plan"] * share, "extra_gbp": total["extra_gbp_per_year"] * share,
+                     **{f"extra_gbp_{f}": float(extra[f]) * share for f in FUNDERS}})
     return pd.DataFrame(rows)
 
 
-def _cost_tables(today: Scenario, plan: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
-    t_lines = {ln["line"]: ln for ln in cost_lines(today)}
-    p_lines = {ln["line"]: ln for ln in cost_lines(plan)}
+def _cost_tables(today: Scenario, plan: Scenario, window: tuple[float, float] | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    t_lines = {ln["line"]: ln for ln in cost_lines(today, window)}
+    p_lines = {ln["line"]: ln for ln in cost_lines(plan, window)}
     lines = []
     for key in list(dict.fromkeys([*t_lines, *p_lines])):
         t, p = t_lines.get(key), p_lines.get(key)
