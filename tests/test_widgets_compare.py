@@ -64,7 +64,8 @@ def test_compare_shows_the_paired_table_and_the_value_plot(option_dir):
         f"doubling SLT PAs should shorten the SLT routine wait (diff {slt['diff']:.2f} weeks)"
     )
     html = d.comparison.value
-    assert "more_slt" in html and "(baseline)" in html and "Health advice within 6 weeks" in html
+    assert "More SLT" in html and "more_slt" not in html and "(baseline)" in html
+    assert "Health advice within 6 weeks" in html
     assert "NHS (ICB/CCG)" in d.who_pays.value, "who pays should name the funders"
     assert d.plot.value[:4] == b"\x89PNG"
     assert d.status.value.startswith("Updated in"), d.status.value
@@ -127,7 +128,7 @@ def test_options_are_shown_by_label_with_their_description_as_tooltip(option_dir
         "services: {slt: {pas_per_week: 40}}\n")
     d = _dash(option_dir)
     box = d.choices["options/more_slt"]
-    assert box.description == "more slt"
+    assert box.description == "More SLT"
     assert box.tooltip == "options/more_slt: Ten more SLT PAs a week."
     assert d.choices["options/same"].tooltip == "options/same"  # no description: its name
 
@@ -144,7 +145,7 @@ def test_input_ranges_give_each_option_its_chance_of_being_better(option_dir):
     assert d.wait(300)
     html = d.uncertainty.value
     assert "Under input uncertainty" in html and "3 parameter sets" in html and "chance better" in html
-    assert "more_slt" in html and "same" in html
+    assert "More SLT" in html and "Same" in html
     assert "sm-comparison" in d.comparison.value  # the central comparison stays shown
     d.ranges.value = NO_RANGES
     assert d.wait(300)

@@ -45,5 +45,5 @@ def test_compare_flags_the_overloaded_option(tmp_path):
                          replications=3)
     assert d.wait(300), "the comparison did not finish"
     box = d.capacity.value
-    assert "more_demand: OVERLOADED: LA SEND casework is over capacity" in box
+    assert "More demand: OVERLOADED: LA SEND casework is over capacity" in box
     assert "short: OVERLOADED: LA SEND casework" not in box

@@ -142,6 +142,22 @@ COMMISSIONER_LABELS = {
     "joint": "Joint (pooled budget)",
 }
 
+# Words an option's file name abbreviates, written as a commissioner writes them.
+_OPTION_WORDS = {"spa": "SPA", "dmo": "DMO/DCO", "dco": "DCO", "pas": "PAs", "2pa": "2 PAs", "ehc": "EHC",
+                 "ot": "OT", "slt": "SLT", "camhs": "CAMHS", "la": "LA", "ep": "EP"}
+
+
+def option_label(name: str) -> str:
+    """An option as a person reads it, from its file or short name: 'options/spa_triage' -> 'SPA triage';
+    a folder other than options/ is kept in brackets ('Reserved slots from september 2025 (from today
+    options)'). Tables and CSV files keep the short name, which is what a user types."""
+    folder, _, stem = str(name).rpartition("/")
+    words = [_OPTION_WORDS.get(w.lower(), w) for w in stem.replace("-", "_").split("_") if w]
+    text = " ".join(words)
+    text = text[:1].upper() + text[1:] if text else str(name)
+    return text if folder in ("", "options") else f"{text} ({folder.replace('_', ' ')})"
+
+
 # Which way is better for each KPI (+1 higher, -1 lower); comparisons and plots use it.
 KPI_BETTER = {
     "advice_within_6w_pct": 1,

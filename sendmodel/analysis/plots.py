@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.transforms import Bbox
 
 from sendmodel.analysis.intervals import half_width
 from sendmodel.analysis.kpis import waiting_list_series
-from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, label, option_label
 from sendmodel.analysis.plotting import plt
 from sendmodel.analysis.warmup import series_label, welch
 from sendmodel.scenario.config import ADVICE_DUE_DAYS
@@ -291,13 +292,13 @@ def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
                         textcoords="offset points", va="center", fontsize=7, color=colour)
         if base in k.index and pd.notna(k.loc[base, "mean"]):
             ax.axvline(k.loc[base, "mean"], color="k", ls="--", lw=0.8)
-        ax.set_yticks(y, opts, fontsize=8)
+        ax.set_yticks(y, [option_label(o) for o in opts], fontsize=8)
         ax.set_title(f"{label(kpi)} ({KPI_UNITS.get(kpi, '')})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(kpis):]:
         ax.set_visible(False)
-    fig.suptitle(f"Options against {base}: mean and 95% CI; green better, red worse, grey no clear difference "
-                 f"(paired, common random numbers)", fontsize=10)
+    fig.suptitle(f"Options against {option_label(base)}: mean and 95% CI; green better, red worse, grey no clear "
+                 f"difference (paired, common random numbers)", fontsize=10)
     fig.tight_layout()
     fig.subplots_adjust(wspace=0.75)
     return fig
@@ -330,29 +331,101 @@ def cost_vs_within_6w(table: pd.DataFrame) -> plt.Figure:
                         "err": eff.loc[opts, "diff_half_width"].fillna(0)})
     front = efficient_options(pts)
     waits = t[t["kpi"] == "routine_waiting_weeks_per_year"].set_index("option")  # what each option displaces
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    notes, key = [], []
     for opt, r in pts.iterrows():
         good = opt in front
         ax.errorbar(r["cost"], r["effect"], yerr=r["err"], fmt="o", capsize=3,
                     color="tab:blue" if good else "grey", ms=8 if good else 6)
-        text = opt
+        notes.append((option_label(opt), (r["cost"], r["effect"]), "k" if good else "grey"))
         if opt in waits.index and waits.loc[opt, "baseline"] != opt:
             w = waits.loc[opt]
-            sure = "" if w["ci_excludes_zero"] else ", not clear"
-            text += f"\nroutine waiting {w['diff']:+,.0f} child-weeks a year{sure}"
-        ax.annotate(text, (r["cost"], r["effect"]), xytext=(6, 4), textcoords="offset points", fontsize=8,
-                    color="k" if good else "grey")
+            key.append((option_label(opt), f"{w['diff']:+,.0f}" + ("" if w["ci_excludes_zero"] else " (not clear)")))
+    ax.margins(x=0.15, y=0.1)  # room for the labels
     f = pts.loc[front].sort_values("cost")
     ax.plot(f["cost"], f["effect"], color="tab:blue", lw=1, alpha=0.6, label="efficient options")
-    ax.margins(x=0.2)  # room for the labels
     ax.set_xlabel("Cost a year, GBP thousands (PAs modelled plus set-up spread over the amortisation years)")
     ax.set_ylabel("Health advice returned within 6 weeks (%)\nbars: 95% CI of the difference from the baseline")
-    ax.set_title("Value for money: on-time health advice against cost (up and left is better), with the routine\n"
-                 "waiting each option adds (+) or removes (-) on the health services' lists")
+    ax.set_title("Value for money: on-time health advice against cost (up and left is better)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.7, 1))
+    if key:  # what each option displaces, beside the plot: one line each, so nothing crowds the points
+        fig.text(0.72, 0.9, "Routine waiting each option adds (+)\nor removes (-) on the health services'\n"
+                 "lists, child-weeks a year,\nagainst " + option_label(table["baseline"].iloc[0]) + ":",
+                 fontsize=9, va="top")
+        for i, (name, value) in enumerate(key):
+            y = 0.72 - i * 0.045
+            fig.text(0.72, y, name, fontsize=9, va="top")
+            fig.text(0.985, y, value, fontsize=9, va="top", ha="right")
+    place_labels(ax, notes)
     return fig
+
+
+# Where a label may go, in points from its point: beside it first, then above and below, then further out
+# (with a line back to the point). Tried in order; the first that overlaps nothing already drawn is kept.
+_NEAR = [(6, 3), (6, -3), (-6, 3), (-6, -3), (0, 10), (0, -10)]
+_FAR = [(dx, dy) for dy in (22, -22, 40, -40, 60, -60) for dx in (10, -10)]
+
+
+def place_labels(ax, notes: list[tuple[str, tuple[float, float], str]], fontsize: int = 8) -> None:
+    """Label points so that no label covers another label, a point or its error bar, or leaves the axes.
+
+    ``notes``: (text, (x, y) in data units, colour). Each label tries the places in ``_NEAR`` then ``_FAR``
+    and keeps the first free one; one with no free place goes where it overlaps least, with a line to its
+    point. Call after the axes' limits are final (after ``tight_layout``)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    taken = [line.get_window_extent(renderer) for line in ax.lines]  # markers and error bars
+    for c in ax.collections:  # error bars: a collection's own extent is empty, so box each segment
+        for seg in getattr(c, "get_segments", list)():
+            (x0, y0), (x1, y1) = ax.transData.transform(np.asarray(seg)[[0, -1]])
+            taken.append(Bbox.from_extents(min(x0, x1) - 2, min(y0, y1), max(x0, x1) + 2, max(y0, y1)))
+    taken += [a.get_window_extent(renderer) for a in ax.texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        taken.append(legend.get_window_extent(renderer))
+
+    def overlap(box) -> float:
+        area = 0.0
+        for t in taken:
+            w = min(box.x1, t.x1) - max(box.x0, t.x0)
+            h = min(box.y1, t.y1) - max(box.y0, t.y0)
+            if w > 0 and h > 0:
+                area += w * h
+        out = box.width * box.height - max(0.0, min(box.x1, inside.x1) - max(box.x0, inside.x0)) * max(
+            0.0, min(box.y1, inside.y1) - max(box.y0, inside.y0))
+        return area + 10 * out  # leaving the axes is worse than touching another label
+
+    # the most crowded first would be better still; top to bottom keeps a reading order
+    def draw(text, xy, colour, dx, dy, line=False):
+        return ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                           color=colour, ha="left" if dx >= 0 else "right",
+                           va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                           arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6} if line else None)
+
+    for text, xy, colour in sorted(notes, key=lambda n: -n[1][1]):  # top to bottom: a reading order
+        best = None
+        for dx, dy in _NEAR + _FAR:
+            a = draw(text, xy, colour, dx, dy)
+            box = a.get_window_extent(renderer).expanded(1.04, 1.1)
+            a.remove()
+            cost = overlap(box)
+            if (dx, dy) in _FAR:  # a line back to the point must not cross another point's bar or label
+                px, py = ax.transData.transform(xy)
+                ex = box.x0 if dx >= 0 else box.x1
+                ey = box.y0 if dy > 0 else box.y1
+                for f in np.linspace(0.25, 1.0, 8):
+                    qx, qy = px + f * (ex - px), py + f * (ey - py)
+                    cost += 50 * sum(t.x0 <= qx <= t.x1 and t.y0 <= qy <= t.y1 for t in taken)
+            if best is None or cost < best[0]:
+                best = (cost, dx, dy, box)
+            if cost == 0:
+                break
+        _cost, dx, dy, box = best
+        draw(text, xy, colour, dx, dy, line=(dx, dy) in _FAR)
+        taken.append(box)
 
 
 def who_pays(table: pd.DataFrame) -> plt.Figure:
@@ -368,12 +441,12 @@ def who_pays(table: pd.DataFrame) -> plt.Figure:
     for f in funders:
         v = t[t["service"] == f].set_index("option").reindex(opts)["diff"].fillna(0).to_numpy() / 1000.0
         start = np.where(v >= 0, left_pos, left_neg)
-        ax.barh(opts, v, left=start, label=COMMISSIONER_LABELS.get(f, f))
+        ax.barh([option_label(o) for o in opts], v, left=start, label=COMMISSIONER_LABELS.get(f, f))
         left_pos += np.where(v >= 0, v, 0)
         left_neg += np.where(v < 0, v, 0)
     ax.axvline(0, color="k", lw=0.8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"Extra cost a year against {table['baseline'].iloc[0]}, GBP thousands")
+    ax.set_xlabel(f"Extra cost a year against {option_label(table['baseline'].iloc[0])}, GBP thousands")
     ax.set_title("Who pays: extra cost a year by funder")
     ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)

@@ -15,7 +15,7 @@ import ipywidgets as W
 import pandas as pd
 
 from sendmodel.analysis.compare import cost_effectiveness, paired_table
-from sendmodel.analysis.labels import COMMISSIONER_LABELS, label
+from sendmodel.analysis.labels import COMMISSIONER_LABELS, label, option_label
 from sendmodel.analysis.overload import check_overload, spread_notes
 from sendmodel.analysis.plots import cost_vs_within_6w
 from sendmodel.scenario.loading import config_hash
@@ -72,7 +72,7 @@ def comparison_html(table: pd.DataFrame, baseline: str) -> str:
     rows = [head + "</tr>"]
     for opt in opts:
         cells = [
-            f"<b>{html.escape(opt)}</b>"
+            f"<b>{html.escape(option_label(opt))}</b>"
             + (" <span class='sm-ci'>(baseline)</span>" if opt == baseline else "")
         ]
         for k in kpis:
@@ -112,7 +112,7 @@ def who_pays_html(table: pd.DataFrame, baseline: str) -> str:
     )
     rows = [head]
     for opt in opts:
-        cells = [html.escape(opt)]
+        cells = [html.escape(option_label(opt))]
         for f in funders:
             m = t[(t["option"] == opt) & (t["service"] == f)]
             cells.append("" if m.empty else _diff_text(m.iloc[0]))
@@ -134,7 +134,7 @@ def uncertainty_html(summary: pd.DataFrame, sets: int, reps: int) -> str:
     head = "<tr><th>Option</th>" + "".join(f"<th>{html.escape(label(k))}</th>" for k in kpis) + "</tr>"
     rows = [head]
     for opt, g in t.groupby("option", sort=False):
-        cells = [f"<b>{html.escape(opt)}</b>"]
+        cells = [f"<b>{html.escape(option_label(opt))}</b>"]
         for k in kpis:
             m = g[g["kpi"] == k]
             if m.empty:
@@ -340,7 +340,8 @@ class CompareDashboard(Dashboard):
 
     def _show_comparison(self, table, base, png, over, spread) -> None:
         self.table, self.overload = table, over
-        self.capacity.value = "".join(capacity_html(c, spread.get(n, []), n) for n, c in over.items())
+        self.capacity.value = "".join(capacity_html(c, spread.get(n, []), option_label(n))
+                                      for n, c in over.items())
         self.comparison.value = comparison_html(table, base)
         self.who_pays.value = who_pays_html(table, base)
         self.plot.value = png
@@ -355,17 +356,9 @@ class CompareDashboard(Dashboard):
         table, base, _png, ran, reps, _over, _spread, _uncertain = out
         n_opts = table["option"].nunique() - 1
         return (
-            f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {base}, "
+            f"Updated in {felt:.1f} s: {n_opts} option{'s' if n_opts != 1 else ''} against {option_label(base)}, "
             f"{reps} replications each, seed {self.seed}{self._quick_words}; ran {ran}, reused the rest"
         )
-
-
-def option_label(name: str) -> str:
-    """An option as a person reads it: 'options/spa_triage' -> 'spa triage'; a folder other than options/ is
-    kept in brackets ('reserved slots from september 2025 (from today options)')."""
-    folder, _, stem = name.rpartition("/")
-    text = stem.replace("_", " ")
-    return text if folder in ("", "options") else f"{text} ({folder.replace('_', ' ')})"
 
 
 def option_tooltip(name: str, source) -> str:
