@@ -241,8 +241,93 @@ def test_every_tab_of_the_app_opens_and_fits_a_laptop_screen(app_url):
                     page.locator(ready).first.wait_for(state="visible", timeout=240_000)
                 page.wait_for_timeout(500)
                 assert "Traceback" not in page.inner_text("body"), f"{title}: a traceback on the page"
+                if name == "explore":
+                    assert page.locator(".sm-kpi-table table").first.is_visible(), (
+                        "the explore tab says Updated but shows no KPI table:\n" + page.inner_text("body")[-3000:])
                 wide[title] = _fits(page)
                 page.screenshot(path=str(SHOTS / f"app_{name}.png"))
         finally:
             browser.close()
     assert all(v <= 0 for v in wide.values()), f"pixels wider than a 1,366 px window, by tab: {wide}"
+
+
+def _cancel(page, log_path: Path, what: str, status: str) -> None:
+    """Press the Cancel button shown while ``what`` runs; the status line must then say it was cancelled."""
+    cancel = page.locator(".sm-cancel:visible")
+    with _waiting(page, log_path, f"the Cancel button during {what}"):
+        cancel.wait_for(state="visible", timeout=60_000)
+    cancel.click()
+    with _waiting(page, log_path, f"{what} to be cancelled"):
+        page.locator(status, has_text="Cancelled").wait_for(timeout=120_000)
+
+
+def test_compare_and_business_case_run_cancel_and_download_in_the_app(app_url, tmp_path):
+    """What a commissioner does on the other two tabs: change the options and see the table follow, stop a run
+    with Cancel (the last figures stay, greyed), build the business case and download its workbook, which opens
+    with its summary sheet. Before/after screenshots: results/browser/app_<tab>_before.png and _after.png."""
+    from openpyxl import load_workbook
+    from playwright.sync_api import sync_playwright
+
+    url, log_path = app_url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP, accept_downloads=True)
+            page.goto(url, timeout=90_000)
+
+            # --- compare: first table, a cancelled run, then one option fewer ---
+            with _waiting(page, log_path, "the first comparison"):
+                page.locator(".lm-TabBar-tab", has_text="Compare options").first.click(timeout=240_000)
+                page.locator(".sm-comparison-table table").wait_for(state="visible", timeout=240_000)
+                page.wait_for_function("[...document.querySelectorAll('.sm-status')].some("
+                                       "e => e.offsetParent && e.innerText.startsWith('Updated'))", timeout=240_000)
+            before = page.inner_text(".sm-comparison-table")
+            assert "Extra PAs" in before and "extra_pas" not in before, before
+            page.screenshot(path=str(SHOTS / "app_compare_before.png"))
+
+            reps = page.locator(".sm-replications:visible input")
+            reps.fill("4")
+            reps.press("Enter")
+            _cancel(page, log_path, "the compare run", ".sm-status:visible")
+            assert "sm-stale" in (page.locator(".sm-comparison-table").get_attribute("class") or ""), (
+                "the figures kept after Cancel are not greyed")
+            assert page.inner_text(".sm-comparison-table") == before, "Cancel changed the figures shown"
+
+            reps.fill("2")
+            reps.press("Enter")
+            page.locator(".sm-option-options-extra-pas input").uncheck()
+            with _waiting(page, log_path, "the comparison without extra PAs"):
+                page.wait_for_function(
+                    "!document.querySelector('.sm-comparison-table').innerText.includes('Extra PAs') && "
+                    "[...document.querySelectorAll('.sm-status')].some("
+                    "e => e.offsetParent && e.innerText.startsWith('Updated'))", timeout=240_000)
+            page.wait_for_timeout(500)
+            assert "sm-stale" not in (page.locator(".sm-comparison-table").get_attribute("class") or "")
+            page.screenshot(path=str(SHOTS / "app_compare_after.png"))
+
+            # --- business case: a run cancelled, a run finished, the workbook downloaded ---
+            page.locator(".lm-TabBar-tab", has_text="Business case").first.click()
+            build = page.locator(".sm-build")
+            build.wait_for(state="visible", timeout=240_000)
+            page.screenshot(path=str(SHOTS / "app_business_case_before.png"))
+            build.click()
+            _cancel(page, log_path, "the business case", ".sendmodel-business-case .sm-status")
+            assert build.is_enabled(), "the build button stays disabled after Cancel"
+            assert page.locator(".sm-downloads a").count() == 0, "a cancelled run offered a download"
+
+            build.click()
+            with _waiting(page, log_path, "the business case's downloads"):
+                page.locator(".sm-downloads a", has_text="workbook").wait_for(state="visible", timeout=600_000)
+            page.wait_for_timeout(500)
+            assert "Traceback" not in page.inner_text("body")
+            page.screenshot(path=str(SHOTS / "app_business_case_after.png"))
+            with page.expect_download() as dl:
+                page.locator(".sm-downloads a", has_text="workbook").click()
+            saved = tmp_path / dl.value.suggested_filename
+            dl.value.save_as(saved)
+        finally:
+            browser.close()
+    assert saved.name == "business_case.xlsx"
+    book = load_workbook(saved, read_only=True)
+    assert "summary" in [s.lower() for s in book.sheetnames], book.sheetnames

@@ -337,7 +337,7 @@ def test_outputs_are_marked_stale_while_a_run_goes(tiny, monkeypatch):
 
 def test_scenario_picker_loads_the_file_and_resets_levers(tiny_dir):
     d = _dash("short", scenarios_dir=tiny_dir)
-    assert set(d.picker.options) == {"short", "short_more_dmo", "broken"}, d.picker.options
+    assert {v for _, v in d.picker.options} == {"short", "short_more_dmo", "broken"}, d.picker.options
     assert d.controls["dmo_pas"].value == 1
     d.picker.value = "short_more_dmo"
     assert d.wait(120)
@@ -385,8 +385,8 @@ def test_the_one_liners_name_every_setting():
 def test_explore_defaults_to_the_project_baseline(monkeypatch):
     monkeypatch.setenv("SENDMODEL_QUICK", "1")
     d = sendmodel.widgets.ExploreDashboard(workers=1, run_now=False)
-    assert d.picker.value == "baseline" and "baseline" in d.picker.options
-    assert not any(o.startswith(("sweeps/", "validation/")) for o in d.picker.options), (
+    assert d.picker.value == "baseline" and ("Baseline", "baseline") in d.picker.options
+    assert not any(o.startswith(("sweeps/", "validation/")) for _, o in d.picker.options), (
         f"sweep specs and validation cases are not scenarios to explore: {d.picker.options}"
     )
     assert d.quick and d.replications.value == 2

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import ipywidgets as W
 
+from sendmodel.analysis.labels import option_label
 from sendmodel.scenario.config import Scenario
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.scenario.loading import load_scenario
@@ -209,11 +210,11 @@ class Dashboard:
         raise ValueError(f"scenario {s!r} not found; give a file path or one of {sorted(self.files)}")
 
     def _picker(self, value: str, description: str = "Scenario", css_class: str = "sm-scenario", width="420px"):
-        """A drop-down of the scenario files."""
+        """A drop-down of the scenario files, each shown by its name in words; its value is the file's name."""
         return output(
             css_class,
             W.Dropdown,
-            options=list(self.files),
+            options=[(n if n == GIVEN else option_label(n), n) for n in self.files],
             value=value,
             description=description,
             layout=W.Layout(width=width),
