@@ -65,6 +65,10 @@ def register(subparsers) -> None:
                    help="with fields given as ranges (uncertain inputs): solve every target again at N parameter "
                         "sets (seeded Latin hypercube) and report each lever's PAs at the 90th percentile of the "
                         "inputs; N times the solver's runs (default 0: the central values only)")
+    p.add_argument("--by-year", action="store_true",
+                   help="on a run of several years (e.g. scenarios/from_today.yaml): also solve each financial "
+                        "year in turn, each year's added PAs from its 1 April and judged on that year alone; the "
+                        "cost by year then prices that plan (about as many runs again for each year)")
     p.add_argument("--out", required=True, help="folder for business_case.xlsx, business_case.html and plots")
     p.set_defaults(func=run)
 
@@ -108,7 +112,7 @@ def run(args) -> int:
                            seed=args.seed, confidence=args.confidence, step=args.step, workers=args.workers,
                            progress=lambda m: print(m, flush=True), advice_pct=args.advice_pct,
                            routine=args.routine, price_year=args.price_year, cost_year=args.cost_year,
-                           pay_uplift_pct=args.pay_uplift_pct, input_sets=args.input_sets)
+                           pay_uplift_pct=args.pay_uplift_pct, input_sets=args.input_sets, by_year=args.by_year)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -127,6 +131,16 @@ def run(args) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(s.rename(columns={"lever_label": "lever", "pas_per_week": "PAs a week", "gbp_per_year": "GBP a year"})
               .to_string(index=False))
+    if bc.by_year is not None:
+        y = bc.by_year[["financial_year", "lever_label", "ehc_requests", "pas_per_week_at_start",
+                        "pas_per_week_needed", "extra_pas_per_week_this_year"]].copy()
+        y["ehc_requests"] = y["ehc_requests"].map(lambda v: f"{v:,.0f}")
+        for c in ("pas_per_week_at_start", "pas_per_week_needed", "extra_pas_per_week_this_year"):
+            y[c] = y[c].map(lambda v: "not reachable" if pd.isna(v) else f"{v:.1f}")
+        print("\nPAs by year (each year solved on its own KPIs, its added PAs from its 1 April):")
+        print(y.rename(columns={"financial_year": "year", "lever_label": "lever", "ehc_requests": "EHC requests",
+                                "pas_per_week_at_start": "PAs in post", "pas_per_week_needed": "PAs needed",
+                                "extra_pas_per_week_this_year": "added"}).to_string(index=False))
     for name, chk in bc.capacity.items():  # a figure of a queue that never clears is said to be one
         print(f"\nCapacity, {name}: {chk.brief()}")
     print(f"\nSolver: {int(bc.targets['levels_run'].sum())} PA levels judged on {int(bc.targets['runs'].sum())} "

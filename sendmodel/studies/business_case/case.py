@@ -244,12 +244,14 @@ class BusinessCase:
     cost_by_year: pd.DataFrame | None = None  # today's and the plan's money in each financial year
     capacity: dict = field(default_factory=dict)  # today's and the plan's capacity checks (OverloadCheck)
     input_sets: pd.DataFrame | None = None  # PAs needed at each parameter set of the uncertain inputs
+    by_year: pd.DataFrame | None = None  # each financial year's PAs, solved year after year (by_year.py)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by sheet name, in the workbook's order."""
         return {
             "summary": self.summary,
             "targets": self.targets,
+            **({"PAs by year": self.by_year} if self.by_year is not None else {}),
             "options compared": self.options,
             "cost by commissioner": self.cost_by_commissioner,
             "cost lines": self.cost_lines,
@@ -677,6 +679,7 @@ def business_case(
     cost_year: int | None = None,
     pay_uplift_pct: float = 0.0,
     input_sets: int = 0,
+    by_year: bool = False,
 ) -> BusinessCase:
     """Build the business case for ``scenario`` (at ``population`` children 0-17 if given).
 
@@ -719,6 +722,10 @@ def business_case(
         With fields given as ranges (uncertain inputs), solve every target again at this many parameter sets
         (seeded Latin hypercube, as ``compare --uncertainty``) and report each lever's PAs needed at the median
         and the 90th percentile of the inputs beside the central answer (:func:`_needed_over_inputs`).
+    by_year : bool
+        On a run of several years (a from-today scenario), also solve each financial year in turn, each year's
+        added PAs from its first day and judged on its own KPIs (:mod:`.by_year`); the cost by year then
+        prices that plan year by year. About as many runs again for each year.
 
     Returns
     -------
@@ -762,6 +769,13 @@ def business_case(
                                        progress=_p, runs=runs))
 
         plan = plan_scenario(sc, sols)
+        years_df, year_plan = None, None
+        if by_year:
+            from sendmodel.studies.business_case.by_year import plan_by_year
+
+            years_df, year_plan = plan_by_year(sc, pairs, replications=replications, seed=seed, runs=runs,
+                                               step=step, label=lambda lv, svc: lever_label(sc, lv, svc),
+                                               progress=progress)
         by_lever: dict[str, list[SolveResult]] = {}
         for r in sols:
             by_lever.setdefault(r.lever, []).append(r)
@@ -825,12 +839,13 @@ def business_case(
         "scenario_file": getattr(scenario, "_file", None),
     }
     settings["input_sets"] = input_sets
+    settings["by_year"] = by_year
     return BusinessCase(
         scenario=sc, plan=plan, solutions=sols, summary=summary, targets=targets_df, options=options_df,
         cost_by_commissioner=by_comm, cost_lines=lines, assumptions=_assumptions(sc, settings, pairs, why),
         runs=runs_df, settings=settings, capacity=capacity, cost_sensitivity=cost_sensitivity(sc, lines),
-        cost_by_year=cost_by_year(sc, plan),
-        input_sets=None if over_inputs is None else over_inputs[0],
+        cost_by_year=cost_by_year(sc, plan if year_plan is None else year_plan),
+        input_sets=None if over_inputs is None else over_inputs[0], by_year=years_df,
     )
 
 

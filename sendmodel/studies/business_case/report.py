@@ -20,8 +20,8 @@ import pandas as pd
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.analysis.plotting import plt
 
-SHEETS = ["summary", "targets", "options compared", "capacity check", "cost by commissioner", "cost lines",
-          "cost by year", "cost sensitivity", "input uncertainty", "assumptions", "runs", "about"]
+SHEETS = ["summary", "targets", "PAs by year", "options compared", "capacity check", "cost by commissioner",
+          "cost lines", "cost by year", "cost sensitivity", "input uncertainty", "assumptions", "runs", "about"]
 _COLOURS = {"today": "#8c8c8c", "plan": "#1b7837", "bacd": "#2166ac", "target": "#b2182b", "kpi": "#5e3c99"}
 
 
@@ -186,6 +186,11 @@ HEADERS: dict[str, tuple[str, int | None]] = {
                                                                                        1),
     "measured_months": ("Months measured", 1),
     "set": ("Input set", None),  # the business case under input uncertainty
+    # the plan by year (by_year.py)
+    "ehc_requests": ("EHC requests expected in the year", 0),
+    "pas_per_week_at_start": ("PAs a week in post at the year's start", 1),
+    "extra_pas_per_week_this_year": ("PAs a week added this year", 1),
+    "extra_pas_per_week_since_start": ("PAs a week added since the first year's start", 1),
 }
 SUMMARY_TABLE_ROW = 9  # the summary sheet's table starts here (1-based); above it, the scope and the norm
 
@@ -517,6 +522,16 @@ def write_html(bc, path: Path, figures: dict[str, bytes]) -> Path:
         ("extra_gbp_per_year_nhs", "NHS", "gbp"), ("extra_gbp_per_year_la_education", "LA education", "gbp"),
         ("extra_gbp_per_year_la_social_care", "LA social care", "gbp"),
     ])
+    by_year = "" if bc.by_year is None else (
+        "<h3>PAs by year</h3><p class='small'>Each financial year solved in turn on the same run: the first "
+        "year's PAs from its start, each later year's added from its 1 April, each judged on that year's own "
+        "figures with the years before already planned. The plan only adds; the cost by year below prices it.</p>"
+        + _table(bc.by_year.astype(object).where(bc.by_year.notna(), ""), [
+            ("financial_year", "Financial year", "txt"), ("lever_label", "Lever", "txt"),
+            ("ehc_requests", "EHC requests", "int"), ("target", "Target", "txt"),
+            ("pas_per_week_at_start", "PAs in post at the start", "pas"),
+            ("pas_per_week_needed", "PAs needed", "pas"), ("extra_pas_per_week_this_year", "Added", "pas"),
+            ("note", "Note", "txt")]))
     years = "" if bc.cost_by_year is None else _table(bc.cost_by_year, [
         ("financial_year", "Financial year", "txt"), ("days", "Days", "int"), ("gbp_today", "Today", "gbp"),
         ("gbp_plan", "With the plan", "gbp"), ("extra_gbp", "Extra", "gbp"), ("extra_gbp_nhs", "NHS", "gbp"),
@@ -561,6 +576,7 @@ Dashed red: the target.</p>
 {img('kpi_against_pas', 'KPI against PAs a week with 95% CI band and target line')}
 <h3>Targets and the search</h3>
 {targets}
+{by_year}
 <h2>3. Cost by commissioner</h2>
 <p class="small">Plan = every reachable lever at the PAs the model says are needed. Responsible commissioner from
 the scenario (CDC joint commissioning bulletin, Appendix 2); joint (pooled) lines split between funders by

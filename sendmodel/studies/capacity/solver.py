@@ -38,6 +38,7 @@ replications) and 12.2 (choosing the best / smallest feasible system).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from contextlib import ExitStack
@@ -78,17 +79,19 @@ def working_days_between(sc: Scenario, start_day: np.ndarray, end_day: np.ndarra
     return np.busday_count(d0, d1, holidays=hols).astype(float)
 
 
-def derived_kpis(rec: dict, sc: Scenario) -> list[tuple[str, str, float]]:
+def derived_kpis(rec: dict, sc: Scenario, window: tuple[float, float] | None = None
+                 ) -> list[tuple[str, str, float]]:
     """KPIs the business case needs beyond :func:`sendmodel.analysis.kpis_from_records`.
 
     ``dmo_signoff_median_working_days``: the DMO/DCO sign-off median in working days, because DMO/DCO service
     standards are stated in working days (e.g. "within 10 working days"); same cohort as
-    ``dmo_signoff_median_days`` (sign-offs requested in the measured window, open ones counted to the end).
+    ``dmo_signoff_median_days`` (sign-offs requested in the measured window, or in ``window``, open ones counted
+    to its end).
     """
     e = rec["ehc"]
     if sc.ehc is None or "dmo_requested_day" not in e:
         return []
-    warm, end = sc.simulation.warm_up_days, rec["end_day"]
+    warm, end = (sc.simulation.warm_up_days, rec["end_day"]) if window is None else window
     dreq = e["dmo_requested_day"]
     c = ~np.isnan(dreq) & (dreq >= warm) & (dreq < end)
     done = e["dmo_signoff_day"][c]
@@ -100,9 +103,9 @@ def _kpis_one(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One replication's KPIs and its capacity measures (:mod:`sendmodel.analysis.overload`)."""
     from sendmodel.analysis.overload import load_frame, load_rows
 
-    sc, seed, rep = args
+    sc, seed, rep, window = args
     rec = run_replication(sc, seed, rep)
-    return (kpi_frame(kpis_from_records(rec, sc) + derived_kpis(rec, sc), sc.name, rep),
+    return (kpi_frame(kpis_from_records(rec, sc, window) + derived_kpis(rec, sc, window), sc.name, rep),
             load_frame(load_rows(rec, sc), sc.name, rep))
 
 
@@ -140,19 +143,25 @@ class Runs:
 
         return config_hash(scenario)
 
-    def have(self, scenario: Scenario, seed: int) -> int:
-        """Replications 0..n-1 already run for this scenario and seed."""
-        h, n = self.key(scenario), 0
+    def _key(self, scenario: Scenario, window: tuple[float, float] | None) -> str:
+        h = self.key(scenario)
+        return h if window is None else f"{h}@{window[0]:g}-{window[1]:g}"
+
+    def have(self, scenario: Scenario, seed: int, window: tuple[float, float] | None = None) -> int:
+        """Replications 0..n-1 already run for this scenario and seed (measured over ``window``)."""
+        h, n = self._key(scenario, window), 0
         while (h, seed, n) in self.frames:
             n += 1
         return n
 
-    def kpis(self, scenario: Scenario, replications: int, seed: int) -> pd.DataFrame:
-        """Long KPI frame of replications 0..replications-1, running only those not run before."""
-        h = self.key(scenario)
+    def kpis(self, scenario: Scenario, replications: int, seed: int,
+             window: tuple[float, float] | None = None) -> pd.DataFrame:
+        """Long KPI frame of replications 0..replications-1, running only those not run before; ``window``
+        (model days [from, to)) measures part of the run, such as one financial year."""
+        h = self._key(scenario, window)
         todo = [r for r in range(replications) if (h, seed, r) not in self.frames]
-        for r, (df, load) in zip(todo, map_pool(_kpis_one, [(scenario, seed, r) for r in todo], self.workers,
-                                                pool=self._pool)):
+        for r, (df, load) in zip(todo, map_pool(_kpis_one, [(scenario, seed, r, window) for r in todo],
+                                                self.workers, pool=self._pool)):
             self.frames[(h, seed, r)] = df
             self.loads[(h, seed, r)] = load
         self.simulated += len(todo)
@@ -301,12 +310,28 @@ def funded_pas(scenario: Scenario, services: tuple[str, ...]) -> float:
     return float(sum(scenario.service_pas_per_week(s) for s in services))
 
 
-def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float) -> Scenario:
+def pas_in_effect(scenario: Scenario, service: str, day: float) -> float:
+    """A service's PAs a week in post on model ``day`` (absolute): today's plus every dated change then in
+    effect (after its recruitment lead, less its vacancy rate), as the engine applies them."""
+    svc = scenario.services[service]
+    scale = scenario.scale if svc.capacity_basis == "per_70k" else 1.0
+    total = svc.pas_per_week
+    for c in svc.capacity_changes:
+        if scenario.day_of(c.applies_from) <= day and (c.end is None or day < scenario.day_of(c.end)):
+            total += c.pas_per_week_delta * ((1.0 - c.vacancy_rate) if c.pas_per_week_delta > 0 else 1.0)
+    return total * scale
+
+
+def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float,
+             from_day: float | None = None) -> Scenario:
     """The scenario with ``total_pas`` (absolute, a week) shared among ``services`` in today's proportions.
 
     Services funded at zero today share equally. Ring-fenced PAs keep their share of each service's PAs; dated
-    ``capacity_changes`` stay as they are.
+    ``capacity_changes`` stay as they are. With ``from_day``, the PAs change on that model day instead, as a
+    dated change from the level then in effect (a later year of a plan): earlier days are untouched.
     """
+    if from_day is not None:
+        return _with_pas_from(scenario, services, total_pas, from_day)
     now = np.array([scenario.service_pas_per_week(s) for s in services])
     if abs(total_pas - now.sum()) < 1e-9:
         return scenario
@@ -319,6 +344,24 @@ def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float) ->
         changes[f"services.{s}.pas_per_week"] = new
         if svc.ring_fenced_pas_per_week > 0 and svc.pas_per_week > 0:
             changes[f"services.{s}.ring_fenced_pas_per_week"] = new * svc.ring_fenced_pas_per_week / svc.pas_per_week
+    return scenario.override(changes)
+
+
+def _with_pas_from(scenario: Scenario, services: tuple[str, ...], total_pas: float, from_day: float) -> Scenario:
+    now = np.array([pas_in_effect(scenario, s, from_day) for s in services])
+    if abs(total_pas - now.sum()) < 1e-9:
+        return scenario
+    shares = now / now.sum() if now.sum() > 0 else np.full(len(services), 1.0 / len(services))
+    when = (scenario.simulation.start_date + dt.timedelta(days=int(round(from_day)))).isoformat()
+    changes = {}
+    for s, share, level in zip(services, shares, now):
+        svc = scenario.services[s]
+        scale = scenario.scale if svc.capacity_basis == "per_70k" else 1.0
+        delta = (total_pas * float(share) - level) / scale
+        if abs(delta) < 1e-12:
+            continue
+        dated = [c.model_dump(mode="json", exclude_defaults=True) for c in svc.capacity_changes]
+        changes[f"services.{s}.capacity_changes"] = [*dated, {"start": when, "pas_per_week_delta": delta}]
     return scenario.override(changes)
 
 
@@ -521,6 +564,8 @@ def solve_capacity(
     workers: int | None = None,
     progress=None,
     runs: Runs | None = None,
+    window: tuple[float, float] | None = None,
+    from_day: float | None = None,
 ) -> SolveResult:
     """Fewest PAs a week for ``lever`` that meet ``target`` on ``scenario``.
 
@@ -552,6 +597,12 @@ def solve_capacity(
     runs : Runs, optional
         Replications shared between calls (see :class:`Runs`); levels taken from it still count in ``runs``
         of the result, not in ``simulated``.
+    window : (float, float), optional
+        Judge the target on this part of the run (model days [from, to), e.g. one financial year).
+    from_day : float, optional
+        Change the lever's PAs from this model day (a dated change from the level then in effect) rather than
+        from the start; "funded" is then that level and, unless ``floor`` says otherwise, the search does not
+        go below it (a plan by year adds, it does not cut staff mid-plan).
 
     Returns
     -------
@@ -560,7 +611,8 @@ def solve_capacity(
     if runs is None:
         with Runs(default_workers() if workers is None else workers) as own:
             return solve_capacity(scenario, lever, target, replications=replications, seed=seed, step=step,
-                                  cap=cap, floor=floor, start=start, progress=progress, runs=own)
+                                  cap=cap, floor=floor, start=start, progress=progress, runs=own, window=window,
+                                  from_day=from_day)
     tgt = Target.parse(target) if isinstance(target, str) else target
     services = lever_services(scenario, lever)
     lever_name = lever if isinstance(lever, str) else "+".join(services)
@@ -569,11 +621,12 @@ def solve_capacity(
         step = CLINICIAN_PAS_ALWAYS_OPEN if always_open else DEFAULT_STEP_PAS
     if step <= 0:
         raise ValueError(f"step must be > 0 PAs (got {step})")
-    funded = funded_pas(scenario, services)
+    funded = (funded_pas(scenario, services) if from_day is None
+              else float(sum(pas_in_effect(scenario, s, from_day) for s in services)))
     if cap is None:
         cap = max(4.0 * funded, 10.0 * scenario.scale, 2 * step)
     if floor is None:
-        floor = step
+        floor = step if from_day is None else max(step, math.floor(funded / step + 1e-9) * step)
     k_min = max(1, math.ceil(floor / step - 1e-9))
     k_max = int(math.floor(cap / step + 1e-9))
     if k_max < k_min:
@@ -605,12 +658,12 @@ def solve_capacity(
         the replications already run do not settle it)."""
         if k in rows:
             return rows[k]["met"]
-        sc = with_pas(scenario, services, k * step)
-        have = min(runs.have(sc, seed), replications)
+        sc = with_pas(scenario, services, k * step, from_day)
+        have = min(runs.have(sc, seed, window), replications)
         ready = have >= min(MIN_EARLY_REPLICATIONS, replications)
         points = ([have] if ready else []) + ([] if known_only else [n for n in looks if n > have])
         for n in points:
-            iv, values, util = stats(runs.kpis(sc, n, seed))
+            iv, values, util = stats(runs.kpis(sc, n, seed, window))
             mean, lo, hi = iv.mean, iv.low, iv.high
             verdict = sequential_verdict(tgt, mean, lo, hi, n, replications)
             if verdict is not None:
@@ -625,7 +678,7 @@ def solve_capacity(
         return None
 
     # levels another target or the comparison already ran cost nothing: judge them first
-    lever_key = (runs.key(scenario), seed, services)
+    lever_key = (runs.key(scenario), seed, services, window, from_day)
     known = {_grid_index(funded, step)} | {_grid_index(p, step) for p in runs.levels.get(lever_key, ())}
     for k in sorted(known):
         if k_min <= k <= k_max:
@@ -686,8 +739,9 @@ def solve_capacity(
     pas = None if answer is None else answer * step
     per_service = {}
     if pas is not None:
-        sc = with_pas(scenario, services, pas)
-        per_service = {s: sc.service_pas_per_week(s) for s in services}
+        sc = with_pas(scenario, services, pas, from_day)
+        per_service = {s: (sc.service_pas_per_week(s) if from_day is None else pas_in_effect(sc, s, from_day))
+                       for s in services}
     res = SolveResult(
         lever=lever_name, services=services, target=tgt, pas_per_week=pas, reachable=answer is not None,
         funded_pas_per_week=funded, cap_pas_per_week=k_max * step, floor_pas_per_week=k_min * step,
