@@ -29,6 +29,7 @@ from sendmodel.engine.demand import AWAITING_DMO, BRANCHES
 from sendmodel.engine.tasks import HEARING, REVIEW, REVIEW_INPUT, TRIBUNAL
 from sendmodel.scenario.config import (
     ADVICE_DUE_DAYS,
+    AGE_BANDS,
     CC_DECISION_DAYS,
     DECISION_DUE_DAYS,
     PLAN_DUE_DAYS,
@@ -58,6 +59,38 @@ def _waits(start: np.ndarray, done: np.ndarray, end: float) -> np.ndarray:
     return np.where(np.isnan(done), end - start, done - start)
 
 
+def age_bands(age: np.ndarray) -> np.ndarray:
+    """Index into :data:`AGE_BANDS` of each age in years (-1: no age)."""
+    edges = np.array([hi for _, hi in AGE_BANDS])
+    return np.where(age >= 0, np.searchsorted(edges, age, side="left"), -1)
+
+
+def band_label(k: int) -> str:
+    lo, hi = AGE_BANDS[k]
+    return f"age {lo}-{hi}"
+
+
+def age_band_kpis(e: dict, warm: float, end: float, advice_ok: np.ndarray, advice_band: np.ndarray
+                  ) -> list[tuple[str, str, float]]:
+    """Who is late, by age band (ages 0-25 on): requests a year, the share assessed, health advice within 6
+    weeks (``advice_ok`` with each advice's band) and plans within 20 weeks, each band's row named 'age 0-4'."""
+    rows = []
+    arr, band = e["arrival_day"], age_bands(e["age"])
+    per_year = 365.25 / (end - warm)
+    made = (arr >= warm) & (arr < end)
+    has_plan = (e["outcome"] == 0) & e["plan"]
+    due = arr + PLAN_DUE_DAYS
+    plan_c = has_plan & (due >= warm) & (due < end)
+    on_time = (e["final_day"] - arr) <= PLAN_DUE_DAYS
+    for k in range(len(AGE_BANDS)):
+        b, name = band == k, band_label(k)
+        rows.append(("requests_by_age_per_year", name, float((made & b).sum()) * per_year))
+        rows.append(("requests_assessed_by_age_pct", name, _pct(e["outcome"][made & b] == 0)))
+        rows.append(("advice_within_6w_by_age_pct", name, _pct(advice_ok[advice_band == k])))
+        rows.append(("plans_within_20w_by_age_pct", name, _pct(on_time[plan_c & b])))
+    return rows
+
+
 def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | None = None
                       ) -> list[tuple[str, str, float]]:
     """KPIs of one replication as (kpi, service, value) rows; units in :data:`sendmodel.labels.KPI_UNITS`.
@@ -74,6 +107,7 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
     health = [s for s in rec["advice"] if sc.services[s].kind == "health"]
     e = rec["ehc"]
     all_ok, all_tt, all_nk, all_mis, all_owed = [], [], [], [], []
+    by_age_ok, by_age_band = [], []
     for s, a in rec["advice"].items():
         req, ret = a["requested_day"], a["returned_day"]
         due = req + ADVICE_DUE_DAYS
@@ -97,6 +131,9 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
             for code, name in enumerate(BRANCHES):
                 if code:
                     add((f"annex_a_{name}_pct", s, _pct(a["branch"][nk] == code)))
+        if s in health and "age" in e:  # who is late, by age band (ages 0-25)
+            by_age_ok.append(ok)
+            by_age_band.append(age_bands(e["age"][cohort]))
         if s in health:
             all_ok.append(ok)
             all_tt.append(tt)
@@ -138,6 +175,10 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
         add(("requests_open_end", ALL, float(open_.sum())))
         add(("requests_open_mean_age_weeks", ALL, float((end - arr[open_]).mean() / 7) if open_.any() else 0.0))
         rows += sen2_style_kpis(e, warm, end)
+        if "age" in e:
+            ok_age = np.concatenate(by_age_ok) if by_age_ok else np.empty(0, bool)
+            band_age = np.concatenate(by_age_band) if by_age_band else np.empty(0, np.int64)
+            rows += age_band_kpis(e, warm, end, ok_age, band_age)
     if "plans" in rec:
         rows += plan_kpis(rec, warm, end)
     if "tribunals" in rec:

@@ -16,7 +16,15 @@ import numpy as np
 from sendmodel.engine.rng import Stream, make_rng
 from sendmodel.engine.sampling import from_uniform, from_uniform_beyond, n_missed
 from sendmodel.scenario import caseload
-from sendmodel.scenario.config import DECISION_DUE_DAYS, MAX_PLAN_AGE, OPEN_STAGES, REVIEW_DUE_DAYS, Scenario
+from sendmodel.scenario.config import (
+    DECISION_DUE_DAYS,
+    MAX_PLAN_AGE,
+    MAX_PLAN_AGE_YEARS,
+    OPEN_STAGES,
+    PLAN_DUE_DAYS,
+    REVIEW_DUE_DAYS,
+    Scenario,
+)
 
 OUTCOMES = ("assessed", "refused", "withdrawn")
 #: Annex A's answers to a request about a child not known (the codes in the advice records' ``branch``)
@@ -113,6 +121,7 @@ class EhcDemand:
     draft_lag_days: np.ndarray  # before drafting starts (0 unless draft_lag_days is set)
     draft_deadline_days: np.ndarray  # from the request, when the LA drafts with what it has (inf unless set)
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
+    age: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # years (ehc.ages on), else -1
     # Open cases at the start are the first ``n_open`` rows: their stage code (STAGE_CODES; 0 for a request
     # made in the run), the day each entered it (<= 0), and the LA's case ids.
     n_open: int = 0
@@ -160,7 +169,8 @@ class Demand:
 def _ehc(sc: Scenario, seed: int, rep: int, end_day: float) -> EhcDemand:
     e = sc.ehc
     n_days = int(np.ceil(end_day)) + 1
-    rate = daily_rate_profile(sc, n_days, e.requests_per_year_per_70k * sc.scale)
+    _, covered = age_shares(sc)
+    rate = daily_rate_profile(sc, n_days, e.requests_per_year_per_70k * sc.scale * covered)
     cum = np.concatenate([[0.0], np.cumsum(rate)])
     cum_end = float(np.interp(end_day, np.arange(n_days + 1), cum))
     if cum_end <= 0:
@@ -217,16 +227,53 @@ def _annex_a(cfg, rng_of, name: str, n: int) -> dict[str, np.ndarray]:
             "reply_hours": from_uniform(cfg.reply_hours, w[:, 2])}
 
 
+def age_shares(sc: Scenario) -> tuple[np.ndarray, float]:
+    """Each age's share of the requests modelled (26 numbers, ages 0-25) and the share of all requests that
+    they are: 1 under ``covers: 0-25``, the published share aged 0-17 under ``covers: 0-17``. Ages off: no
+    shares and 1."""
+    ages = sc.ehc.ages
+    if not ages.enabled:
+        return np.zeros(0), 1.0
+    given = ages.request_shares_by_age
+    src = caseload.published_requests_by_age() if given is None else given
+    w = np.array([float(src.get(a, 0.0)) for a in range(MAX_PLAN_AGE_YEARS + 1)])
+    w /= w.sum()
+    if ages.covers == "0-17":
+        kept = float(w[:18].sum())
+        w[18:] = 0.0
+        return w / kept, kept
+    return w, 1.0
+
+
+def _outcomes(sc: Scenario, u0: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Assessed (0), refused (1) or withdrawn (2) for each request; with ages and ``assess_by_age``, the chance
+    of assessment follows the published rate at the request's age, scaled so that all ages together keep
+    ``request_outcomes.assessed``, the rest split between refused and withdrawn as the scenario says."""
+    p = sc.ehc.request_outcomes
+    if age.size == 0 or not sc.ehc.ages.enabled or not sc.ehc.ages.assess_by_age:
+        cuts = np.cumsum([p["assessed"], p["refused"]])
+        return np.minimum(np.searchsorted(cuts, u0, side="right"), 2)
+    shares, _ = age_shares(sc)
+    rate = np.array([caseload.published_assess_rate_by_age()[a] for a in range(MAX_PLAN_AGE_YEARS + 1)])
+    mean = float(shares @ rate)
+    pa = np.clip(p["assessed"] * rate[age] / mean, 0.0, 1.0) if mean > 0 else np.full(age.size, p["assessed"])
+    rest = p["refused"] + p["withdrawn"]
+    refused = pa + (1.0 - pa) * (p["refused"] / rest if rest > 0 else 0.0)
+    return np.where(u0 < pa, 0, np.where(u0 < refused, 1, 2)).astype(np.int64)
+
+
 def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, np.ndarray],
                 rng_of=None) -> EhcDemand:
     """Requests' attributes from their rows of uniforms (``u``: the request's, ``v``: each advice service's;
     ``rng_of(name)``: a sub-stream for attributes drawn only when a mechanism is on)."""
     e = sc.ehc
     n = arrivals.size
-    p = e.request_outcomes
-    cuts = np.cumsum([p["assessed"], p["refused"]])
-    outcome = np.searchsorted(cuts, u[:, 0], side="right")
-    outcome = np.minimum(outcome, 2)
+    age = np.full(n, -1, np.int64)
+    if e.ages.enabled:  # from a sub-stream of its own: with ages off every other draw is as it was
+        shares, _ = age_shares(sc)
+        age = np.searchsorted(np.cumsum(shares), rng_of("age").random(n) * (1 - 1e-12), side="right")
+        age = np.minimum(age, MAX_PLAN_AGE_YEARS).astype(np.int64)
+    outcome = _outcomes(sc, u[:, 0], age)
     triage_hours = from_uniform(e.triage.hours, u[:, 10]) if e.triage.hours is not None else np.zeros(n)
     d = EhcDemand(
         arrival_day=arrivals,
@@ -250,13 +297,17 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
                              if e.draft_deadline_weeks is not None else np.full(n, np.inf)),
         stage=np.zeros(n, np.int64),
         stage_day=np.zeros(n),
+        age=age,
     )
     for name, w in v.items():
         svc = sc.services[name]
         a = svc.advice
         lag = (lambda d, col: from_uniform(d, w[:, col]) if d is not None else np.zeros(n))  # noqa: E731
+        asked = w[:, 0] < a.p_requested
+        if a.ages is not None:  # a service for some ages only (an adult service for young adults)
+            asked &= (age >= a.ages[0]) & (age <= a.ages[1])
         d.advice[name] = AdviceDemand(
-            requested=w[:, 0] < a.p_requested,
+            requested=asked,
             known=w[:, 1] < a.p_known,
             misrouted=w[:, 2] < a.p_misrouted,
             misroute_delay_days=from_uniform(e.misroute_delay_days, w[:, 3]),
@@ -443,7 +494,8 @@ def years_until_ceased(age: np.ndarray, hazard_by_age: np.ndarray, e: np.ndarray
     return np.maximum(np.minimum(ends, MAX_PLAN_AGE) - age, 0.0)
 
 
-def _plans(sc: Scenario, seed: int, rep: int, n_requests: int, end: float) -> PlanDemand:
+def _plans(sc: Scenario, seed: int, rep: int, n_requests: int, end: float,
+           request_age: np.ndarray | None = None) -> PlanDemand:
     """The plans held at the start (ages from the caseload by age, next reviews spread evenly over the coming
     year) and, for each request that may end in a plan, its age at issue and how long it will be held.
 
@@ -470,6 +522,8 @@ def _plans(sc: Scenario, seed: int, rep: int, n_requests: int, end: float) -> Pl
     # whole year of age by inverse transform, then a uniform position within it
     age[:n0] = np.searchsorted(np.cumsum(p0), u[:n0, 0] * (1 - 1e-12), side="right") + u[:n0, 1]
     age[n0:] = np.searchsorted(np.cumsum(young), u[n0:, 0] * (1 - 1e-12), side="right") + u[n0:, 1]
+    if request_age is not None and (request_age >= 0).all():  # ages on: the request's age, about 20 weeks on
+        age[n0:] = np.minimum(request_age + u[n0:, 1] + PLAN_DUE_DAYS / 365.25, MAX_PLAN_AGE - 1e-6)
     years = years_until_ceased(age, hazard, -np.log1p(-u[:, 2]))
     first = np.empty(n)
     first[:n0] = u[:n0, 3] * REVIEW_DUE_DAYS  # plans' anniversaries spread evenly over the coming year
@@ -496,5 +550,6 @@ def sample_demand(sc: Scenario, seed: int, replication: int) -> Demand:
     }
     plans = None
     if ehc is not None and sc.ehc.reviews.enabled:
-        plans = _plans(sc, seed, replication, ehc.arrival_day.size, end)
+        plans = _plans(sc, seed, replication, ehc.arrival_day.size, end,
+                       ehc.age if sc.ehc.ages.enabled else None)
     return Demand(ehc=ehc, routine=routine, plans=plans)

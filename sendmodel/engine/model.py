@@ -770,6 +770,8 @@ class SendModel:
         advice = {s: dict(r) for s, r in self.advice_rec.items()}
         if e is not None:
             ehc.update(arrival_day=e.arrival_day, outcome=e.outcome, plan=e.plan, exceptional=e.exceptional)
+            if self.sc.ehc.ages.enabled:  # each request's age in years (ages 0-25)
+                ehc["age"] = e.age
             for s, a in e.advice.items():
                 # owed: the request needs this service's advice and it was not already in at the start (an open
                 # case's returned advice), whether or not the LA got as far as asking for it in the run

@@ -28,11 +28,11 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def _age(label: str) -> int | None:
-    """'age 7' -> 7, 'under 3' / 'age 2 and under' -> 2, 'age 20 and over' -> 20; anything else None."""
+    """'age 7' / 'Aged 7' -> 7, 'under 3' / 'age 2 and under' -> 2, 'age 20 and over' -> 20; else None."""
     words = label.lower().split()
     if label.lower() == "under 3":
         return 2
-    if len(words) >= 2 and words[0] == "age" and words[1].isdigit():
+    if len(words) >= 2 and words[0] in ("age", "aged") and words[1].isdigit():
         return int(words[1])
     return None
 
@@ -106,3 +106,43 @@ def published_appeal_rate() -> float:
     total = next(r for r in rows if r and r[0].startswith("England Total"))
     num = lambda x: float(x.replace(",", "").strip())  # noqa: E731
     return num(total[col]) / num(total[col + 1])
+
+
+#: The requests-by-age year the ages 0-25 mechanism follows (calendar 2024, the calibration's year).
+REQUESTS_YEAR = "2024"
+REQUESTS_SOURCE = ("DfE SEN2 2024, England: requests for EHC needs assessment received in the year by age "
+                   "(requests.csv, 'Child or young persons age'); '2 and under' shared by ages 0-2, '20 and over' "
+                   "by 20-25")
+
+
+def _spread(by_age: dict[int, float]) -> dict[int, float]:
+    """Single years 0-25 from DfE's bands: '2 and under' (as 2) shared by 0-2, '20 and over' (20) by 20-25."""
+    out = {a: by_age.get(a, 0.0) for a in range(26)}
+    out[0] = out[1] = out[2] = by_age.get(2, 0.0) / 3
+    for a in range(20, 26):
+        out[a] = by_age.get(20, 0.0) / 6
+    return out
+
+
+@lru_cache(maxsize=1)
+def published_requests_by_age() -> dict[int, float]:
+    """Requests received in England in 2024 at each age 0-25 (single years; see :data:`REQUESTS_SOURCE`)."""
+    return _spread(_by_age(_rows("requests_national.csv"), "time_period", REQUESTS_YEAR,
+                           "Child or young persons age", "requests_received_in_year"))
+
+
+@lru_cache(maxsize=1)
+def published_assess_rate_by_age() -> dict[int, float]:
+    """Share of 2024's requests at each age that the LA agreed to assess (DfE's request_assess_pc / 100)."""
+    rows = _rows("requests_national.csv")
+    rate = {}
+    for r in rows:
+        if r["time_period"] == REQUESTS_YEAR and r["breakdown_topic"] == "Child or young persons age":
+            a = _age(r["breakdown"])
+            if a is not None and r["request_assess_pc"] not in ("", "x", "z", "c"):
+                rate[a] = float(r["request_assess_pc"]) / 100.0
+    out = {a: rate.get(a, 0.0) for a in range(26)}
+    out[0] = out[1] = rate.get(2, 0.0)
+    for a in range(21, 26):
+        out[a] = rate.get(20, 0.0)
+    return out

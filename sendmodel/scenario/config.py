@@ -39,6 +39,7 @@ CC_REVIEW_DAYS = 91.0  # and reviewed 3 months after the decision
 TRIBUNAL_RESPONSE_DAYS = 35.0  # health recommendations within 5 weeks (NHS England quick guide, 7.6)
 REVIEW_DUE_DAYS = 365.0  # reviewed within 12 months of issue and of each review (SEND Regulations 2014 reg. 18)
 MAX_PLAN_AGE = 26.0  # a plan can run to the end of the year in which the young person turns 25 (0-25)
+MAX_PLAN_AGE_YEARS = 25  # the oldest age (whole years) of a young person with a request or a plan
 DECISION_DUE_DAYS = 42.0  # LA decision to assess within 6 weeks
 
 # Sizes a real area could need, with room; beyond them a run cannot finish (or its dates overflow). Every bound
@@ -289,6 +290,17 @@ class Advice(_Strict):
         None, description="for a child not known: the branches of the NHS England quick guide's Annex A (more "
         "information, not known and no need, redirection, an assessment in the plan); empty: every such request "
         "is assessed")
+    ages: tuple[int, int] | None = Field(
+        None, description="[youngest, oldest] age in years this service gives advice for (e.g. [0, 17] for "
+        "CAMHS, [18, 25] for an adult mental health service advising on young adults); needs ehc.ages.enabled; "
+        "empty: every age")
+
+    @field_validator("ages")
+    @classmethod
+    def _age_range(cls, v):
+        if v is not None and not 0 <= v[0] <= v[1] <= MAX_PLAN_AGE_YEARS:
+            raise ValueError(f"need 0 <= youngest <= oldest <= {MAX_PLAN_AGE_YEARS} (got {list(v)})")
+        return v
 
 
 def _weeks_band(v: tuple, ends: tuple[str, str], most: float, said: str) -> tuple:
@@ -607,6 +619,44 @@ class ContinuingCare(_Strict):
         return self
 
 
+#: The age bands the guidance and the breakdowns use (years, inclusive); plans run to 25.
+AGE_BANDS = ((0, 4), (5, 10), (11, 15), (16, 19), (20, 25))
+
+
+class Ages(_Strict):
+    """Ages 0-25: each request's child or young person has an age, from the published requests by age.
+
+    Off by default (the calibrated baseline's requests have no age). On, a request's age sets which services
+    give it advice (``advice.ages``: adult services for young adults), its chance of being assessed (the
+    published rate at that age, scaled so that all ages together keep ``request_outcomes``) and the age its plan
+    starts at; KPIs are broken down by age band.
+    """
+
+    enabled: bool = Field(False, description="give each request an age (0-25)")
+    covers: Literal["0-25", "0-17"] = Field(
+        "0-25", description="the ages whose requests are modelled: 0-25 (all requests, as DfE counts them and as "
+        "requests_per_year_per_70k is calibrated) or 0-17 (children only: the published share of requests for "
+        "young people aged 18-25 is left out)")
+    request_shares_by_age: dict[int, NonNegative] | None = Field(
+        None, description="relative number of requests at each age 0-25 (normalised); empty: DfE SEN2 2024, "
+        "England (requests received by age)")
+    assess_by_age: bool = Field(
+        True, description="the LA's chance of assessing follows the published rate at each age (DfE SEN2 2024: 75% "
+        "at age 3, 42% at 18 and over), scaled so that all ages together keep request_outcomes.assessed; off: the "
+        "same chance at every age")
+
+    @field_validator("request_shares_by_age")
+    @classmethod
+    def _shares(cls, v):
+        if v is not None:
+            bad = [a for a in v if not 0 <= a <= MAX_PLAN_AGE_YEARS]
+            if bad:
+                raise ValueError(f"ages must be 0 to {MAX_PLAN_AGE_YEARS} (got {bad})")
+            if sum(v.values()) <= 0:
+                raise ValueError("needs at least one age with a share above 0")
+        return v
+
+
 class Ehc(_Strict):
     """EHC needs-assessment requests and the statutory pathway to a final plan."""
 
@@ -681,6 +731,8 @@ class Ehc(_Strict):
     tribunals: Tribunals = Field(default_factory=Tribunals, description="appeals against issued plans")
     continuing_care: ContinuingCare = Field(default_factory=ContinuingCare,
                                             description="continuing care assessments and their reviews")
+    ages: Ages = Field(default_factory=Ages, description="ages 0-25: each request's age, adult services for young "
+                       "adults, KPIs by age band")
 
     @field_validator("requests_by_year")
     @classmethod
@@ -925,6 +977,7 @@ class Scenario(_Strict):
             self._check_open_cases()
             self._check_reviews()
             self._check_continuing_care()
+            self._check_ages()
         pooled: dict[str, str] = {}
         for pname, pool in self.pools.items():
             for i, ref in enumerate(pool.services):
@@ -955,6 +1008,20 @@ class Scenario(_Strict):
                     )
         self._check_sizes()
         return self
+
+    def _check_ages(self) -> None:
+        """A service's advice ages need requests that have ages; under 0-17, an adult service would see none."""
+        assert self.ehc is not None
+        ages = self.ehc.ages
+        for n, svc in self.services.items():
+            if svc.advice is None or svc.advice.ages is None:
+                continue
+            path = f"services.{n}.advice.ages"
+            if not ages.enabled:
+                raise _RefError(path, "needs ehc.ages.enabled: true (requests have no age otherwise)")
+            if ages.covers == "0-17" and svc.advice.ages[0] >= 18:
+                raise _RefError(path, f"gives advice only for ages {list(svc.advice.ages)}, but ehc.ages.covers is "
+                                "0-17 (children only); set covers: 0-25 to model young adults")
 
     def _check_continuing_care(self) -> None:
         assert self.ehc is not None
