@@ -107,7 +107,7 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
     health = [s for s in rec["advice"] if sc.services[s].kind == "health"]
     e = rec["ehc"]
     all_ok, all_tt, all_nk, all_mis, all_owed = [], [], [], [], []
-    by_age_ok, by_age_band = [], []
+    by_age_ok, by_age_band, all_esc = [], [], []
     for s, a in rec["advice"].items():
         req, ret = a["requested_day"], a["returned_day"]
         due = req + ADVICE_DUE_DAYS
@@ -131,6 +131,11 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
             for code, name in enumerate(BRANCHES):
                 if code:
                     add((f"annex_a_{name}_pct", s, _pct(a["branch"][nk] == code)))
+        if "escalated_day" in a:  # escalations to the DMO/DCO after this service's advice
+            esc = a["escalated_day"]
+            c = ~np.isnan(esc) & (esc >= warm) & (esc < end)
+            add(("dmo_escalations_per_year", s, float(c.sum()) * 365.25 / (end - warm)))
+            all_esc.append(_waits(esc[c], _by(a["escalation_done_day"][c], end), end))
         if s in health and "age" in e:  # who is late, by age band (ages 0-25)
             by_age_ok.append(ok)
             by_age_band.append(age_bands(e["age"][cohort]))
@@ -151,6 +156,10 @@ def kpis_from_records(rec: dict, sc: Scenario, window: tuple[float, float] | Non
     add(("advice_within_6w_per_year", ALL, float(ok.sum()) * 365.25 / (end - warm)))
     add(("advice_not_known_turnaround_median_days", ALL, _q(np.concatenate(all_nk) if all_nk else tt[:0], 0.5)))
     add(("advice_misrouted_turnaround_median_days", ALL, _q(np.concatenate(all_mis) if all_mis else tt[:0], 0.5)))
+    if all_esc:
+        waits = np.concatenate(all_esc)
+        add(("dmo_escalations_per_year", ALL, float(waits.size) * 365.25 / (end - warm)))
+        add(("dmo_escalation_median_days", ALL, _q(waits, 0.5)))
 
     # --- the EHC pathway ---------------------------------------------------------------------------------------
     if sc.ehc is not None and "arrival_day" in e:

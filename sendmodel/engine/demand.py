@@ -93,6 +93,8 @@ class AdviceDemand:
     branch: np.ndarray  # Annex A's answer for a child not known (ASSESS unless the service has annex_a)
     branch_days: np.ndarray  # the LA's further information, or a redirection
     reply_hours: np.ndarray  # a written reply that does not assess
+    escalated: np.ndarray | None = None  # escalated to the DMO/DCO after the advice (None: escalation off)
+    escalation_hours: np.ndarray | None = None
     done: np.ndarray | None = None  # open cases: advice already returned before the start (None: none open)
 
 
@@ -322,8 +324,19 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
             initial_hours=(from_uniform(a.initial_advice.hours, w[:, 4]) if a.initial_advice is not None
                            else np.zeros(n)),
             **_annex_a(a.annex_a, rng_of, name, n),
+            **_escalation(sc, rng_of, name, n),
         )
     return d
+
+
+def _escalation(sc: Scenario, rng_of, name: str, n: int) -> dict[str, np.ndarray | None]:
+    """Whether each health advice is escalated to the DMO/DCO, and its hours: a sub-stream of its own, drawn
+    only with escalation on."""
+    esc = sc.ehc.escalation
+    if not esc.enabled or sc.services[name].kind != "health":
+        return {"escalated": None, "escalation_hours": None}
+    w = rng_of("escalation/" + name).random((n, 2))
+    return {"escalated": w[:, 0] < esc.p_escalated, "escalation_hours": from_uniform(esc.hours, w[:, 1])}
 
 
 def default_stage_day(stage: int, arrival: float) -> float:
@@ -416,8 +429,8 @@ def _join(old: EhcDemand, new: EhcDemand) -> EhcDemand:
     d = EhcDemand(**arrays)
     for s, a in old.advice.items():
         b = new.advice[s]
-        fields = {f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in AdviceDemand.__dataclass_fields__
-                  if f != "done"}
+        fields = {f: (None if getattr(a, f) is None else np.concatenate([getattr(a, f), getattr(b, f)]))
+                  for f in AdviceDemand.__dataclass_fields__ if f != "done"}
         d.advice[s] = AdviceDemand(**fields, done=np.concatenate([a.done, np.zeros(b.requested.size, bool)]))
     m = new.arrival_day.size
     d.n_open, d.case_id = old.n_open, old.case_id

@@ -58,6 +58,7 @@ from sendmodel.engine.tasks import (
     DECISION,
     DMO_REVIEW,
     DRAFT,
+    ESCALATION,
     FINALISE,
     HEARING,
     INITIAL_ADVICE,
@@ -221,6 +222,10 @@ class SendModel:
         for s in self.initial:
             self.advice_rec[s]["fuller_done_day"] = nan()
         self.annex_a = {s for s in self.advice_rec if scenario.services[s].advice.annex_a is not None}
+        for s in self.advice_rec:  # escalations to the DMO/DCO after a health service's advice
+            if e.advice[s].escalated is not None:
+                self.advice_rec[s]["escalated_day"] = nan()
+                self.advice_rec[s]["escalation_done_day"] = nan()
         self.routine_rec = {
             s: {"seen_day": np.full(r.arrival_day.size, np.nan)} for s, r in demand.routine.items()
         }
@@ -244,7 +249,8 @@ class SendModel:
         self.advice = (
             {}
             if e is None
-            else {s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__ if f != "done"}
+            else {s: {f: getattr(a, f).tolist() for f in a.__dataclass_fields__
+                      if f != "done" and getattr(a, f) is not None}
                   for s, a in e.advice.items()}
         )
         self.n_open = 0 if e is None else e.n_open
@@ -571,6 +577,12 @@ class SendModel:
                 return
             yield from self.full_assessment(i, s, asked, spent, assess_hours)
         self._returned(i, s, covered, "returned_day")
+        if "escalated" in a and a["escalated"][i]:
+            # the need is one the services commissioned will not meet: the DMO/DCO arranges specialist or
+            # bespoke provision before the plan goes on (the advice itself is back with the LA)
+            self.advice_rec[s]["escalated_day"][i] = env.now
+            yield self.work(self.sc.ehc.dmo_service, a["escalation_hours"][i], ESCALATION, asked, True)
+            self.advice_rec[s]["escalation_done_day"][i] = env.now
 
     def wrong_service(self, i: int, s: str) -> str | None:
         """The health service a misrouted request about request ``i`` first went to (the next one in the

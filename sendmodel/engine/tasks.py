@@ -34,7 +34,8 @@ import simpy
     CC_ASSESSMENT,
     CC_REVIEW,
     MISROUTED,
-) = range(20)
+    ESCALATION,
+) = range(21)
 TASK_KINDS = (
     "routine_appointment",
     "advice_from_records",
@@ -56,6 +57,7 @@ TASK_KINDS = (
     "continuing_care_assessment",
     "continuing_care_review",
     "misrouted_request",
+    "dmo_escalation",
 )
 
 

@@ -619,6 +619,22 @@ class ContinuingCare(_Strict):
         return self
 
 
+class Escalation(_Strict):
+    """Escalation to the DMO/DCO during evidence gathering: a health service finds the child's need is one the
+    services commissioned will not meet, and the DMO/DCO arranges specialist or bespoke commissioning before the
+    plan can go on (CDC DMO/DCO handbook, "Assessment and evidence gathering")."""
+
+    enabled: bool = Field(False, description="model escalations to the DMO/DCO")
+    p_escalated: Probability = Field(
+        0.005, description="share of health advice after which the service escalates to the DMO/DCO (the handbook: "
+        "exceptional, not routine involvement in individual assessments): an assumption "
+        "to replace with local data (the DMO/DCO's log of escalations)")
+    hours: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=3.0),
+        description="DMO/DCO hours per escalation (finding and agreeing the specialist provision): an "
+        "assumption to replace with local data")
+
+
 #: The age bands the guidance and the breakdowns use (years, inclusive); plans run to 25.
 AGE_BANDS = ((0, 4), (5, 10), (11, 15), (16, 19), (20, 25))
 
@@ -733,6 +749,8 @@ class Ehc(_Strict):
                                             description="continuing care assessments and their reviews")
     ages: Ages = Field(default_factory=Ages, description="ages 0-25: each request's age, adult services for young "
                        "adults, KPIs by age band")
+    escalation: Escalation = Field(default_factory=Escalation,
+                                   description="escalations to the DMO/DCO during evidence gathering")
 
     @field_validator("requests_by_year")
     @classmethod

@@ -8,7 +8,7 @@ import numpy as np
 from sendmodel.analysis.kpis import kpis_from_records
 from sendmodel.engine.model import DMO_REVIEW
 from sendmodel.engine.sessions import build_sessions
-from tests.functional.builders import kpi, records, tiny
+from tests.functional.builders import fixed, kpi, records, tiny
 
 EXC = {"ehc.p_exceptional_provision": 1.0, "ehc.p_plan_after_assessment": 0.5}
 
@@ -33,3 +33,33 @@ def test_other_work_takes_sessions_and_lengthens_signoff():
     assert kpi(r1, sc1, "dmo_signoff_median_days") > kpi(r0, sc0, "dmo_signoff_median_days")
     cost = lambda r, sc: [v for k, s, v in kpis_from_records(r, sc) if k == "cost_total_gbp"][0]  # noqa: E731
     assert cost(r1, sc1) == cost(r0, sc0)  # the sessions are still paid for
+
+
+ESC = {"ehc.escalation.enabled": True, "ehc.escalation.p_escalated": 0.2, "ehc.escalation.hours": fixed(2.0)}
+
+
+def test_escalation_takes_dmo_time_after_the_advice_and_the_plan_waits_for_it():
+    from sendmodel.engine.model import ESCALATION
+
+    rec = records(tiny(ESC))
+    a, e = rec["advice"]["therapy"], rec["ehc"]
+    esc = ~np.isnan(a["escalated_day"])
+    n_advice = (~np.isnan(a["returned_day"])).sum()
+    assert 0.14 * n_advice < esc.sum() < 0.26 * n_advice  # about the share escalated
+    assert np.all(a["escalated_day"][esc] >= a["returned_day"][esc])  # after the advice is back with the LA
+    done = ~np.isnan(a["escalation_done_day"]) & ~np.isnan(e["draft_day"])
+    assert done.any() and np.all(e["draft_day"][done] >= a["escalation_done_day"][done])  # the plan waited
+    kinds = rec["services"]["dmo"]["task_kind"]
+    assert (kinds == ESCALATION).sum() == esc.sum()
+    assert kpi(rec, tiny(ESC), "dmo_escalations_per_year") > 0
+    assert "escalated_day" not in records(tiny())["advice"]["therapy"]  # off: not modelled (goldens unchanged)
+
+
+def test_escalation_competes_with_signoff_for_the_dmo():
+    busy = {**EXC, "services.dmo.pas_per_week": 1, "ehc.dmo_review_hours": fixed(1.0),
+            "ehc.dmo_admin_hours": fixed(0.0)}
+    sc0, sc1 = tiny(busy), tiny({**busy, **ESC, "ehc.escalation.hours": fixed(4.0)})
+    r0, r1 = records(sc0), records(sc1)
+    assert kpi(r1, sc1, "dmo_signoff_median_days") > kpi(r0, sc0, "dmo_signoff_median_days")
+    # its own stream: the advice draws are as they were
+    np.testing.assert_array_equal(r0["advice"]["therapy"]["known"], r1["advice"]["therapy"]["known"])
