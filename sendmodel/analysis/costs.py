@@ -4,9 +4,11 @@ A commissioner pays for the PAs it commissions, whether or not a clinician is bu
 too; so a service's cost is its PAs a week (with dated ``capacity_changes``) over the measured period times its
 cost per PA, annualised. Recurring costs that are not PAs (``costs.recurring``: equipment, personal budgets)
 count a year's worth each year. One-off set-up costs (``costs.setup``) are spread over ``costs.setup_amortise_years``.
-Each cost line carries its responsible commissioner from the Must / Should / Could matrix and Appendix 2 of the
-CDC joint commissioning bulletin: ``nhs``, ``la_education``, ``la_social_care`` or ``joint`` (a pooled
-budget under Section 75, shared between funders by ``costs.joint_split``).
+Each cost line carries its responsible commissioner from Appendix 2 of the CDC joint commissioning bulletin:
+``nhs`` (the ICB), ``la_education``, ``la_social_care`` or ``joint`` (a pooled budget under Section 75, shared
+between funders by ``costs.joint_split``), and ``nhs_england``, ``la_public_health`` or ``schools`` where a
+scenario names them. A service with a responsible-commissioner matrix (``services.*.responsible``, the bulletin's
+Must / Should / Could exercise) has one line per cell: its share of the PA cost, paid by the cell's commissioner.
 
 Costs depend only on the scenario, never on the replication: options differ in cost by exactly what they buy.
 Services with no unit cost count zero; a scenario with no cost information at all gets no cost KPIs.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, Scenario
+from sendmodel.scenario.config import Scenario
 
 DAYS_PER_YEAR = 365.25
 
@@ -69,22 +71,25 @@ def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[
         if unit is None:
             continue
         pa_weeks = service_pa_weeks(sc, name, window)
-        out.append({
-            "line": name,
-            "label": svc.label,
-            "kind": "pas",
-            "commissioner": svc.commissioner,
-            "pas_per_week": pa_weeks * 7.0 / days,
-            "gbp_per_pa": unit,
-            "gbp_once": 0.0,
-            "gbp_per_year": pa_weeks * unit / years,
-        })
+        line = {"line": name, "label": svc.label, "kind": "pas", "service": name, "commissioner": svc.commissioner,
+                "pas_per_week": pa_weeks * 7.0 / days, "gbp_per_pa": unit, "gbp_once": 0.0,
+                "gbp_per_year": pa_weeks * unit / years, "split": None}
+        if not svc.responsible:
+            out.append(line)
+            continue
+        for j, r in enumerate(svc.responsible, 1):  # the responsible-commissioner matrix: one line per cell
+            out.append({**line, "line": f"{name} {j}: {r.function}, {r.ages}, {r.tier}",
+                        "label": f"{svc.label}: {r.function} ({r.ages}, {r.tier} do)",
+                        "commissioner": r.commissioner, "pas_per_week": line["pas_per_week"] * r.share,
+                        "gbp_per_year": line["gbp_per_year"] * r.share, "split": r.split})
     for item in sc.costs.recurring:  # a year's worth, whatever the window: they recur every year
         scale = sc.scale if item.basis == "per_70k" else 1.0
         out.append({
             "line": item.item,
             "label": item.item,
             "kind": "recurring",
+            "service": None,
+            "split": None,
             "commissioner": item.commissioner,
             "pas_per_week": 0.0,
             "gbp_per_pa": float("nan"),
@@ -96,6 +101,8 @@ def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[
             "line": item.item,
             "label": item.item,
             "kind": "setup",
+            "service": None,
+            "split": None,
             "commissioner": item.commissioner,
             "pas_per_week": 0.0,
             "gbp_per_pa": float("nan"),
@@ -105,12 +112,14 @@ def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[
     return out
 
 
-def funded_by(sc: Scenario, commissioner: str, gbp: float) -> dict[str, float]:
-    """Split a cost between funders: joint lines by ``costs.joint_split``, others to their commissioner."""
+def funded_by(sc: Scenario, commissioner: str, gbp: float, split: dict | None = None) -> dict[str, float]:
+    """Split a cost between the scenario's funders: joint lines by their own ``split`` (a matrix cell's) or
+    ``costs.joint_split``, others to their commissioner."""
+    funders = sc.funders()
     if commissioner == "joint":
-        split = sc.costs.joint_split
-        return {f: gbp * split.get(f, 0.0) for f in FUNDERS}
-    return {f: (gbp if f == commissioner else 0.0) for f in FUNDERS}
+        split = sc.costs.joint_split if split is None else split
+        return {f: gbp * split.get(f, 0.0) for f in funders}
+    return {f: (gbp if f == commissioner else 0.0) for f in funders}
 
 
 def cost_kpis(sc: Scenario, window: tuple[float, float] | None = None) -> list[tuple[str, str, float]]:
@@ -124,11 +133,11 @@ def cost_kpis(sc: Scenario, window: tuple[float, float] | None = None) -> list[t
     if not has_costs(sc):
         return []
     lines = cost_lines(sc, window)
-    by_comm = dict.fromkeys(COMMISSIONERS, 0.0)
-    by_funder = dict.fromkeys(FUNDERS, 0.0)
+    by_comm = dict.fromkeys(sc.commissioners(), 0.0)
+    by_funder = dict.fromkeys(sc.funders(), 0.0)
     for ln in lines:
         by_comm[ln["commissioner"]] += ln["gbp_per_year"]
-        for f, v in funded_by(sc, ln["commissioner"], ln["gbp_per_year"]).items():
+        for f, v in funded_by(sc, ln["commissioner"], ln["gbp_per_year"], ln["split"]).items():
             by_funder[f] += v
     rows = [("cost_total_gbp", "all", sum(ln["gbp_per_year"] for ln in lines))]
     rows += [("cost_gbp", c, v) for c, v in by_comm.items()]

@@ -152,6 +152,9 @@ COMMISSIONER_LABELS = {
     "la_education": "LA education",
     "la_social_care": "LA social care",
     "joint": "Joint (pooled budget)",
+    "nhs_england": "NHS England",
+    "la_public_health": "LA public health",
+    "schools": "Schools",
 }
 
 # Words an option's file name abbreviates, written as a commissioner writes them.

@@ -16,7 +16,6 @@ import pandas as pd
 from sendmodel.analysis.compare import CE_KPI, Comparison, run_comparison
 from sendmodel.analysis.labels import COMMISSIONER_LABELS, KPI_UNITS, ci_in_range, label, no_figure
 from sendmodel.common.manifest import write_manifest
-from sendmodel.scenario.config import FUNDERS
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.scenario.loading import config_hash, load_scenario
 
@@ -165,10 +164,16 @@ def format_capacity(c: Comparison) -> str:
     return "\n".join(out)
 
 
+def _funders(table: pd.DataFrame) -> list[str]:
+    """The funders the comparison's cost rows name (the three always reported, and any other in use)."""
+    return list(dict.fromkeys(table.loc[table["kpi"] == "cost_funded_gbp", "service"]))
+
+
 def value_for_money(c: Comparison) -> pd.DataFrame:
     """Per option: extra cost a year, extra on-time advice a year, cost per extra on-time advice, who pays."""
     t = c.table
     rows = []
+    funders = _funders(t)
     for o in [x for x in c.scenarios if x != c.baseline]:
         def get(kpi, service="all", col="diff"):
             r = t[(t["option"] == o) & (t["kpi"] == kpi) & (t["service"] == service)]
@@ -199,7 +204,7 @@ def value_for_money(c: Comparison) -> pd.DataFrame:
             row["verdict"] += "; routine lists wait longer"
         elif row["extra_routine_waiting_ci_high"] < 0:
             row["verdict"] += "; routine lists wait less"
-        for f in FUNDERS:
+        for f in funders:
             row[f"extra_paid_by_{f}_gbp_per_year"] = get("cost_funded_gbp", f)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -245,7 +250,7 @@ def format_value_for_money(c: Comparison) -> str:
         "verdict": v["verdict"],
     })
     pays = pd.DataFrame({"option": v["option"]})
-    for f in FUNDERS:
+    for f in _funders(c.table):
         pays[COMMISSIONER_LABELS[f]] = v[f"extra_paid_by_{f}_gbp_per_year"].map(lambda x: _signed(x, "GBP"))
     pays["one-off set-up GBP (all funders)"] = v["setup_once_gbp"].map(lambda x: _num(x, "GBP"))
     return (

@@ -205,11 +205,14 @@ DIST_NAMES = ("fixed", "exponential", "lognormal", "gamma", "uniform", "triangul
 Probability = Annotated[Num, Field(ge=0, le=1)]
 NonNegative = Annotated[Num, Field(ge=0)]
 
-# Who commissions (pays for) a cost line: CDC bulletin, Appendix 2 and the Must / Should / Could matrix.
+# Who commissions (pays for) a cost line: CDC bulletin, Appendix 2 and the Must / Should / Could matrix. The
+# first three funders are always reported; NHS England, LA public health and schools (the bulletin's other
+# funders) appear in a scenario's tables only when it names them.
 COMMISSIONERS = ("nhs", "la_education", "la_social_care", "joint")
 FUNDERS = ("nhs", "la_education", "la_social_care")
-Commissioner = Literal["nhs", "la_education", "la_social_care", "joint"]
-Funder = Literal["nhs", "la_education", "la_social_care"]
+MORE_FUNDERS = ("nhs_england", "la_public_health", "schools")
+Commissioner = Literal["nhs", "la_education", "la_social_care", "joint", "nhs_england", "la_public_health", "schools"]
+Funder = Literal["nhs", "la_education", "la_social_care", "nhs_england", "la_public_health", "schools"]
 
 
 # --- services ------------------------------------------------------------------------------------------------
@@ -364,6 +367,42 @@ class CapacityChange(_Strict):
         return self.delta if self.applies_from <= day and (self.end is None or day < self.end) else 0.0
 
 
+def _split_sum(v: dict | None) -> dict | None:
+    if v is not None and abs(sum(v.values()) - 1.0) > 1e-6:
+        raise ValueError(f"shares must sum to 1 (got {sum(v.values()):.6g})")
+    return v
+
+
+class Responsibility(_Strict):
+    """One cell of the responsible-commissioner matrix for a service (CDC joint commissioning bulletin, the
+    Must / Should / Could exercise of Appendix 3): a share of the service's PA cost, for one function and age
+    group, and who pays for it."""
+
+    function: Literal["prevention", "diagnosis", "treatment"] = Field(
+        description="the NHS's three core duties (Health and Social Care Act 2012, s.1): prevention, diagnosis, "
+        "treatment; contributing advice to EHC needs assessments is diagnosis")
+    tier: Literal["must", "should", "could"] = Field("must", description="must do, should do or could do")
+    ages: str = Field("0-25", description="the age group, as the matrix groups them (e.g. 'early years', "
+                      "'school age', '18-25'); a label only")
+    share: Probability = Field(description="share of the service's PA cost this cell takes (a service's cells "
+                               "sum to 1): an estimate to replace with the local job plan")
+    commissioner: Commissioner = Field(description="who pays: nhs (the ICB), nhs_england, la_education, "
+                                       "la_social_care, la_public_health, schools or joint")
+    split: dict[Funder, Probability] | None = Field(
+        None, description="for joint: this cell's own split between funders (sum to 1); empty: costs.joint_split")
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, v):
+        return _split_sum(v)
+
+    @model_validator(mode="after")
+    def _joint_only(self):
+        if self.split is not None and self.commissioner != "joint":
+            raise ValueError(f"split is for a joint cell; this one is paid by {self.commissioner}")
+        return self
+
+
 class Service(_Strict):
     """A pool of clinician (or officer) sessions answering routine referrals and EHC tasks."""
 
@@ -412,6 +451,10 @@ class Service(_Strict):
         description="who commissions these PAs: nhs, la_education, la_social_care or joint (pooled budget, split by "
         "costs.joint_split); CDC joint commissioning bulletin Appendix 2",
     )
+    responsible: list[Responsibility] = Field(
+        default_factory=list, description="the responsible-commissioner matrix for this service: its PA cost "
+        "split by function, tier and age group, each part paid by its own commissioner (shares sum to 1); "
+        "empty: the whole cost to commissioner")
     gbp_per_pa: Annotated[NonNegative, at_most(100_000, "GBP a PA")] | None = Field(
         None, description="cost of one PA (4 hours) with on-costs and overheads, GBP (see sendmodel.costs)"
     )
@@ -444,6 +487,10 @@ class Service(_Strict):
             raise ValueError("routine_appointment_hours is required when there are routine referrals or a backlog")
         if self.p_missed_appointment > 0 and self.rebook_delay_days is None:
             raise ValueError("rebook_delay_days is required when p_missed_appointment > 0")
+        if self.responsible:
+            total = sum(r.share for r in self.responsible)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"responsible: the shares of the service's cost must sum to 1 (got {total:.6g})")
         return self
 
 
@@ -840,10 +887,7 @@ class Costs(_Strict):
     @field_validator("joint_split")
     @classmethod
     def _split_sums_to_one(cls, v):
-        total = sum(v.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"shares must sum to 1 (got {total:.6g})")
-        return v
+        return _split_sum(v)
 
 
 class Simulation(_Strict):
@@ -951,6 +995,20 @@ class Scenario(_Strict):
     def scale(self) -> float:
         """Population as a multiple of 70,000 children."""
         return self.population / REFERENCE_POPULATION
+
+    def funders(self) -> tuple[str, ...]:
+        """The funders this scenario's tables report: the three always shown, then any other it names."""
+        used = {f for f, v in self.costs.joint_split.items() if v > 0}
+        for svc in self.services.values():
+            used.add(svc.commissioner)
+            for r in svc.responsible:
+                used |= {r.commissioner, *(r.split or {})}
+        used |= {c.commissioner for c in (*self.costs.setup, *self.costs.recurring)}
+        return FUNDERS + tuple(f for f in MORE_FUNDERS if f in used)
+
+    def commissioners(self) -> tuple[str, ...]:
+        """The commissioners this scenario's tables report (:data:`COMMISSIONERS` and any other it names)."""
+        return COMMISSIONERS + self.funders()[len(FUNDERS):]
 
     def service_pas_per_week(self, name: str) -> float:
         s = self.services[name]

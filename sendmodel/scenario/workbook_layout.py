@@ -31,6 +31,7 @@ from sendmodel.scenario.config import (
     MAX_ROUTINE_PER_WEEK_PER_70K,
     MAX_WARM_UP_DAYS,
     MIN_POPULATION,
+    MORE_FUNDERS,
     Advice,
     BacklogBand,
     CapacityChange,
@@ -65,6 +66,8 @@ assert set(DIST_PARAMS) == set(DIST_NAMES), "a distribution family the workbook 
 DIST_HELP = ("fixed (the value in _mean), exponential (_mean), lognormal or gamma (_mean and _cv, the coefficient "
              "of variation: sd / mean), uniform (_low, _high), triangular (_low, _mode, _high); leave the other "
              "columns empty")
+
+ALL_COMMISSIONERS = COMMISSIONERS + MORE_FUNDERS  # every commissioner a cost line may name
 
 
 def _num(x: float) -> str:
@@ -270,7 +273,7 @@ SERVICES = Sheet("services", "table", (
     Col("kind", CHOICE, "kind", "what the service is: health, education, social_care, local_authority (LA SEND "
         "casework), designated_officer (DMO/DCO), admin (DMO/DCO admin support), triage (single point of access)",
         choices=_kinds(Service, "kind"), width=16),
-    Col("commissioner", CHOICE, "commissioner", describe(Service, "commissioner"), choices=COMMISSIONERS,
+    Col("commissioner", CHOICE, "commissioner", describe(Service, "commissioner"), choices=ALL_COMMISSIONERS,
         width=15),
     Col("pas_per_week", NUMBER, "pas_per_week", describe(Service, "pas_per_week"), "PAs a week", 0.0,
         MAX_PAS_PER_70K, width=12),
@@ -368,7 +371,7 @@ COSTS = Sheet("costs", "keyvalue", (
 SETUP_COSTS = Sheet("setup_costs", "table", (
     Col("item", TEXT, "item", describe(SetupCost, "item"), width=60),
     Col("gbp", NUMBER, "gbp", describe(SetupCost, "gbp"), "GBP", 0.0, 1e9, width=12),
-    Col("commissioner", CHOICE, "commissioner", describe(SetupCost, "commissioner"), choices=COMMISSIONERS,
+    Col("commissioner", CHOICE, "commissioner", describe(SetupCost, "commissioner"), choices=ALL_COMMISSIONERS,
         width=15),
     NOTES_COL,
 ), "one-off costs of setting an option up (protocols, recruitment, training, IT); leave empty for none",
@@ -379,7 +382,7 @@ RECURRING_COSTS = Sheet("recurring_costs", "table", (
     Col("gbp_each", NUMBER, "gbp_each", describe(RecurringCost, "gbp_each"), "GBP", 0.0, 1e9, width=12),
     Col("per_year", NUMBER, "per_year", describe(RecurringCost, "per_year"), "a year", 0.0, 1e6, width=10),
     Col("basis", CHOICE, "basis", describe(RecurringCost, "basis"), choices=("absolute", "per_70k"), width=10),
-    Col("commissioner", CHOICE, "commissioner", describe(RecurringCost, "commissioner"), choices=COMMISSIONERS,
+    Col("commissioner", CHOICE, "commissioner", describe(RecurringCost, "commissioner"), choices=ALL_COMMISSIONERS,
         width=15),
     NOTES_COL,
 ), "costs every year that are not clinician time: equipment (a powered wheelchair from GBP 3,500), personal "

@@ -8,6 +8,7 @@ import sendmodel
 from sendmodel.analysis.costs import cost_kpis, cost_lines
 from sendmodel.scenario.config import COMMISSIONERS, FUNDERS
 from sendmodel.scenario.loading import source_for
+from tests.conftest import SCENARIOS
 
 WEEKS_PER_YEAR = 365.25 / 7
 
@@ -104,7 +105,7 @@ def test_bad_cost_settings_are_reported_with_their_field(baseline):
     with pytest.raises(sendmodel.ScenarioError, match="commissioner"):
         baseline.override({"services.slt.commissioner": None})
     with pytest.raises(sendmodel.ScenarioError, match="commissioner"):
-        baseline.override({"services.slt.commissioner": "schools"})
+        baseline.override({"services.slt.commissioner": "the_school"})
     with pytest.raises(sendmodel.ScenarioError, match="sum to 1"):
         baseline.override({"costs.joint_split": {"nhs": 0.5, "la_education": 0.2, "la_social_care": 0.1}})
 
@@ -138,3 +139,63 @@ def test_a_bad_recurring_cost_names_its_field(baseline):
         baseline.override({"costs.recurring": [{**WHEELCHAIRS, "basis": "per_child"}]})
     with pytest.raises(sendmodel.ScenarioError, match=r"costs.recurring\[0\].gbp_each"):
         baseline.override({"costs.recurring": [{**WHEELCHAIRS, "gbp_each": -1}]})
+
+
+def test_a_responsible_commissioner_matrix_moves_cost_between_funders_with_the_total_unchanged(baseline):
+    """The CDC bulletin's Must / Should / Could matrix: a service's PA cost split by function and paid by each
+    cell's commissioner; moving a cell moves its money and nothing else."""
+    cells = [{"function": "treatment", "share": 0.7, "commissioner": "nhs"},
+             {"function": "diagnosis", "ages": "school age", "share": 0.2, "commissioner": "la_education"},
+             {"function": "prevention", "tier": "could", "share": 0.1, "commissioner": "schools"}]
+    one = _kpis(baseline)
+    sc = baseline.override({"services.physio.responsible": cells})
+    k = _kpis(sc)
+    physio = next(ln for ln in cost_lines(baseline) if ln["line"] == "physio")["gbp_per_year"]
+    assert k[("cost_total_gbp", "all")] == pytest.approx(one[("cost_total_gbp", "all")])
+    assert k[("cost_funded_gbp", "nhs")] == pytest.approx(one[("cost_funded_gbp", "nhs")] - 0.3 * physio)
+    assert k[("cost_funded_gbp", "la_education")] == pytest.approx(
+        one[("cost_funded_gbp", "la_education")] + 0.2 * physio)
+    assert k[("cost_funded_gbp", "schools")] == pytest.approx(0.1 * physio)  # a funder named only here
+    assert ("cost_funded_gbp", "schools") not in one  # and not reported where nobody names it
+    assert sum(v for (kpi, _), v in k.items() if kpi == "cost_funded_gbp") == pytest.approx(
+        k[("cost_total_gbp", "all")])
+    # a joint cell with its own split; the services' work (and so every other KPI) is as before
+    joint = baseline.override({"services.physio.responsible": [
+        {"function": "treatment", "share": 1.0, "commissioner": "joint",
+         "split": {"nhs": 0.25, "la_social_care": 0.75}}]})
+    kj = _kpis(joint)
+    assert kj[("cost_funded_gbp", "la_social_care")] == pytest.approx(
+        one[("cost_funded_gbp", "la_social_care")] + 0.75 * physio)
+    assert joint.services["physio"].pas_per_week == baseline.services["physio"].pas_per_week
+
+
+def test_a_matrix_whose_shares_do_not_add_up_is_refused(baseline):
+    with pytest.raises(sendmodel.ScenarioError, match="services.physio.*sum to 1"):
+        baseline.override({"services.physio.responsible": [
+            {"function": "treatment", "share": 0.7, "commissioner": "nhs"}]})
+    with pytest.raises(sendmodel.ScenarioError, match="split is for a joint cell"):
+        baseline.override({"services.physio.responsible": [
+            {"function": "treatment", "share": 1.0, "commissioner": "nhs", "split": {"nhs": 1.0}}]})
+    with pytest.raises(sendmodel.ScenarioError, match="function"):
+        baseline.override({"services.physio.responsible": [
+            {"function": "cure", "share": 1.0, "commissioner": "nhs"}]})
+
+
+def test_the_shipped_matrix_scenario_costs_as_the_baseline_does(baseline):
+    sc = sendmodel.load_scenario(SCENARIOS / "who_pays_matrix.yaml")
+    k, one = _kpis(sc), _kpis(baseline)
+    assert k[("cost_total_gbp", "all")] == pytest.approx(one[("cost_total_gbp", "all")])
+    assert k[("cost_funded_gbp", "schools")] > 0 and k[("cost_funded_gbp", "la_public_health")] > 0
+
+
+def test_the_business_cases_cost_tables_keep_every_cell_of_the_matrix():
+    from sendmodel.studies.business_case.case import _cost_tables
+
+    sc = sendmodel.load_scenario(SCENARIOS / "who_pays_matrix.yaml")
+    by, lines = _cost_tables(sc, sc)
+    assert len(lines) == len(cost_lines(sc))  # two cells of one service with the same function stay apart
+    total = by[by["basis"] == "total"].iloc[0]["gbp_per_year_today"]
+    assert total == pytest.approx(_kpis(sc)[("cost_total_gbp", "all")])
+    funders = by[by["basis"] == "funder (joint costs split)"]
+    assert funders["gbp_per_year_today"].sum() == pytest.approx(total)
+    assert {"schools", "la_public_health"} <= set(funders["who"])

@@ -36,7 +36,8 @@ def test_frozen_headers_widths_lists_and_notes(template_xlsx):
     lists = {str(dv.sqref): dv.formula1 for dv in sv.data_validations.dataValidation}
     kind = next(f for r, f in lists.items() if r.startswith("C2:"))
     assert kind == '"health,education,social_care,local_authority,designated_officer,admin,triage"'
-    assert any(f == '"nhs,la_education,la_social_care,joint"' for f in lists.values())
+    who = '"nhs,la_education,la_social_care,joint,nhs_england,la_public_health,schools"'
+    assert any(f == who for f in lists.values())
     assert any(f == '"fcfs,ehc_first,deadline"' for f in lists.values())
     wl = {str(dv.sqref): dv.formula1 for dv in wb["waiting_lists"].data_validations.dataValidation}
     assert wl["A2:A500"] == "=services!$A$2:$A$500"  # a service named on the services sheet

@@ -26,7 +26,7 @@ import pandas as pd
 from sendmodel.analysis.costs import DAYS_PER_YEAR, cost_lines, funded_by
 from sendmodel.analysis.labels import COMMISSIONER_LABELS
 from sendmodel.common.parallel import default_workers
-from sendmodel.scenario.config import COMMISSIONERS, FUNDERS, HOURS_PER_PA, REFERENCE_POPULATION, Scenario
+from sendmodel.scenario.config import HOURS_PER_PA, REFERENCE_POPULATION, Scenario
 from sendmodel.studies.business_case.standards import (
     BACD_PAS_PER_70K,
     BACD_SOURCE,
@@ -167,7 +167,7 @@ def lever_cost_per_year(scenario: Scenario, services: tuple[str, ...], total_pas
     if any(scenario.services[s].cost_per_pa_gbp is None for s in services):
         return float("nan")
     sc = scenario if total_pas is None else with_pas(scenario, services, total_pas)
-    return float(sum(ln["gbp_per_year"] for ln in cost_lines(sc) if ln["line"] in services))
+    return float(sum(ln["gbp_per_year"] for ln in cost_lines(sc) if ln["service"] in services))
 
 
 def uprate(scenario: Scenario, price_year: int | None = None, cost_year: int | None = None,
@@ -487,14 +487,14 @@ def cost_sensitivity(today: Scenario, lines: pd.DataFrame) -> pd.DataFrame:
     they cost; only the money does."""
     rows = []
     for case, what, pa_f, agency, other_f in COST_CASES:
-        by = dict.fromkeys(FUNDERS, 0.0)
+        by = dict.fromkeys(today.funders(), 0.0)
         for _, ln in lines.iterrows():
             extra = ln["extra_gbp_per_year"]
             if ln["kind"] == "pas":
                 extra = extra * pa_f + max(extra, 0.0) * agency
             else:
                 extra = extra * other_f
-            for f, v in funded_by(today, ln["commissioner"], extra).items():
+            for f, v in funded_by(today, ln["commissioner"], extra, ln["split"]).items():
                 by[f] += v
         rows.append({"case": case, "what": what, "extra_gbp_per_year": sum(by.values()),
                      **{f"extra_gbp_per_year_{f}": v for f, v in by.items()}})
@@ -515,7 +515,7 @@ def cost_by_year(today: Scenario, plan: Scenario) -> pd.DataFrame:
         extra = by[by["basis"] == "funder (joint costs split)"].set_index("who")["extra_gbp_per_year"]
         rows.append({"financial_year": label, "days": b - a, "gbp_today": total["gbp_per_year_today"] * share,
                      "gbp_plan": total["gbp_per_year_plan"] * share, "extra_gbp": total["extra_gbp_per_year"] * share,
-                     **{f"extra_gbp_{f}": float(extra[f]) * share for f in FUNDERS}})
+                     **{f"extra_gbp_{f}": float(extra[f]) * share for f in today.funders()}})
     return pd.DataFrame(rows)
 
 
@@ -527,8 +527,10 @@ def _cost_tables(today: Scenario, plan: Scenario, window: tuple[float, float] | 
     for key in list(dict.fromkeys([*t_lines, *p_lines])):
         t, p = t_lines.get(key), p_lines.get(key)
         ln = t or p
-        src = f"services.{key}.commissioner; " + _unit_cost_trace(today, (key,)) if key in today.services else (
-            "costs.recurring (non-pay, in its own prices)" if ln["kind"] == "recurring" else "costs.setup")
+        svc = ln.get("service")
+        src = (("services.{0}.responsible (the responsible-commissioner matrix); " if key != svc
+                else "services.{0}.commissioner; ").format(svc) + _unit_cost_trace(today, (svc,)) if svc else
+               "costs.recurring (non-pay, in its own prices)" if ln["kind"] == "recurring" else "costs.setup")
         lines.append({
             "line": key,
             "label": ln["label"],
@@ -541,14 +543,15 @@ def _cost_tables(today: Scenario, plan: Scenario, window: tuple[float, float] | 
             "gbp_per_year_today": t["gbp_per_year"] if t else 0.0,
             "gbp_per_year_plan": p["gbp_per_year"] if p else 0.0,
             "trace": src,
+            "split": ln.get("split"),
         })
     lines_df = pd.DataFrame(lines, columns=["line", "label", "kind", "commissioner", "commissioner_label",
                                             "gbp_per_pa", "pas_per_week_today", "pas_per_week_plan",
-                                            "gbp_per_year_today", "gbp_per_year_plan", "trace"])
+                                            "gbp_per_year_today", "gbp_per_year_plan", "trace", "split"])
     lines_df["extra_gbp_per_year"] = lines_df["gbp_per_year_plan"] - lines_df["gbp_per_year_today"]
 
     rows = []
-    for c in COMMISSIONERS:
+    for c in today.commissioners():
         sel = lines_df[lines_df["commissioner"] == c]
         rows.append({
             "basis": "responsible commissioner",
@@ -559,11 +562,11 @@ def _cost_tables(today: Scenario, plan: Scenario, window: tuple[float, float] | 
             "trace": "sum of cost lines with commissioner " + c,
         })
     split = today.costs.joint_split
-    for f in FUNDERS:
+    for f in today.funders():
         tot = {"today": 0.0, "plan": 0.0}
         for _, ln in lines_df.iterrows():
-            tot["today"] += funded_by(today, ln["commissioner"], ln["gbp_per_year_today"])[f]
-            tot["plan"] += funded_by(today, ln["commissioner"], ln["gbp_per_year_plan"])[f]
+            tot["today"] += funded_by(today, ln["commissioner"], ln["gbp_per_year_today"], ln["split"])[f]
+            tot["plan"] += funded_by(today, ln["commissioner"], ln["gbp_per_year_plan"], ln["split"])[f]
         rows.append({
             "basis": "funder (joint costs split)",
             "who": f,

@@ -170,6 +170,13 @@ HEADERS: dict[str, tuple[str, int | None]] = {
     "gbp_plan": ("With the plan, GBP", 0), "extra_gbp": ("Extra, GBP", 0), "extra_gbp_nhs": ("Extra, NHS, GBP", 0),
     "extra_gbp_la_education": ("Extra, LA education, GBP", 0),
     "extra_gbp_la_social_care": ("Extra, LA social care, GBP", 0),
+    "extra_gbp_nhs_england": ("Extra, NHS England, GBP", 0),
+    "extra_gbp_la_public_health": ("Extra, LA public health, GBP", 0),
+    "extra_gbp_schools": ("Extra, schools, GBP", 0),
+    "extra_gbp_per_year_nhs_england": ("Extra, NHS England, GBP a year", 0),
+    "extra_gbp_per_year_la_public_health": ("Extra, LA public health, GBP a year", 0),
+    "extra_gbp_per_year_schools": ("Extra, schools, GBP a year", 0),
+    "split": ("Joint split (this line)", None), "line_label": ("Line", None),
     "case": ("Case", None), "extra_gbp_per_year_nhs": ("Extra, NHS, GBP a year", 0),
     "extra_gbp_per_year_la_education": ("Extra, LA education, GBP a year", 0),
     "extra_gbp_per_year_la_social_care": ("Extra, LA social care, GBP a year", 0),
@@ -203,6 +210,10 @@ def plain_table(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     if "kind" in out and "line" in out:  # cost lines: what each line is, in words
         out["kind"] = out["kind"].map(lambda k: COST_KINDS.get(k, k))
+        out = out.rename(columns={"label": "line_label"})
+    if "split" in out:  # a joint matrix cell's own split, as a finance officer reads it
+        out["split"] = out["split"].map(lambda d: "; ".join(f"{COMMISSIONER_LABELS.get(f, f)} {v:.0%}"
+                                                            for f, v in d.items()) if isinstance(d, dict) else "")
     for col, (_, nd) in HEADERS.items():
         if nd is not None and col in out and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].round(nd)
