@@ -147,6 +147,27 @@ def _waiting(page, log_path: Path, what: str):
     return _Guard()
 
 
+def _raise_demand(page, log_path: Path, presses: int = 12) -> tuple[str, str]:
+    """Move the explore tab's demand slider as a person would with the keyboard (focus its handle, press Page
+    Up) and wait for the figures that answer it; the readout before and after."""
+    readout = page.locator(".sm-lever-demand .widget-readout")
+    before = readout.inner_text()
+    handle = page.locator(".sm-lever-demand .noUi-handle")
+    handle.focus()
+    for _ in range(presses):
+        handle.press("PageUp")
+    page.wait_for_function(
+        f"document.querySelector('.sm-lever-demand .widget-readout').innerText != '{before}'", timeout=10_000)
+    moved = readout.inner_text()
+    with _waiting(page, log_path, "the KPI table after moving the demand slider"):
+        page.wait_for_function(
+            "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
+            "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
+            timeout=240_000,
+        )
+    return before, moved
+
+
 def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
     from playwright.sync_api import sync_playwright
 
@@ -170,24 +191,7 @@ def test_moving_a_lever_in_the_browser_changes_the_kpis_and_the_plot(voila_url):
             assert "Traceback" not in page.inner_text("body")
             page.screenshot(path=str(SHOTS / "explore_before.png"), full_page=True)
 
-            # Move the demand slider as a person would with the keyboard: focus its handle, press Page Up.
-            readout = page.locator(".sm-lever-demand .widget-readout")
-            before = readout.inner_text()
-            handle = page.locator(".sm-lever-demand .noUi-handle")
-            handle.focus()
-            for _ in range(12):
-                handle.press("PageUp")
-            page.wait_for_function(
-                f"document.querySelector('.sm-lever-demand .widget-readout').innerText != '{before}'",
-                timeout=10_000,
-            )
-            moved = readout.inner_text()
-            with _waiting(page, log_path, "the KPI table after moving the demand slider"):
-                page.wait_for_function(
-                    "document.querySelector('.sm-kpi-table')?.innerText.includes('As in the file') && "
-                    "document.querySelector('.sm-status')?.innerText.startsWith('Updated')",
-                    timeout=240_000,
-                )
+            before, moved = _raise_demand(page, log_path)
             page.wait_for_timeout(500)  # let the new picture paint
             table1 = page.inner_text(".sm-kpi-table")
             plot1 = page.locator(".sm-plot").screenshot()
@@ -261,10 +265,11 @@ def _cancel(page, log_path: Path, what: str, status: str) -> None:
         page.locator(status, has_text="Cancelled").wait_for(timeout=120_000)
 
 
-def test_compare_and_business_case_run_cancel_and_download_in_the_app(app_url, tmp_path):
-    """What a commissioner does on the other two tabs: change the options and see the table follow, stop a run
-    with Cancel (the last figures stay, greyed), build the business case and download its workbook, which opens
-    with its summary sheet. Before/after screenshots: results/browser/app_<tab>_before.png and _after.png."""
+def test_each_tab_answers_a_change_and_compare_and_business_case_cancel_and_download(app_url, tmp_path):
+    """What a commissioner does on each tab at 1,366 x 768: raise demand and see the figures follow; change the
+    options and see the table follow, stop a run with Cancel (the last figures stay, greyed); build the business
+    case (its progress says step k of N), stop one with Cancel, download the workbook, which opens with its
+    summary sheet. Before/after screenshots: results/browser/app_<tab>_before.png and _after.png."""
     from openpyxl import load_workbook
     from playwright.sync_api import sync_playwright
 
@@ -275,6 +280,16 @@ def test_compare_and_business_case_run_cancel_and_download_in_the_app(app_url, t
         try:
             page = browser.new_page(viewport=LAPTOP, accept_downloads=True)
             page.goto(url, timeout=90_000)
+
+            # --- explore: the first figures, then demand raised ---
+            with _waiting(page, log_path, "the explore tab's first figures"):
+                page.locator(".sm-kpi-table table").first.wait_for(state="visible", timeout=240_000)
+                page.locator(".sm-status:has-text('Updated')").first.wait_for(state="visible", timeout=240_000)
+            page.screenshot(path=str(SHOTS / "app_explore_before.png"))
+            _raise_demand(page, log_path, presses=8)
+            page.wait_for_timeout(500)
+            assert "Change" in page.inner_text(".sm-kpi-table")
+            page.screenshot(path=str(SHOTS / "app_explore_after.png"))
 
             # --- compare: first table, a cancelled run, then one option fewer ---
             with _waiting(page, log_path, "the first comparison"):
@@ -317,6 +332,8 @@ def test_compare_and_business_case_run_cancel_and_download_in_the_app(app_url, t
             assert page.locator(".sm-downloads a").count() == 0, "a cancelled run offered a download"
 
             build.click()
+            with _waiting(page, log_path, "the business case's progress with its total"):
+                page.locator(".sendmodel-business-case .sm-status", has_text=" of ").wait_for(timeout=120_000)
             with _waiting(page, log_path, "the business case's downloads"):
                 page.locator(".sm-downloads a", has_text="workbook").wait_for(state="visible", timeout=600_000)
             page.wait_for_timeout(500)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import tempfile
+import time
 from pathlib import Path
 
 import ipywidgets as W
@@ -19,7 +20,7 @@ from sendmodel.scenario.config import Scenario
 from sendmodel.scenario.errors import ScenarioError
 from sendmodel.studies.business_case.case import business_case, service_target_specs
 from sendmodel.studies.business_case.standards import DEFAULT_ADVICE_PCT, DEFAULT_ROUTINE, SCOPE
-from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
+from sendmodel.widgets._base import Dashboard, figure, output, takes_settings, time_left
 from sendmodel.widgets._engine import Stale
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -260,14 +261,24 @@ class BusinessCaseDashboard(Dashboard):
         """The solver's runs, then the workbook and report as bytes (for the download links)."""
         sc, population, targets, reps = payload
         self._runs = 0
+        # The steps, known before the run: today's commissioning, each target's search, the comparison. A
+        # search's PA levels are not known in advance, so the bar counts steps and the levels are said in words.
+        total, step = len(targets) + 2, [0]
+        started = time.perf_counter()
 
-        def on_message(msg: str) -> None:  # the solver says what it tries; each PA level tried is a step
+        def on_message(msg: str) -> None:  # the solver says what it tries
             if is_stale():
                 raise Stale()
             if "PAs a week ->" in msg:
                 self._runs += 1
-                self._bar(self._runs, max(self.progress.max, self._runs + 1))
-            self.status.value = html.escape(f"Running ({self._runs} PA levels tried): {msg.strip()}")[:300]
+            elif not msg.startswith(" "):  # a new step: today's runs, a target, the comparison
+                step[0] += 1
+            done = max(step[0] - 1, 0)
+            self._bar(done, total)
+            left = time_left(time.perf_counter() - started, done, total)
+            self.status.value = html.escape(
+                f"Running: step {min(step[0], total)} of {total}, {self._runs} PA levels tried{left}: "
+                f"{msg.strip()}")[:300]
 
         bc = business_case(
             sc,
@@ -285,7 +296,6 @@ class BusinessCaseDashboard(Dashboard):
 
     def _on_start(self) -> None:
         super()._on_start()
-        self.progress.max = 10
         self.button.disabled = True
 
     def _finish(self, status: str) -> None:
