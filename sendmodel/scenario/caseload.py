@@ -146,3 +146,27 @@ def published_assess_rate_by_age() -> dict[int, float]:
     for a in range(21, 26):
         out[a] = rate.get(20, 0.0)
     return out
+
+
+@lru_cache(maxsize=1)
+def published_20w_by_age_band() -> dict[str, float]:
+    """England's plans issued in 2024 within 20 weeks (excluding exceptions, as the calibration), % by the age
+    bands of :data:`~sendmodel.scenario.config.AGE_BANDS` ('age 0-4', ...): DfE SEN2 2024, timeliness by age."""
+    from sendmodel.scenario.config import AGE_BANDS
+
+    with open(data_file("sen2/timeliness_20_week_national.csv"), encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["time_period"] == REQUESTS_YEAR
+                and r["breakdown_topic"] == "Child or young persons age"]
+    num: dict[int, float] = {}
+    den: dict[int, float] = {}
+    for r in rows:
+        a = _age(r["breakdown"])
+        if a is not None:
+            num[a] = num.get(a, 0.0) + float(r["plans_issued_20_weeks_ex"])
+            den[a] = den.get(a, 0.0) + float(r["plans_issued_den_ex"])
+    out = {}
+    for lo, hi in AGE_BANDS:
+        n = sum(v for a, v in num.items() if lo <= a <= hi)
+        d = sum(v for a, v in den.items() if lo <= a <= hi)
+        out[f"age {lo}-{hi}"] = 100.0 * n / d if d else float("nan")
+    return out

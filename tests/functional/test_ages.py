@@ -116,3 +116,28 @@ def test_kpis_by_age_band_add_up_to_the_whole(ages):
     assert total > 0
     plans = {svc: v for k, svc, v in rows if k == "plans_within_20w_by_age_pct"}
     assert all(0 <= v <= 100 for v in plans.values() if not np.isnan(v))
+
+
+def test_the_published_20_week_shares_by_age_band_add_up_to_englands():
+    """DfE SEN2 2024's 20-week timeliness by age, read by bands: the bands together are England's figure."""
+    import csv
+
+    from sendmodel.common.paths import data_file
+
+    bands = caseload.published_20w_by_age_band()
+    assert list(bands) == ["age 0-4", "age 5-10", "age 11-15", "age 16-19", "age 20-25"]
+    assert bands["age 0-4"] == pytest.approx(50.1, abs=0.1) and bands["age 11-15"] == pytest.approx(41.3, abs=0.1)
+    with open(data_file("sen2/timeliness_20_week_national.csv"), encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["time_period"] == "2024"]
+    total = next(r for r in rows if r["breakdown_topic"] == "All EHC plans issued")
+    by_age = [r for r in rows if r["breakdown_topic"] == "Child or young persons age"]
+    den = {r["breakdown"]: float(r["plans_issued_den_ex"]) for r in by_age}
+    weights = {"age 0-4": 0.0, "age 5-10": 0.0, "age 11-15": 0.0, "age 16-19": 0.0, "age 20-25": 0.0}
+    for label, d in den.items():
+        a = caseload._age(label)
+        if a is not None:
+            band = next(b for b in weights if int(b.split()[1].split("-")[0]) <= a <= int(b.split("-")[1]))
+            weights[band] += d
+    combined = sum(bands[b] * w for b, w in weights.items()) / sum(weights.values())
+    england = 100.0 * float(total["plans_issued_20_weeks_ex"]) / float(total["plans_issued_den_ex"])
+    assert combined == pytest.approx(england, abs=0.2)
