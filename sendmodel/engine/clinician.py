@@ -41,6 +41,8 @@ class Clinician:
         "at",
         "asleep",
         "ring",
+        "team",
+        "team_from",
     )
 
     def __init__(
@@ -57,6 +59,10 @@ class Clinician:
         self.at = 0.0  # when the alarm rings
         self.asleep = False
         self.ring: Any = self._ring  # one bound method, reused for every alarm (None after the run)
+        # A team from a date (a pool with a start): from ``team_from`` the clinician takes the best-placed task
+        # of any of the team's queues (its own first on a tie), as one queue would give it.
+        self.team: list[ServiceQueue] | None = None
+        self.team_from = float("inf")
 
     def _set_alarm(self, t: float, now: float) -> None:
         """Ring at ``t``; ``now`` is the clock."""
@@ -91,10 +97,16 @@ class Clinician:
 
     def free(self, now: float) -> None:
         """Nothing in hand: take work, or set an alarm for the session that can take work waiting, or
-        sleep."""
+        sleep. A clinician of a team (from its start) looks at all the team's queues together."""
         q = self.q
-        if q.feed_next <= now:
-            q.catch_up(now)
+        team = self.team if now >= self.team_from else None  # team_from is inf for a clinician of no team
+        if team is None:
+            if q.feed_next <= now:
+                q.catch_up(now)
+        else:
+            for x in team:
+                if x.feed_next <= now:
+                    x.catch_up(now)
         starts, ends, rfs, n, k = self.starts, self.ends, self.rfs, self.n, self.k
         while k < n and ends[k] - now <= EPS:
             k += 1
@@ -103,20 +115,24 @@ class Clinician:
             return  # no more sessions in the run
         rf = rfs[k]
         if starts[k] <= now:
-            task = q.take(rf, now)
+            task = q.take(rf, now) if team is None else _take_from_team(team, rf, now)
             if task is not None:
                 self.work(task, now)
                 return
-        elif q.eligible(rf):
+        elif q.eligible(rf) if team is None else any(x.eligible(rf) for x in team):
             self._set_alarm(starts[k], now)
             return
-        if rf and not q.release_unused and q.rest_waiting():  # other work waits for my next ordinary session
-            j = k + 1
+        if rf and any(not x.release_unused and x.rest_waiting() for x in (team or (q,))):
+            j = k + 1  # other work waits for my next ordinary session
             while j < n and rfs[j]:
                 j += 1
             if j < n and starts[j] < self.horizon:
                 self._set_alarm(starts[j], now)
         q.sleep(self, now)
+        if team is not None:  # a referral to any of the team's lists must wake a sleeping member
+            for x in team:
+                if x is not q and x.feed_alarm is None and x.feed_next < x.horizon:
+                    x._set_feed_alarm(now)
 
     def work(self, task: Task, now: float) -> None:
         """Start a task now, in session ``k``; book busy hours and set the alarm for its finish."""
@@ -155,3 +171,14 @@ class Clinician:
         task.remaining = rem
         self.k = k
         self._set_alarm(done, now)
+
+
+def _take_from_team(team: list[ServiceQueue], ring_fenced: bool, now: float) -> Task | None:
+    """The best-placed task for a (ring-fenced) session across a team's queues, in their shared discipline's
+    order (keys less their tie-breaking sequence number); the first queue (the clinician's own) wins a tie."""
+    best, best_key = None, None
+    for q in team:
+        key = q.head(ring_fenced, now)
+        if key is not None and (best_key is None or key[:-2] < best_key[:-2]):
+            best, best_key = q, key
+    return None if best is None else best.take(ring_fenced, now)

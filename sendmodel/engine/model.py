@@ -179,6 +179,8 @@ class SendModel:
                 self.end,
             )
         for pool in scenario.pools.values():  # an integrated team: one queue served by all its clinicians
+            if pool.start is not None:
+                continue  # a team from a date keeps its queues; its clinicians share them from then (setup)
             for name in pool.services[1:]:
                 queues[name] = queues[pool.services[0]]
         for name, svc in scenario.services.items():  # a queue with reserved sessions books at short notice
@@ -504,6 +506,8 @@ class SendModel:
         (lead, hours)."""
         out: dict[str, tuple[str, float]] = {}
         for pool in self.trusted_pools:
+            if pool.start is not None and self.env.now < self.sc.day_of(pool.start):
+                continue  # not one team yet
             members = [s for s in pool.services if s in asked_of and not self.advice[s]["known"][i]]
             if len(members) < 2:
                 continue
@@ -696,17 +700,49 @@ class SendModel:
         env = self.env
         for q in self.queues:
             self.routine_feed(q, [s for s, st in self.services.items() if st.queue is q])
-        for st in self.services.values():
+        by_service: dict[str, list[Clinician]] = {}
+        for name, st in self.services.items():
             for sess in st.sessions:
                 if sess.start.size:
                     c = Clinician(env, st.queue, st.busy_hours, sess, self.end)
                     self.clinicians.append(c)
-                    c.free(0.0)
+                    by_service.setdefault(name, []).append(c)
+        for pool in self.sc.pools.values():  # a team from a date
+            if pool.start is not None:
+                self._team(pool, by_service)
+        for c in self.clinicians:
+            c.free(0.0)
         if self.demand.ehc is not None and self.demand.ehc.arrival_day.size:
             self.start(self.ehc_arrivals())
         if self.plans is not None:  # the plans held at the start
             for j in range(self.demand.plans.n_initial):
                 self.start(self.plan_pathway(j))
+
+    def _team(self, pool, by_service: dict[str, list[Clinician]]) -> None:
+        """From the pool's start, its clinicians take the best-placed task of any of its services' queues, and
+        a task put on any of them may wake any of its clinicians (the queues share one list of sleepers)."""
+        qs = [self.services[s].queue for s in pool.services]
+        day = max(self.sc.day_of(pool.start), 0.0)
+        for s in pool.services:
+            own = self.services[s].queue
+            for c in by_service.get(s, []):
+                c.team = [own] + [q for q in qs if q is not own]
+                c.team_from = day
+
+        def join(_ev=None) -> None:
+            sleepers = [c for q in qs for c in q.sleepers]
+            for q in qs:
+                q.sleepers = sleepers
+            now = self.env.now
+            for c in list(sleepers):  # each looks at the whole team's work now
+                if c.asleep:
+                    sleepers.remove(c)
+                    c.wake(now, now)
+
+        if day <= 0:
+            join()
+        elif day < self.end:
+            self.env.timeout(day).callbacks.append(join)
 
     def finish(self) -> dict:
         """After the run: queue the referrals nobody looked for, build the records, let go of the run."""

@@ -261,6 +261,22 @@ class ServiceQueue:
             self._drop_taken()
         return bool(self.rest)
 
+    def head(self, ring_fenced: bool, now: float) -> tuple | None:
+        """The key of the task :meth:`take` would give a (ring-fenced) session now, without taking it (None:
+        nothing it can take); a pooled clinician compares its team's queues by it."""
+        if self.removals:
+            self.purge(now)
+        nk, rest = self.nk, self.rest
+        if self.short_notice:
+            self._drop_taken()
+            if not ring_fenced:
+                nk = []
+        if ring_fenced:
+            return nk[0] if nk else (rest[0] if rest and self.release_unused else None)
+        if nk and (not rest or nk[0] < rest[0]):
+            return nk[0]
+        return rest[0] if rest else None
+
     def take(self, ring_fenced: bool, now: float | None = None) -> Task | None:
         """The next task a (ring-fenced) session takes at ``now`` (default: the clock), or None."""
         if now is None:

@@ -846,6 +846,9 @@ class Pool(_Strict):
         0.25, ge=0, le=1,
         description="extra effort of a joint assessment: the longest single assessment plus this share of the others",
     )
+    start: Date | None = Field(
+        None, description="first day the services work as one team (YYYY-MM-DD); before it each keeps its own "
+        "queue and clinicians; empty: one team from the start")
 
 
 class SetupCost(_Strict):

@@ -24,11 +24,16 @@ def _run(sc, rep=0):
 
 
 def _groups(m: SendModel) -> list[list[str]]:
-    """Services sharing one queue (a pool) are checked together: any of their clinicians serves any task."""
+    """Services sharing one queue (a pool), or a team from a date, are checked together: any of their
+    clinicians serves any task."""
     by_queue: dict[int, list[str]] = {}
     for name, st in m.services.items():
         by_queue.setdefault(id(st.queue), []).append(name)
-    return list(by_queue.values())
+    groups = list(by_queue.values())
+    for pool in m.sc.pools.values():
+        if pool.start is not None:
+            groups = [g for g in groups if not set(g) & set(pool.services)] + [list(pool.services)]
+    return groups
 
 
 def _scenarios(short_baseline):
@@ -57,15 +62,17 @@ def _scenarios(short_baseline):
         "routine_appointment_hours": expo(1.5),
     }
     data["pools"] = {"team": {"label": "0-25 team", "services": ["therapy", "ot"], "trusted_assessor": True}}
+    pooled = validate_mapping(data, "pooled")
     return {
         "short baseline": short_baseline,
         "busy tiny": busy,
         "overloaded": tiny({"services.therapy.pas_per_week": 2, "simulation.warm_up_days": 60}),
-        "pooled": validate_mapping(data, "pooled"),
+        "pooled": pooled,
+        "pooled from May": pooled.override({"pools.team.start": "2024-05-01"}),
     }
 
 
-@pytest.mark.parametrize("which", ["short baseline", "busy tiny", "overloaded", "pooled"])
+@pytest.mark.parametrize("which", ["short baseline", "busy tiny", "overloaded", "pooled", "pooled from May"])
 def test_task_times_are_ordered_and_work_is_conserved(short_baseline, which):
     sc = _scenarios(short_baseline)[which]
     for rep in range(2):
@@ -112,7 +119,7 @@ def test_task_times_are_ordered_and_work_is_conserved(short_baseline, which):
                 assert 0 <= v <= 1 + 1e-12, f"{which} {s}: utilisation {v}"
 
 
-@pytest.mark.parametrize("which", ["short baseline", "busy tiny", "overloaded", "pooled"])
+@pytest.mark.parametrize("which", ["short baseline", "busy tiny", "overloaded", "pooled", "pooled from May"])
 def test_requests_are_neither_lost_nor_invented(short_baseline, which):
     sc = _scenarios(short_baseline)[which]
     m, rec = _run(sc)

@@ -39,5 +39,6 @@ def test_from_today_option_files_load_and_start_on_their_dates():
     for f in files:
         sc = sendmodel.load_scenario(f)
         assert sc.simulation.warm_up_days == 0 and sc.ehc.reviews.enabled
-        dated = [sc.ehc.triage.start] + [s.ring_fence_from for s in sc.services.values()]
+        dated = ([sc.ehc.triage.start] + [s.ring_fence_from for s in sc.services.values()]
+                 + [p.start for p in sc.pools.values()])
         assert any(d is not None and d > sc.simulation.start_date for d in dated)
