@@ -74,6 +74,9 @@ def cost_lines(sc: Scenario, window: tuple[float, float] | None = None) -> list[
         line = {"line": name, "label": svc.label, "kind": "pas", "service": name, "commissioner": svc.commissioner,
                 "pas_per_week": pa_weeks * 7.0 / days, "gbp_per_pa": unit, "gbp_once": 0.0,
                 "gbp_per_year": pa_weeks * unit / years, "split": None}
+        if sc.ehc is not None and name == sc.ehc.dmo_service and sc.dmo_sessions_from(sc.ehc.dmo_from):
+            # the DMO/DCO's sessions are PAs the service they come from already pays for (not backfilled)
+            line.update(label=f"{svc.label} (within {sc.services[sc.ehc.dmo_from].label}'s PAs)", gbp_per_year=0.0)
         if not svc.responsible:
             out.append(line)
             continue

@@ -87,6 +87,17 @@ def _pas_on(day: dt.date, base: float, changes, scale: float) -> float:
     return max(p, 0.0)
 
 
+def _pas_by_day(sc: Scenario, name: str, start: dt.date, days: np.ndarray) -> np.ndarray:
+    """A service's PAs a week (absolute) on each working day, dated changes included."""
+    svc = sc.services[name]
+    scale = sc.scale if svc.capacity_basis == "per_70k" else 1.0
+    base = svc.pas_per_week * scale
+    if not svc.capacity_changes:
+        return np.full(days.size, base)
+    return np.array([_pas_on(start + dt.timedelta(days=int(d)), base, svc.capacity_changes, scale)
+                     for d in days.tolist()])
+
+
 def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day: float) -> list[Sessions]:
     """Every clinician's sessions for one service over [0, end_day)."""
     svc = sc.services[name]
@@ -118,13 +129,9 @@ def build_sessions(sc: Scenario, name: str, seed: int, replication: int, end_day
     # Every working day's sessions, one weekly slot at a time (NumPy over days; a few slots and clinicians).
     days, weekdays = working_days(start, n_days)
     weeks = (days + start.weekday()) // 7  # weeks counted from the Monday on or before the start date
-    changes = svc.capacity_changes
-    if changes:
-        pas = np.array(
-            [_pas_on(start + dt.timedelta(days=int(d)), base, changes, scale) for d in days.tolist()]
-        )
-    else:
-        pas = np.full(days.size, base)
+    pas = _pas_by_day(sc, name, start, days)
+    if sc.dmo_sessions_from(name):  # the DMO/DCO is one of this service's clinicians, not backfilled
+        pas = np.maximum(pas - _pas_by_day(sc, sc.ehc.dmo_service, start, days), 0.0)
     if sc.ehc is not None and name == sc.ehc.dmo_service and sc.ehc.dmo_other_work_share > 0:
         pas = pas * (1.0 - sc.ehc.dmo_other_work_share)  # the role's other work takes the rest of its sessions
     parts: list[list[tuple[np.ndarray, float, bool]]] = [[] for _ in range(n_clin)]

@@ -64,6 +64,7 @@ ROLE_KINDS = {
     "ehc.dmo_service": ("designated_officer", "the DMO/DCO"),
     "ehc.admin_service": ("admin", "DMO/DCO admin support"),
     "ehc.triage.service": ("triage", "triage (single point of access)"),
+    "ehc.dmo_from": ("health", "the service the DMO/DCO's sessions come from"),
 }
 
 
@@ -772,6 +773,13 @@ class Ehc(_Strict):
         0.0, le=0.95, description="share of the DMO/DCO's sessions spent on the role's other work (strategic work, "
         "training, panels, quality assurance; CDC DMO/DCO handbook), not available for sign-off; they are still "
         "paid for: an assumption to replace with the local job plan")
+    dmo_from: str | None = Field(
+        None, description="the health service whose PAs the DMO/DCO's sessions come from (the DMO is usually one of "
+        "its consultants, e.g. community_paediatrics; CDC DMO/DCO handbook); empty: the role is its own post")
+    dmo_backfilled: bool = Field(
+        True, description="with dmo_from: the DMO/DCO's PAs are backfilled (a locum or extra PAs), so the service "
+        "loses no clinical sessions and the role costs its PAs; off: the service's clinical sessions shrink by the "
+        "DMO/DCO's PAs, which it already pays for")
     admin_support: bool = Field(False, description="admin support funded for the DMO/DCO")
     admin_support_from: Date | None = Field(
         None, description="first day admin support takes the DMO/DCO's admin (YYYY-MM-DD); empty: from the start")
@@ -1013,6 +1021,10 @@ class Scenario(_Strict):
         """The commissioners this scenario's tables report (:data:`COMMISSIONERS` and any other it names)."""
         return COMMISSIONERS + self.funders()[len(FUNDERS):]
 
+    def dmo_sessions_from(self, name: str) -> bool:
+        """Whether this service's clinical sessions give up the DMO/DCO's PAs (``ehc.dmo_from``, not backfilled)."""
+        return self.ehc is not None and self.ehc.dmo_from == name and not self.ehc.dmo_backfilled
+
     def service_pas_per_week(self, name: str) -> float:
         s = self.services[name]
         return s.pas_per_week * (self.scale if s.capacity_basis == "per_70k" else 1.0)
@@ -1042,6 +1054,8 @@ class Scenario(_Strict):
                 refs["ehc.admin_service"] = self.ehc.admin_service
             if self.ehc.triage.service is not None:
                 refs["ehc.triage.service"] = self.ehc.triage.service
+            if self.ehc.dmo_from is not None:
+                refs["ehc.dmo_from"] = self.ehc.dmo_from
             for path, ref in refs.items():
                 if ref not in self.services:
                     raise _RefError(path, f"unknown service {ref!r}; allowed: {allowed}")

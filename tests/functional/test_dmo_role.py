@@ -4,7 +4,9 @@ role's sessions for its other work, which lengthens sign-off while the PAs are s
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+import sendmodel
 from sendmodel.analysis.kpis import kpis_from_records
 from sendmodel.engine.model import DMO_REVIEW
 from sendmodel.engine.sessions import build_sessions
@@ -63,3 +65,28 @@ def test_escalation_competes_with_signoff_for_the_dmo():
     assert kpi(r1, sc1, "dmo_signoff_median_days") > kpi(r0, sc0, "dmo_signoff_median_days")
     # its own stream: the advice draws are as they were
     np.testing.assert_array_equal(r0["advice"]["therapy"]["known"], r1["advice"]["therapy"]["known"])
+
+
+def test_dmo_pas_come_out_of_the_service_they_are_taken_from_unless_backfilled():
+    from sendmodel.analysis.costs import cost_lines
+
+    base = {"services.dmo.pas_per_week": 2, "services.therapy.pas_per_week": 10, "services.dmo.gbp_per_pa": 500,
+            "services.dmo.commissioner": "nhs", "services.therapy.gbp_per_pa": 260,
+            "services.therapy.commissioner": "nhs", "ehc.dmo_from": "therapy"}
+    filled, taken = tiny(base), tiny({**base, "ehc.dmo_backfilled": False})
+    hours = lambda sc: sum(((s.end - s.start) * 24).sum() for s in build_sessions(sc, "therapy", 1, 0, 365.0))  # noqa
+    # the therapy clinicians give up the DMO/DCO's 2 of their 10 PAs a week
+    assert hours(taken) == pytest.approx(0.8 * hours(filled), rel=0.02)
+    assert hours(filled) == pytest.approx(hours(tiny(base).override({"ehc.dmo_from": None})))
+    r_filled, r_taken = records(filled), records(taken)
+    assert kpi(r_taken, taken, "advice_turnaround_median_days") >= kpi(r_filled, filled,
+                                                                        "advice_turnaround_median_days")
+    # ... and cost nothing on top: they are PAs the service already pays for; backfilled, they cost their PAs
+    dmo = {c: next(ln for ln in cost_lines(sc) if ln["line"] == "dmo")["gbp_per_year"] for c, sc in
+           (("filled", filled), ("taken", taken))}
+    assert dmo["taken"] == 0 and dmo["filled"] == pytest.approx(2 * 500 * 365 / 7, rel=0.01)
+
+
+def test_dmo_from_must_be_a_health_service():
+    with pytest.raises(sendmodel.ScenarioError, match="ehc.dmo_from"):
+        tiny({"ehc.dmo_from": "la"})
