@@ -312,14 +312,11 @@ def funded_pas(scenario: Scenario, services: tuple[str, ...]) -> float:
 
 def pas_in_effect(scenario: Scenario, service: str, day: float) -> float:
     """A service's PAs a week in post on model ``day`` (absolute): today's plus every dated change then in
-    effect (after its recruitment lead, less its vacancy rate), as the engine applies them."""
+    effect (after its recruitment lead, less its vacancy rate), as the engine lays out its sessions."""
     svc = scenario.services[service]
     scale = scenario.scale if svc.capacity_basis == "per_70k" else 1.0
-    total = svc.pas_per_week
-    for c in svc.capacity_changes:
-        if scenario.day_of(c.applies_from) <= day and (c.end is None or day < scenario.day_of(c.end)):
-            total += c.pas_per_week_delta * ((1.0 - c.vacancy_rate) if c.pas_per_week_delta > 0 else 1.0)
-    return total * scale
+    date = scenario.simulation.start_date + dt.timedelta(days=int(math.floor(day)))
+    return max(svc.pas_per_week + sum(c.delta_on(date) for c in svc.capacity_changes), 0.0) * scale
 
 
 def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float,
