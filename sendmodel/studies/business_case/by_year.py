@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sendmodel.analysis.periods import multi_year, period_windows
-from sendmodel.engine.demand import daily_rate_profile
+from sendmodel.engine.demand import age_shares, daily_rate_profile
 from sendmodel.scenario.config import Scenario
 from sendmodel.studies.capacity.solver import Runs, SolveResult, Target, pas_in_effect, solve_capacity, with_pas
 
@@ -26,7 +26,8 @@ def requests_in(sc: Scenario, a: float, b: float) -> float:
     """Expected EHC needs-assessment requests in model days [a, b) (the monthly profile and the trend)."""
     if sc.ehc is None:
         return 0.0
-    days = daily_rate_profile(sc, int(b) + 1, sc.ehc.requests_per_year_per_70k * sc.scale)
+    covered = age_shares(sc)[1]  # children only (ehc.ages.covers 0-17): the requests the engine draws
+    days = daily_rate_profile(sc, int(b) + 1, sc.ehc.requests_per_year_per_70k * sc.scale * covered)
     return float(days[int(a):int(b)].sum())
 
 
