@@ -154,9 +154,8 @@ def published_20w_by_age_band() -> dict[str, float]:
     bands of :data:`~sendmodel.scenario.config.AGE_BANDS` ('age 0-4', ...): DfE SEN2 2024, timeliness by age."""
     from sendmodel.scenario.config import AGE_BANDS
 
-    with open(data_file("sen2/timeliness_20_week_national.csv"), encoding="utf-8-sig", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["time_period"] == REQUESTS_YEAR
-                and r["breakdown_topic"] == "Child or young persons age"]
+    rows = [r for r in _rows("timeliness_20_week_national.csv")
+            if r["time_period"] == REQUESTS_YEAR and r["breakdown_topic"] == "Child or young persons age"]
     num: dict[int, float] = {}
     den: dict[int, float] = {}
     for r in rows:

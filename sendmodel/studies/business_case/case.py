@@ -528,9 +528,11 @@ def _cost_tables(today: Scenario, plan: Scenario, window: tuple[float, float] | 
         t, p = t_lines.get(key), p_lines.get(key)
         ln = t or p
         svc = ln.get("service")
-        src = (("services.{0}.responsible (the responsible-commissioner matrix); " if key != svc
-                else "services.{0}.commissioner; ").format(svc) + _unit_cost_trace(today, (svc,)) if svc else
-               "costs.recurring (non-pay, in its own prices)" if ln["kind"] == "recurring" else "costs.setup")
+        if svc is None:
+            src = "costs.recurring (non-pay, in its own prices)" if ln["kind"] == "recurring" else "costs.setup"
+        else:  # a service's line, or a cell of its responsible-commissioner matrix
+            who = "commissioner" if key == svc else "responsible (the responsible-commissioner matrix)"
+            src = f"services.{svc}.{who}; " + _unit_cost_trace(today, (svc,))
         lines.append({
             "line": key,
             "label": ln["label"],

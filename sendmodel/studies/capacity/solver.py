@@ -332,7 +332,7 @@ def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float,
     now = np.array([scenario.service_pas_per_week(s) for s in services])
     if abs(total_pas - now.sum()) < 1e-9:
         return scenario
-    shares = now / now.sum() if now.sum() > 0 else np.full(len(services), 1.0 / len(services))
+    shares = _shares(now)
     changes = {}
     for s, share in zip(services, shares):
         svc = scenario.services[s]
@@ -344,11 +344,16 @@ def with_pas(scenario: Scenario, services: tuple[str, ...], total_pas: float,
     return scenario.override(changes)
 
 
+def _shares(now: np.ndarray) -> np.ndarray:
+    """Each service's share of a lever's PAs: as they are now, or equal when none are funded."""
+    return now / now.sum() if now.sum() > 0 else np.full(now.size, 1.0 / now.size)
+
+
 def _with_pas_from(scenario: Scenario, services: tuple[str, ...], total_pas: float, from_day: float) -> Scenario:
     now = np.array([pas_in_effect(scenario, s, from_day) for s in services])
     if abs(total_pas - now.sum()) < 1e-9:
         return scenario
-    shares = now / now.sum() if now.sum() > 0 else np.full(len(services), 1.0 / len(services))
+    shares = _shares(now)
     when = (scenario.simulation.start_date + dt.timedelta(days=int(round(from_day)))).isoformat()
     changes = {}
     for s, share, level in zip(services, shares, now):
