@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
 from sendmodel.analysis.intervals import half_width
@@ -286,8 +287,10 @@ def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
             colour = "k" if opt == base else _VERDICT_COLOURS.get(r["verdict"], "grey")
             err = 0 if pd.isna(r["half_width"]) else r["half_width"]
             ax.errorbar(r["mean"], yi, xerr=err, fmt="o", color=colour, capsize=3)
+            big = abs(r["mean"]) >= 1000  # counts in thousands read best as whole numbers with commas
+            num = (lambda v: f"{v:+,.0f}") if big else (lambda v: f"{v:+.1f}")  # noqa: E731
             note = "baseline" if opt == base else (
-                f"{r['diff']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]")
+                f"{num(r['diff'])} [{num(r['diff_ci_low'])}, {num(r['diff_ci_high'])}]")
             ax.annotate(note, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=7, color=colour)
         if base in k.index and pd.notna(k.loc[base, "mean"]):
@@ -295,6 +298,8 @@ def comparison_kpis(table: pd.DataFrame, kpis=COMPARISON_KPIS) -> plt.Figure:
         ax.set_yticks(y, [option_label(o) for o in opts], fontsize=8)
         ax.set_title(f"{label(kpi)} ({KPI_UNITS.get(kpi, '')})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
+        ax.xaxis.set_major_locator(MaxNLocator(6))  # few enough that thousands do not run into each other
     for ax in list(axes.flat)[len(kpis):]:
         ax.set_visible(False)
     fig.suptitle(f"Options against {option_label(base)}: mean and 95% CI; green better, red worse, grey no clear "
