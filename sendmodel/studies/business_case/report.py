@@ -66,7 +66,7 @@ def plot_kpi_against_pas(bc) -> plt.Figure:
             bacd = BACD_PAS_PER_70K * bc.scenario.scale
             ax.axvline(bacd, color=_COLOURS["bacd"], ls="-.", lw=1.3, label=f"BACD/BACCH {bacd:.1f} PAs")
         title = f"{_lever_label(bc, r)}: {label(r.target.kpi)}" + (
-            "" if r.reachable else "  (NOT reachable)")
+            "" if r.reachable else "\nNOT REACHABLE by these PAs")  # its own line: a long title is not cut off
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel("PAs a week")
         unit = KPI_UNITS.get(r.target.kpi, "")
