@@ -446,3 +446,37 @@ def test_the_status_line_says_about_how_long_is_left():
     assert time_left(10.0, 2, 10) == ", about 40 s left"
     assert time_left(60.0, 1, 4) == ", about 3 min left"
     assert time_left(5.0, 0, 10) == "" and time_left(5.0, 10, 10) == "" and time_left(1.0, 9, 10) == ""
+
+
+def test_a_page_asking_for_every_widget_state_waits_for_a_run_changing_its_outputs(tiny):
+    """The page's snapshot of widget states (Voila asks for them all at once when it connects) and a run
+    changing the status line from the background never interleave: the snapshot waits for the change, so the
+    page gets the finished status in the snapshot or as an update after it, never an update it drops."""
+    import ipywidgets as W
+
+    from sendmodel.widgets._sync import LOCK
+
+    dash = _dash(tiny)
+    sent = []
+
+    class Comm:  # ipywidgets' control comm: the snapshot goes out through send()
+        def send(self, data, buffers=None):
+            sent.append(data)
+
+    old = W.Widget._control_comm
+    W.Widget._control_comm = Comm()
+    try:
+        with LOCK:  # a run is halfway through changing its outputs
+            dash.status.value = "Updated (half-way)"
+            asked = threading.Thread(
+                target=W.Widget._handle_control_comm_msg, args=({"content": {"data": {"method": "request_states"}}},)
+            )
+            asked.start()
+            asked.join(0.3)
+            assert asked.is_alive() and not sent, "the snapshot was taken while a run was changing its outputs"
+            dash.status.value = "Updated"
+        asked.join(10)
+    finally:
+        W.Widget._control_comm = old
+    assert not asked.is_alive() and len(sent) == 1
+    assert sent[0]["states"][dash.status.model_id]["state"]["value"] == "Updated"

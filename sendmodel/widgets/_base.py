@@ -35,6 +35,7 @@ from sendmodel.widgets._common import (
 )
 from sendmodel.widgets._engine import LatestRunner, warm_pool
 from sendmodel.widgets._render import CSS, STALE_CLASS, message_html
+from sendmodel.widgets._sync import LOCK, synced
 
 GIVEN = "(scenario given in Python)"  # the picker's name for a Scenario object passed in
 
@@ -122,8 +123,9 @@ class Dashboard:
         )
         self.timings: list[dict] = []  # one per result shown: compute and felt seconds, and the dashboard's own
         self.provisional_felt: float | None = None  # seconds from the ask to the first figures of the latest run
-        self.runner = LatestRunner(
-            self._run, self._on_start, self._on_progress, self._on_result, self._on_error, delay=delay
+        self.runner = LatestRunner(  # the callbacks change widgets from the background: see _sync
+            self._run, synced(self._on_start), synced(self._on_progress), synced(self._on_result),
+            synced(self._on_error), delay=delay,
         )
         self._outputs: tuple[W.DOMWidget, ...] = ()
         self._quiet = False  # set while several inputs change at once: one update after, not one each
@@ -284,8 +286,9 @@ class Dashboard:
         marked as answering an older ask, and the status line says so. True if there was a run to stop."""
         if not self.runner.cancel():
             return False
-        self._finish("Cancelled: the figures shown (greyed) are from the last run that finished; change an "
-                     "input to run again")
+        with LOCK:
+            self._finish("Cancelled: the figures shown (greyed) are from the last run that finished; change "
+                         "an input to run again")
         return True
 
     def _bar(self, done: int, total: int) -> None:
@@ -310,10 +313,11 @@ class Dashboard:
     def _provisional(self, status: str, *shown: W.DOMWidget) -> None:
         """Part of the result is in (say, the first figures): those outputs are current and the status line
         says what they are until the run ends. Call from ``_work``, for the newest request only."""
-        self.provisional_felt = time.perf_counter() - self._asked
-        self._held = True
-        self._stale(False, *shown)
-        self.status.value = status
+        with LOCK:
+            self.provisional_felt = time.perf_counter() - self._asked
+            self._held = True
+            self._stale(False, *shown)
+            self.status.value = status
 
     def _on_result(self, done) -> None:
         out, compute, asked = done

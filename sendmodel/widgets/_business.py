@@ -22,6 +22,7 @@ from sendmodel.studies.business_case.case import business_case, service_target_s
 from sendmodel.studies.business_case.standards import DEFAULT_ADVICE_PCT, DEFAULT_ROUTINE, SCOPE
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings, time_left
 from sendmodel.widgets._engine import Stale
+from sendmodel.widgets._sync import LOCK
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -274,11 +275,12 @@ class BusinessCaseDashboard(Dashboard):
             elif not msg.startswith(" "):  # a new step: today's runs, a target, the comparison
                 step[0] += 1
             done = max(step[0] - 1, 0)
-            self._bar(done, total)
             left = time_left(time.perf_counter() - started, done, total)
-            self.status.value = html.escape(
-                f"Running: step {min(step[0], total)} of {total}, {self._runs} PA levels tried{left}: "
-                f"{msg.strip()}")[:300]
+            with LOCK:  # widgets changed off the widget thread: see _sync
+                self._bar(done, total)
+                self.status.value = html.escape(
+                    f"Running: step {min(step[0], total)} of {total}, {self._runs} PA levels tried{left}: "
+                    f"{msg.strip()}")[:300]
 
         bc = business_case(
             sc,

@@ -22,6 +22,7 @@ from sendmodel.scenario.loading import config_hash
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
 from sendmodel.widgets._engine import Stale, run_frames
 from sendmodel.widgets._render import capacity_html, figure_png, fmt
+from sendmodel.widgets._sync import LOCK
 
 TABLE_KPIS = [
     "advice_within_6w_pct",
@@ -321,7 +322,8 @@ class CompareDashboard(Dashboard):
         from sendmodel.studies.uncertainty.propagate import compare_uncertain, with_ranges
 
         if not is_stale():
-            self._show_comparison(*first)
+            with LOCK:  # widgets changed off the widget thread: see _sync
+                self._show_comparison(*first)
             self._provisional(f"Comparison shown; now under input uncertainty: {sets} parameter sets",
                               self.capacity, self.comparison, self.who_pays, self.plot)
         opts, _kept = with_ranges({_short(n): scenarios[n] for n in chosen}, ranges)

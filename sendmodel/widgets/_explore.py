@@ -19,6 +19,7 @@ from sendmodel.scenario.config import Scenario
 from sendmodel.widgets._base import Dashboard, figure, output, takes_settings
 from sendmodel.widgets._engine import run_frames
 from sendmodel.widgets._render import capacity_html, figure_png, kpi_table_html, service_table_html
+from sendmodel.widgets._sync import LOCK
 from sendmodel.widgets.levers import LeverError, apply_levers, levers_for, read_levers, service_rows
 
 _SLIDERS = {"dmo_pas": "DMO/DCO PAs a week", "demand": "EHC requests a year per 70,000"}
@@ -252,7 +253,9 @@ class ExploreDashboard(Dashboard):
 
         def first_figures(part) -> None:  # the table from the replications in so far; the plot waits for all
             if not is_stale():
-                self.table.value = kpi_table_html(part.summary(), ref, part.scenario, self._reference_label(sc))
+                html_table = kpi_table_html(part.summary(), ref, part.scenario, self._reference_label(sc))
+                with LOCK:  # widgets changed off the widget thread: see _sync
+                    self.table.value = html_table
                 self._provisional(
                     f"First figures from {part.replications} of {reps} replications; the rest are running",
                     self.table,
