@@ -41,8 +41,13 @@ def open_cases_at(rec: dict, sc: Scenario, day: float) -> list[dict]:
             row.update(stage="awaiting_advice", stage_date=date(asked))
             row["advice_from"] = [s for s, a in rec["advice"].items() if a["requested_day"][i] == asked]
             row["advice_returned"] = [s for s in row["advice_from"] if _at(rec["advice"][s]["returned_day"], day)[i]]
-        elif e["exceptional"][i] and not _at(e["dmo_signoff_day"], day)[i]:
+        elif (e["exceptional"][i] and not np.isnan(e["dmo_requested_day"][i])
+              and not _at(e["dmo_signoff_day"], day)[i]):
             row.update(stage="awaiting_dmo", stage_date=date(e["dmo_requested_day"][i]))
+        elif not e["plan"][i]:
+            # the advice is in and the LA will not issue (its decision waits for a panel: not_to_issue_lag_days);
+            # open-case stages have none for that, so such a case is left out of the snapshot
+            continue
         elif not _at(e["draft_day"], day)[i]:
             row.update(stage="drafting", stage_date=date(e["advice_returned_day"][i]))
         else:

@@ -121,6 +121,7 @@ class EhcDemand:
     cc_assessment_hours: np.ndarray
     cc_review_hours: np.ndarray
     draft_lag_days: np.ndarray  # before drafting starts (0 unless draft_lag_days is set)
+    not_to_issue_lag_days: np.ndarray  # from the advice to a decision not to issue (0 unless set)
     draft_deadline_days: np.ndarray  # from the request, when the LA drafts with what it has (inf unless set)
     advice: dict[str, AdviceDemand] = field(default_factory=dict)
     age: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # years (ehc.ages on), else -1
@@ -295,6 +296,8 @@ def _attributes(sc: Scenario, arrivals: np.ndarray, u: np.ndarray, v: dict[str, 
                         else np.zeros(n)),
         draft_lag_days=(from_uniform(e.draft_lag_days, rng_of("draft_lag").random(n))
                         if e.draft_lag_days is not None else np.zeros(n)),
+        not_to_issue_lag_days=(from_uniform(e.not_to_issue_lag_days, rng_of("not_to_issue_lag").random(n))
+                               if e.not_to_issue_lag_days is not None else np.zeros(n)),
         draft_deadline_days=(7.0 * from_uniform(e.draft_deadline_weeks, rng_of("draft_deadline").random(n))
                              if e.draft_deadline_weeks is not None else np.full(n, np.inf)),
         stage=np.zeros(n, np.int64),

@@ -418,6 +418,8 @@ class SendModel:
                 yield self.work(admin, e["dmo_admin_hours"][i], ADMIN, arrival, True)
                 rec["dmo_signoff_day"][i] = env.now
             if not e["plan"][i]:
+                if e["not_to_issue_lag_days"][i] > 0:  # the LA's decision not to issue (a panel date)
+                    yield e["not_to_issue_lag_days"][i]
                 rec["closed_day"][i] = env.now
                 return
         if stage <= DRAFTING:

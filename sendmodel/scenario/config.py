@@ -758,6 +758,10 @@ class Ehc(_Strict):
         None, description="days between the advice being in (and any DMO/DCO sign-off) and the LA starting to "
         "draft the plan (allocating a caseworker, a panel date); empty: drafting is queued at once. Fitted for a "
         "local baseline (sendmodel area); otherwise an assumption to replace with local data")
+    not_to_issue_lag_days: Distribution | None = Field(
+        None, description="days from the advice being in (and any DMO/DCO sign-off) to the LA's decision not to "
+        "issue a plan (a caseworker's review, a panel date); empty: decided at once. Fitted to SEN2's 'not to "
+        "issue' decisions within 16 weeks (docs/calibration.md); otherwise an assumption to replace with local data")
     draft_deadline_weeks: Distribution | None = Field(
         None, description="weeks after the request at which the LA drafts the plan with the advice it has when "
         "some is still outstanding (drawn for each plan; the late advice is still written and counted when it "

@@ -344,6 +344,31 @@ def read_grids(path: str | Path) -> tuple[dict[str, Grid], bool]:
     return read_xlsx(p, shown), False
 
 
+#: The statutory pathway's settings (how the guidance's process runs), which a commissioner's workbook does
+#: not hold: an import takes them from the scenario the workbook was written from (its area sheet's
+#: written_from), as they were there. Per service: Annex A's branches, for a service of the same name.
+PATHWAY_EHC = ("misroute_hours", "dmo_signoff_plans_only", "dmo_other_work_share", "dmo_from", "dmo_backfilled",
+               "escalation", "tribunals", "continuing_care", "ages")
+PATHWAY_ADVICE = ("annex_a", "ages")
+
+
+def _pathway_from(original: Scenario, data: dict) -> None:
+    """Fill ``data`` (a workbook's scenario mapping) with ``original``'s pathway settings that it lacks."""
+    d = original.model_dump(exclude={"sources"})
+    ehc = data.get("ehc")
+    if isinstance(ehc, dict) and d.get("ehc"):
+        for k in PATHWAY_EHC:
+            if k not in ehc:
+                ehc[k] = d["ehc"][k]
+    for name, svc in (data.get("services") or {}).items():
+        was = d["services"].get(name)
+        if not isinstance(svc, dict) or not was or not was.get("advice") or not isinstance(svc.get("advice"), dict):
+            continue
+        for k in PATHWAY_ADVICE:
+            if k not in svc["advice"] and was["advice"].get(k) is not None:
+                svc["advice"][k] = was["advice"][k]
+
+
 def import_workbook(path: str | Path) -> Imported:
     """Read a workbook (.xlsx) or a folder of CSV files into a validated scenario.
 
@@ -354,6 +379,19 @@ def import_workbook(path: str | Path) -> Imported:
     grids, is_csv = read_grids(path)
     reader = Reader(grids, is_csv)
     reader.read()
+    notes = []
+    original = None
+    if reader.written_from:
+        base = os.path.dirname(os.path.abspath(os.path.normpath(shown)))
+        origin = os.path.normpath(os.path.join(base, reader.written_from))
+        try:
+            original = load_scenario(origin)
+        except (ScenarioError, OSError):
+            notes.append(f"written_from {reader.written_from}: not found or not a valid scenario, so changed "
+                         "values could not be told from unchanged ones (only values with no source are marked "
+                         "local data), and the pathway's settings the workbook does not hold are the defaults")
+    if original is not None and not reader.problems:
+        _pathway_from(original, reader.data)
     if not reader.problems:
         check_parts(reader)
     sc = None
@@ -375,17 +413,6 @@ def import_workbook(path: str | Path) -> Imported:
     def local_text(sheet: str) -> str:
         return f"local data: {name}/{sheet}" if is_csv else f"local data: {name}, {sheet}"
 
-    notes = []
-    original = None
-    if reader.written_from:
-        base = os.path.dirname(os.path.abspath(os.path.normpath(shown)))
-        origin = os.path.normpath(os.path.join(base, reader.written_from))
-        try:
-            original = load_scenario(origin)
-        except (ScenarioError, OSError):
-            notes.append(f"written_from {reader.written_from}: not found or not a valid scenario, so changed "
-                         "values could not be told from unchanged ones (only values with no source are marked "
-                         "local data)")
     res = build_sources(sc, reader.sheet_sources, reader.filled, local_text, original)
     data = dict(reader.data)
     data["sources"] = res.sources

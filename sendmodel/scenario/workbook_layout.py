@@ -246,6 +246,7 @@ STEPS: dict[str, tuple[str, str]] = {  # step -> (field path in the EHC pathway,
     "misroute_delay_days": ("misroute_delay_days", "days"),
     "triage_hours": ("triage.hours", "hours"),
     "draft_lag_days": ("draft_lag_days", "days"),
+    "not_to_issue_lag_days": ("not_to_issue_lag_days", "days"),
     "draft_deadline_weeks": ("draft_deadline_weeks", "weeks"),
 }
 

@@ -41,14 +41,14 @@ def test_each_request_gets_an_age_drawn_as_published(baseline):
 
 
 def test_ages_off_leave_every_draw_as_it_was_and_ages_on_keep_the_other_streams(baseline):
-    sc = baseline.override(LONG)
+    sc = baseline.override({**LONG, "ehc.ages.enabled": False})
     off, on = sample_demand(sc, 3, 0), sample_demand(sc.override({"ehc.ages.enabled": True}), 3, 0)
     assert (off.ehc.age == -1).all()
     np.testing.assert_array_equal(off.ehc.arrival_day, on.ehc.arrival_day)  # the arrivals' stream untouched
     np.testing.assert_array_equal(off.ehc.draft_hours, on.ehc.draft_hours)
     for s, a in off.ehc.advice.items():
         np.testing.assert_array_equal(a.assessment_hours, on.ehc.advice[s].assessment_hours)
-    rec = run_replication(baseline.override({"simulation.warm_up_days": 30, "simulation.horizon_days": 60}), 1, 0)
+    rec = run_replication(sc.override({"simulation.warm_up_days": 30, "simulation.horizon_days": 60}), 1, 0)
     assert "age" not in rec["ehc"]  # the golden results cover the rest: ages off is today's model exactly
 
 
@@ -87,7 +87,7 @@ def test_camhs_advises_children_and_the_adult_service_young_adults(ages):
 
 def test_advice_ages_need_ages_on_and_young_adults_need_0_25(baseline, ages):
     with pytest.raises(sendmodel.ScenarioError, match="services.camhs.advice.ages.*ehc.ages.enabled"):
-        baseline.override({"services.camhs.advice.ages": [0, 17]})
+        baseline.override({"ehc.ages.enabled": False, "services.camhs.advice.ages": [0, 17]})
     with pytest.raises(sendmodel.ScenarioError, match="adult_mental_health.advice.ages.*0-17"):
         ages.override({"ehc.ages.covers": "0-17"})
     with pytest.raises(sendmodel.ScenarioError, match="youngest <= oldest"):

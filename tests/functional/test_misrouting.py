@@ -13,7 +13,7 @@ SHORT = {"population": 20000, "simulation.warm_up_days": 0, "simulation.horizon_
 
 
 def test_the_wrong_service_spends_its_time():
-    base = sendmodel.load_scenario(SCENARIOS / "baseline.yaml").override(SHORT)
+    base = sendmodel.load_scenario(SCENARIOS / "baseline.yaml").override({**SHORT, "ehc.misroute_hours": None})
     sc = base.override({"ehc.misroute_hours": {"dist": "fixed", "value": 0.5}})
     rec = sendmodel.run_replication(sc, 3, 0)
     spent = {s: int((v["task_kind"] == MISROUTED).sum()) for s, v in rec["services"].items()}

@@ -19,17 +19,21 @@ import sendmodel
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
+#: The scenarios the golden tables were frozen on: the first calibrated baseline (every later mechanism off) and
+#: two of its options, kept here as they were, so that re-calibrating the shipped baseline does not move them and
+#: they keep showing that every switch off gives the same results as before it existed.
+FROZEN = Path(__file__).resolve().parent / "scenarios"
 
 
 def _baseline() -> pd.DataFrame:
-    """The calibrated baseline as shipped (two years' warm-up, one measured year), three replications."""
-    sc = sendmodel.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    """The first calibrated baseline (two years' warm-up, one measured year), three replications."""
+    sc = sendmodel.load_scenario(FROZEN / "baseline.yaml")
     return sendmodel.run(sc, replications=3, seed=11, keep_events=False).kpis
 
 
 def _option() -> pd.DataFrame:
     """One option against the status quo on common random numbers: the comparison table."""
-    opts = {n: sendmodel.load_scenario(ROOT / "scenarios" / "options" / f"{n}.yaml")
+    opts = {n: sendmodel.load_scenario(FROZEN / f"{n}.yaml")
             for n in ("status_quo", "combined_front_door")}
     table = sendmodel.compare(opts, baseline="status_quo", replications=3, seed=12)
     return table.reset_index(drop=True)
@@ -43,7 +47,7 @@ def _validation() -> pd.DataFrame:
 
 def _records() -> pd.DataFrame:
     """A digest of every array the engine emits for one short baseline replication (engine records)."""
-    sc = sendmodel.load_scenario(ROOT / "scenarios" / "baseline.yaml").override(
+    sc = sendmodel.load_scenario(FROZEN / "baseline.yaml").override(
         {"simulation.warm_up_days": 60, "simulation.horizon_days": 180})
     rec = sendmodel.run_replication(sc, 5, 0)
     rows = []

@@ -78,6 +78,8 @@ def test_cross_references_are_checked_by_the_whole_scenario(edit):
 
 def test_pool_of_services_with_different_disciplines(edit):
     with edit() as wb:
+        sv = wb["services"]
+        sv.cell(row=row_of(sv, "ot"), column=column(sv, "discipline")).value = "fcfs"  # slt: ehc_first
         wb["pools"].append(["therapy", "Integrated therapy team", "slt, ot", "yes", 0.25])
     (p,) = _problems(edit.path)
     assert p.startswith("pools!C2 (services): pooled services share one queue, so they need the same discipline")

@@ -209,7 +209,7 @@ ROLE = {
     "assessments_plan_pct": "input",
     "requests_undecided_pct": "fitted",
     "decisions_made_within_6w_pct": "fitted",
-    "not_to_issue_within_16w_pct": "check",
+    "not_to_issue_within_16w_pct": "fitted",
     "plans_issued_within_20w_pct": "fitted",
     "plans_issued_20_to_52w_pct": "fitted",
     "plans_issued_over_52w_pct": "fitted",
