@@ -1,7 +1,8 @@
 """Clinician sessions: a service's PAs a week laid out on the calendar.
 
-Each PA is a 4-hour session (09:00-13:00 or 13:00-17:00) on a working day. Whole PAs are spread over the ten
-weekly slots so the service is open most days; a fractional PA is a shorter session. Bank holidays (England)
+Each PA is a 4-hour session (09:00-13:00 or 13:00-17:00) on a working day, held by one of the fewest clinicians
+of at most 10 PAs each, who share the PAs evenly. Whole PAs are spread over the ten weekly slots so the service
+is open most days; a fractional PA is a shorter session. Bank holidays (England)
 remove every session that day; each clinician's leave removes whole weeks drawn at random (own stream, so the
 same clinician takes the same weeks in every option); dated changes (``capacity_changes``) add or remove PAs
 from a date. Time-weighted capacity is exactly the sessions listed here, which the utilisation KPI divides by.
@@ -38,19 +39,30 @@ class Sessions:
 def weekly_layout(
     pas_per_week: float, ring_fenced_pas: float
 ) -> tuple[tuple[tuple[int, float, bool], ...], ...]:
-    """For each of the 10 weekly slots, the (clinician index, hours, ring-fenced) sessions held in it."""
+    """For each of the 10 weekly slots, the (clinician index, hours, ring-fenced) sessions held in it.
+
+    The PAs are shared evenly by the fewest clinicians of at most 10 PAs each (a rota, not one clinician per
+    leftover fraction): with 30.3 PAs, four clinicians of 7.6 PAs, not three of 10 and one with a single
+    1-hour session a week, who would take a 4-hour assessment and carry it over four weeks. Whole PAs fill the
+    ten weekly slots in turn, spread across days; each clinician's fraction of a PA is one shorter session.
+    """
     slots: list[list[tuple[int, float, bool]]] = [[] for _ in range(10)]
-    whole = int(math.floor(pas_per_week + 1e-9))
-    frac = pas_per_week - whole
+    if pas_per_week <= 1e-9:
+        return tuple(tuple(s) for s in slots)
+    n = max(1, int(math.ceil(pas_per_week / 10 - 1e-9)))
+    per = pas_per_week / n
+    whole = int(math.floor(per + 1e-9))
+    frac = per - whole if per - whole > 1e-9 else 0.0
     n_rf = int(round(ring_fenced_pas))
-    items = [(i, HOURS_PER_PA) for i in range(whole)]
-    if frac > 1e-9:
-        items.append((whole, HOURS_PER_PA * frac))
-    for i, hours in items:
-        slot = SLOT_ORDER[i % 10]
-        # ring-fence the last whole PAs (the highest clinician indices), spread over the week like the others
-        rf = i < whole and i >= whole - n_rf
-        slots[slot].append((i // 10, hours, rf))
+    total_whole = n * whole
+    g = 0  # whole PAs laid so far (all clinicians): the next one's slot, and whether it is ring-fenced
+    for j in range(n):
+        for _ in range(whole):
+            # ring-fence the last whole PAs, spread over the week like the others
+            slots[SLOT_ORDER[g % 10]].append((j, HOURS_PER_PA, g >= total_whole - n_rf))
+            g += 1
+        if frac:
+            slots[SLOT_ORDER[g % 10]].append((j, HOURS_PER_PA * frac, False))
     return tuple(tuple(s) for s in slots)
 
 

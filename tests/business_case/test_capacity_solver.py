@@ -71,7 +71,7 @@ def test_unreachable_target_is_reported_not_a_number():
 
 def test_dmo_answer_monotone_in_target_and_demand(short_baseline):
     sc = short_baseline
-    kw = dict(replications=4, seed=11)
+    kw = dict(replications=8, seed=11)  # 4 leave a CI on the median sign-off wider than the gap to 5 days
     needed = [solve_capacity(sc, "dmo", f"dmo_signoff_median_working_days<={d}", **kw) for d in (10, 5, 2)]
     pas = [r.pas_per_week for r in needed]
     assert all(r.reachable for r in needed), [r.note for r in needed]

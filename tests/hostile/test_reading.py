@@ -193,7 +193,7 @@ def test_unreadable_file(tmp_path):
 
 
 def test_a_bad_value_in_the_parent_names_the_parent_and_its_line(tmp_path):
-    text = BASELINE.read_text().replace("    pas_per_week: 13.6", "    pas_per_week: -1")
+    text = BASELINE.read_text().replace("    pas_per_week: 13.66", "    pas_per_week: -1")
     base = write(tmp_path / "base.yaml", text)
     child = write(tmp_path / "options" / "child.yaml", "extends: ../base.yaml\nname: child\n")
     err = _error(child)
@@ -219,8 +219,8 @@ def test_a_parent_that_cannot_be_read_is_named(tmp_path):
 
 def test_a_cross_field_problem_made_by_the_child_names_the_child(tmp_path):
     """The parent reserves 4 PAs; the child cuts the service to 2 PAs: the child made the conflict."""
-    text = BASELINE.read_text().replace("    pas_per_week: 13.6",
-                                        "    pas_per_week: 13.6\n    ring_fenced_pas_per_week: 4")
+    text = BASELINE.read_text().replace("    pas_per_week: 13.66",
+                                        "    pas_per_week: 13.66\n    ring_fenced_pas_per_week: 4")
     write(tmp_path / "base.yaml", text)
     child = write(tmp_path / "child.yaml", "extends: base.yaml\nservices: {slt: {pas_per_week: 2}}\n")
     err = _error(child)

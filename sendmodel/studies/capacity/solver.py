@@ -24,7 +24,7 @@ How it stays cheap and honest:
   95% confidence interval of the KPI's mean across replications is at least X (for "at most X", the upper bound).
   ``confidence="mean"`` uses the mean alone.
 - **No made-up answers.** A target not met at the search cap, or one the KPI levels off short of once the queues
-  keep up (half as many PAs again move it by less than the gap left), comes back with ``reachable=False`` and
+  keep up (half as many PAs again move it by less than half the gap left), comes back with ``reachable=False`` and
   ``pas_per_week=None``.
 
 PAs here are absolute: PAs a week for the scenario's own population (what a commissioner funds), whatever basis
@@ -797,9 +797,11 @@ def _levelled_off(rows: dict[int, dict], values_at: dict[int, np.ndarray], tgt: 
     """Why level ``k`` (just missed) shows the target cannot be reached by PAs alone, or "".
 
     It has when a level with at most two thirds of its PAs, whose queues already kept up (utilisation below
-    95%), missed too, and the extra half or more of PAs moved the KPI by less than the gap still left, even at
-    the hopeful end of the paired 95% CI of the difference (common random numbers): returns diminish, and the
-    rest of the pathway (booking lead times, misrouting), not this capacity, sets the KPI there.
+    95%), missed too, and the extra half or more of PAs moved the KPI by less than half the gap still left, even
+    at the hopeful end of the paired 95% CI of the difference (common random numbers): if each further step of
+    as many PAs moves it by at most two thirds of the step before, all of them together move it by at most twice
+    as much again, which falls short; the rest of the pathway (booking
+    lead times, misrouting), not this capacity, sets the KPI there.
     """
     below = [j for j, r in rows.items()
              if j <= k * 2 / 3 and not r["met"] and r["utilisation"] < KEEPS_UP_UTILISATION]
@@ -810,8 +812,8 @@ def _levelled_off(rows: dict[int, dict], values_at: dict[int, np.ndarray], tgt: 
     diff = mean_interval(values_at[k][:n] - values_at[j][:n], dropna=True)
     sign = 1.0 if tgt.sense == ">=" else -1.0
     hopeful = sign * diff.mean + (diff.half_width if np.isfinite(diff.half_width) else 0.0)
-    if not np.isfinite(hopeful) or hopeful >= sign * (tgt.threshold - rows[k]["judged"]):
-        return ""
+    if not np.isfinite(hopeful) or 2.0 * hopeful >= sign * (tgt.threshold - rows[k]["judged"]):
+        return ""  # diminishing returns could still close the gap: keep searching
     a, b = rows[j], rows[k]
     return (f"not reachable by PAs alone: the KPI levels off short of the target (mean {a['mean']:.2f} at "
             f"{a['pas_per_week']:g} PAs a week, {b['mean']:.2f} at {b['pas_per_week']:g}; judged {b['judged']:.2f} "
