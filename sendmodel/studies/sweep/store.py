@@ -133,7 +133,18 @@ def _connect(store: Path) -> sqlite3.Connection:
     needs a local disk (not a network share), which is where the store belongs: workers never touch it.
     """
     conn = sqlite3.connect(store, timeout=60, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
+    # Switching a new file to WAL needs it to itself, and SQLite answers "database is locked" at once rather
+    # than waiting (no busy handler for it) when another process is opening the same new store: wait here.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.05)
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
