@@ -198,7 +198,7 @@ def _tribunal(sc: Scenario, rng_of, n: int) -> dict[str, np.ndarray]:
         return {"appeal": z.astype(bool), "appeal_after_days": z, "tribunal_response_hours": z,
                 "hearing": z.astype(bool), "hearing_hours": z}
     w = rng_of("tribunal").random((n, 5))
-    p = caseload.published_appeal_rate() if t.p_appeal is None else t.p_appeal
+    p = caseload.appeal_rate(t)
     return {"appeal": w[:, 0] < p, "appeal_after_days": from_uniform(t.registered_after_days, w[:, 1]),
             "tribunal_response_hours": from_uniform(t.response_hours, w[:, 2]), "hearing": w[:, 3] < t.p_hearing,
             "hearing_hours": from_uniform(t.hearing_hours, w[:, 4])}

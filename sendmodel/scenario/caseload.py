@@ -95,6 +95,11 @@ def published_new_plan_ages() -> dict[int, float]:
                    "new_ehc_plans")
 
 
+def appeal_rate(tribunals) -> float:
+    """The share of issued plans appealed: ``tribunals.p_appeal``, or the published England rate when empty."""
+    return published_appeal_rate() if tribunals.p_appeal is None else tribunals.p_appeal
+
+
 @lru_cache(maxsize=1)
 def published_appeal_rate() -> float:
     """England's SEND Tribunal appeal rate in 2024: appeals registered over appealable decisions (MoJ/DfE "SEND

@@ -40,6 +40,7 @@ from scipy import optimize
 from sendmodel.engine.demand import end_day
 from sendmodel.engine.sampling import from_uniform
 from sendmodel.engine.sessions import build_sessions
+from sendmodel.scenario.caseload import appeal_rate
 from sendmodel.scenario.config import HOURS_PER_PA, Scenario
 from sendmodel.studies.calibration.compare import BASE_YEAR, scenario_for_year
 from sendmodel.studies.calibration.targets import routine_figures, targets
@@ -82,13 +83,19 @@ NOT_TO_ISSUE_KNOBS = (Knob("ehc.not_to_issue_lag_days", 0.5, 120.0, "mean", "log
 NOT_TO_ISSUE_TARGETS = ("not_to_issue_within_16w_pct",)
 
 
+def _node(scenario: Scenario, path: str):
+    """The scenario's value at a dotted field path (services by name)."""
+    node = scenario
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
 def knob_values(knobs, scenario: Scenario) -> np.ndarray:
     """Current values of ``knobs`` in ``scenario`` (a distribution of another family gives its mean and cv)."""
     out = []
     for k in knobs:
-        node = scenario
-        for part in k.path.split("."):
-            node = node[part] if isinstance(node, dict) else getattr(node, part)
+        node = _node(scenario, k.path)
         if k.field is None:
             out.append(float(node))
         elif k.field == "mean":
@@ -108,12 +115,9 @@ def knob_changes(knobs, x, base: Scenario | None = None) -> dict:
         else:
             if k.path not in changes:
                 changes[k.path] = {"dist": k.family}
-                if base is not None:
-                    node = base
-                    for part in k.path.split("."):
-                        node = node[part] if isinstance(node, dict) else getattr(node, part)
-                    if getattr(node, "dist", None) == k.family:
-                        changes[k.path] = node.model_dump()
+                node = _node(base, k.path) if base is not None else None
+                if getattr(node, "dist", None) == k.family:
+                    changes[k.path] = node.model_dump()
             changes[k.path][k.field] = round(float(v), 4)
     return changes
 
@@ -196,11 +200,8 @@ def ehc_hours_per_week(sc: Scenario, service: str) -> float:
         hours += assessed * a.p_requested * per_request
         t = e.tribunals
         if t.enabled and svc.kind == "health":
-            from sendmodel.scenario.caseload import published_appeal_rate
-
-            p = published_appeal_rate() if t.p_appeal is None else t.p_appeal
             each = t.response_hours.mean_value + t.p_hearing * t.hearing_hours.mean_value
-            hours += assessed * e.p_plan_after_assessment * a.p_requested * p * each
+            hours += assessed * e.p_plan_after_assessment * a.p_requested * appeal_rate(t) * each
     if e.misroute_hours is not None and not triaged and svc.kind == "health":
         # a request misrouted from another health service lands on the next one in the scenario's order,
         # request by request (engine: Model.wrong_service): an equal share on each of the others
