@@ -57,7 +57,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-options", action="store_true", help="compare only today and the plan")
     add_run_options(p, workers_default=None,
                     reps_help="replications for today, the plan and each option, and the most at a PA level (a "
-                              "level that clearly misses its target is decided on fewer) (default 10)")
+                              "level that clearly misses its target, or clearly meets it above the answer, is "
+                              "decided on fewer) (default 10)")
     p.add_argument("--step", type=positive_float,
                    help=f"PA grid, PAs a week (default {DEFAULT_STEP_PAS:g}; one clinician on the always_open "
                         "calendar)")

@@ -144,8 +144,12 @@ def test_sequential_verdicts_miss_clear_levels_early_and_meet_only_on_every_repl
     assert sequential_verdict(t, 81, 76, 86, 4, 10) is None, "CI across the target: run more"
     assert sequential_verdict(t, 95, 92, 98, 2, 10) is None, "never on two replications"
     assert sequential_verdict(t, 81, 76, 86, 10, 10) is False, "all replications: the target's own rule"
+    assert sequential_verdict(t, 95, 92, 98, 3, 10, provisional=True) is True, "a bound may be met early"
+    assert sequential_verdict(t, 81, 76, 86, 4, 10, provisional=True) is None, "not when the CI crosses the target"
+    assert sequential_verdict(t, 95, 92, 98, 2, 10, provisional=True) is None, "nor on two replications"
     w = Target("dmo_signoff_median_working_days", "<=", 10)
     assert sequential_verdict(w, 5, 4, 6, 3, 10) is None and sequential_verdict(w, 15, 12, 18, 3, 10) is False
+    assert sequential_verdict(w, 5, 4, 6, 3, 10, provisional=True) is True
     assert replication_looks(10, 2) == [4, 6, 8, 10] and replication_looks(10, 1) == [3, 4, 5, 6, 7, 8, 9, 10]
     assert replication_looks(10, 16) == [10] and replication_looks(2, 1) == [2]
 
@@ -157,3 +161,58 @@ def test_a_target_the_kpi_levels_off_below_is_found_unreachable_without_running_
     assert not res.reachable and res.levelled_off, res.note
     assert "levels off" in res.note, res.note
     assert res.evaluations["pas_per_week"].max() < 20 * 42, "it should stop long before the cap of 100 clinicians"
+
+
+class _FakeRuns(Runs):
+    """Replications whose KPI is ``kpi(pas, rep)``: the search's logic without simulating anything."""
+
+    def __init__(self, kpi):
+        super().__init__(workers=1)
+        self.kpi = kpi
+
+    def kpis(self, scenario, replications, seed, window=None):
+        import pandas as pd
+
+        h, pas = self._key(scenario, window), scenario.service_pas_per_week("clinic")
+        for r in range(replications):
+            if (h, seed, r) not in self.frames:
+                self.frames[(h, seed, r)] = pd.DataFrame({
+                    "scenario": "fake", "replication": r, "kpi": ["routine_seen_within_target_pct", "utilisation"],
+                    "service": "clinic", "value": [self.kpi(pas, r), 0.5]})
+                self.simulated += 1
+        return pd.concat([self.frames[(h, seed, r)] for r in range(replications)], ignore_index=True)
+
+
+def _fake_solve(kpi, **kw):
+    sc = mmc_scenario(LAM, 1 / MU, clinicians=4, target_days=T_DAYS)
+    runs = _FakeRuns(lambda pas, r: kpi(pas / 42, r))  # one clinician = 42 PAs on this calendar
+    return solve_capacity(sc, "clinic", "routine_seen_within_target_pct@clinic>=80", replications=10, seed=SEED,
+                          runs=runs, **kw), runs
+
+
+def _noise(r):
+    return 0.5 if r % 2 else -0.5
+
+
+def test_levels_met_early_bound_the_search_and_the_answer_is_met_on_every_replication():
+    res, runs = _fake_solve(lambda c, r: 10.0 * c + _noise(r), start=12 * 42)
+    ev = res.evaluations.set_index("pas_per_week")
+    assert res.pas_per_week == 9 * 42, "the first level whose CI lower bound reaches 80: 9 clinicians"
+    assert ev.loc[9 * 42, "reps"] == 10 and not ev.loc[9 * 42, "early"], "an answer is never decided early"
+    assert ev["early"][ev["met"]].any(), "a level far above the target is met on fewer replications"
+    assert runs.simulated < 10 * len(ev), "so the search runs fewer replications than every level in full"
+
+
+def test_an_answer_met_early_that_misses_in_full_sends_the_search_above_it():
+    def collapses(c, r):  # below 10 clinicians the last two replications collapse: the first eight hide it
+        return 10.0 * c + _noise(r) - (60.0 if c < 10 and r >= 8 else 0.0)
+
+    seen = []
+    res, _ = _fake_solve(collapses, start=12 * 42, first_step=2 * 42,
+                         progress=lambda pas, mean, judged, met, reps: seen.append((pas, met, reps)))
+    ev = res.evaluations.set_index("pas_per_week")
+    assert [(m, n < 10) for p, m, n in seen if p == 9 * 42] == [(True, True), (False, False)], seen
+    assert res.pas_per_week == 10 * 42, res.evaluations
+    assert not ev["met"][ev.index < 10 * 42].any(), "every level below 10 clinicians misses on all replications"
+    assert ev.loc[9 * 42, "reps"] == 10, "9 clinicians looked met early, then missed in full"
+    assert ev.loc[10 * 42, "reps"] == 10

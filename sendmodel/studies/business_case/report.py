@@ -244,8 +244,9 @@ def _about(bc) -> pd.DataFrame:
         ("population", f"{bc.scenario.population:,.0f} children aged 0-17"),
         ("replications per level, at most", s["replications"]),
         ("replications simulated", f"{s.get('replications_simulated', '')} (a replication is run once and shared by "
-                                   "every target and the comparison that needs it; a PA level that clearly misses its "
-                                   "target is decided on fewer than the full replications)"),
+                                   "every target and the comparison that needs it; a PA level that clearly misses or, "
+                                   "short of the answer, clearly meets its target is decided on fewer than the full "
+                                   "replications; every answer is met on all of them)"),
         ("seed", s["seed"]),
         ("prices", prices_phrase(s)),
         ("confidence", "lower (upper) 95% CI bound must meet an 'at least' ('at most') target"
@@ -582,7 +583,8 @@ with 95% confidence (the confidence-interval bound on the safe side meets it), e
 {summary}
 <h2>2. KPI against PAs a week</h2>
 <p class="small">Each point is one PA level the solver judged (up to {s['replications']} replications, fewer where the
-level clearly missed the target; the same seed at every level). Band: 95% confidence interval of the mean.
+level clearly missed the target or, above the answer,
+clearly met it; the same seed at every level). Band: 95% confidence interval of the mean.
 Dashed red: the target.</p>
 {img('kpi_against_pas', 'KPI against PAs a week with 95% CI band and target line')}
 <h3>Targets and the search</h3>

@@ -17,9 +17,14 @@ How it stays cheap and honest:
   depends on, in PAs) at 85% utilisation, inside what the levels already known say; the bracket then widens with
   doubling steps and is bisected on the grid.
 - **Sequential replications.** A level is judged after a first batch of at least 3 replications and then one
-  batch at a time: one clearly missed (even the hopeful CI bound misses the target) stops early; a level is
-  called met only on every replication, since some KPIs collapse in a few replications only.
-  ``SolveResult.runs`` says how many replications the levels used, ``simulated`` how many were new.
+  batch at a time: one clearly missed (even the hopeful CI bound misses the target) stops early, and so does one
+  clearly met (even the cautious bound meets it), but a level met early only bounds the search: the answer is
+  always met on every replication, since some KPIs collapse in a few replications only (an answer met early is
+  run in full, and the search goes on above it if it then misses). ``SolveResult.runs`` says how many
+  replications the levels used, ``simulated`` how many were new.
+- **Today is known.** Today's PAs, run in full for the comparison, bound the search for free: met there, the
+  answer is at most the grid level above; missed, at least the one below. A target held at today's figure
+  starts there, with a step of 2% of today's PAs.
 - **Stated confidence.** With ``confidence="ci"`` a level meets a target "at least X" when the lower bound of the
   95% confidence interval of the KPI's mean across replications is at least X (for "at most X", the upper bound).
   ``confidence="mean"`` uses the mean alone.
@@ -452,12 +457,14 @@ def replication_looks(replications: int, workers: int) -> list[int]:
     return looks + [replications]
 
 
-def sequential_verdict(target: Target, mean: float, lo: float, hi: float, n: int, replications: int) -> bool | None:
+def sequential_verdict(target: Target, mean: float, lo: float, hi: float, n: int, replications: int,
+                       provisional: bool = False) -> bool | None:
     """Met, missed, or not yet known (None) after ``n`` of ``replications`` replications.
 
     With all of them, the target's own rule (:meth:`Target.met_by`). Before that, a level is clearly missed
     when even the 95% CI bound on the hopeful side misses the threshold; otherwise more replications are run.
-    A level is never called met early: some KPIs collapse in a few replications only (CAMHS advice at full
+    A level is called met early only when ``provisional`` (it bounds a search, it is not an answer) and even
+    the cautious bound meets the threshold: some KPIs collapse in a few replications only (CAMHS advice at full
     utilisation, the DMO/DCO sign-off median), and four good replications would hide that, while a level that
     misses on four rarely recovers. (Sequential replications: Law 2015, s. 9.4.1.)
     """
@@ -465,9 +472,11 @@ def sequential_verdict(target: Target, mean: float, lo: float, hi: float, n: int
         return target.met_by(mean, lo, hi)
     if n < MIN_EARLY_REPLICATIONS or not (np.isfinite(lo) and np.isfinite(hi)):
         return None
-    best = hi if target.sense == ">=" else lo
+    best, worst = (hi, lo) if target.sense == ">=" else (lo, hi)
     if (best < target.threshold) if target.sense == ">=" else (best > target.threshold):
         return False
+    if provisional and ((worst >= target.threshold) if target.sense == ">=" else (worst <= target.threshold)):
+        return True
     return None
 
 
@@ -563,6 +572,7 @@ def solve_capacity(
     cap: float | None = None,
     floor: float | None = None,
     start: float | None = None,
+    first_step: float | None = None,
     workers: int | None = None,
     progress=None,
     runs: Runs | None = None,
@@ -592,6 +602,9 @@ def solve_capacity(
     start : float
         The first level to try. Default: the offered load (:func:`offered_load_pas`) at 85% utilisation, if it
         lies between the levels already known to meet and to miss the target.
+    first_step : float
+        PAs a week between the first level and the next when the first does not settle the bracket; it doubles
+        after. Default 10% of the first level. A target close to today's figure needs a small one.
     workers : int
         Processes for the replications (default every core); ignored when ``runs`` is given.
     progress : callable, optional
@@ -613,8 +626,8 @@ def solve_capacity(
     if runs is None:
         with Runs(default_workers() if workers is None else workers) as own:
             return solve_capacity(scenario, lever, target, replications=replications, seed=seed, step=step,
-                                  cap=cap, floor=floor, start=start, progress=progress, runs=own, window=window,
-                                  from_day=from_day)
+                                  cap=cap, floor=floor, start=start, first_step=first_step, progress=progress,
+                                  runs=own, window=window, from_day=from_day)
     tgt = Target.parse(target) if isinstance(target, str) else target
     services = lever_services(scenario, lever)
     lever_name = lever if isinstance(lever, str) else "+".join(services)
@@ -655,11 +668,13 @@ def solve_capacity(
         u = kp[(kp["kpi"] == "utilisation") & kp["service"].isin(services)].groupby("service")["value"].mean()
         return mean_interval(values, dropna=True), values, float(u.max()) if u.notna().any() else float("nan")
 
-    def judge(k: int, known_only: bool = False) -> bool | None:
+    def judge(k: int, known_only: bool = False, full: bool = False) -> bool | None:
         """Level k's verdict, running replications a look at a time until it is clear (None: ``known_only`` and
-        the replications already run do not settle it)."""
-        if k in rows:
+        the replications already run do not settle it). A level met early is provisional (it bounds the
+        search); ``full`` runs it on every replication and judges it again."""
+        if k in rows and not (full and rows[k]["early"] and rows[k]["met"]):
             return rows[k]["met"]
+        order = rows.pop(k)["order"] if k in rows else len(rows) + 1
         sc = with_pas(scenario, services, k * step, from_day)
         have = min(runs.have(sc, seed, window), replications)
         ready = have >= min(MIN_EARLY_REPLICATIONS, replications)
@@ -667,12 +682,12 @@ def solve_capacity(
         for n in points:
             iv, values, util = stats(runs.kpis(sc, n, seed, window))
             mean, lo, hi = iv.mean, iv.low, iv.high
-            verdict = sequential_verdict(tgt, mean, lo, hi, n, replications)
+            verdict = sequential_verdict(tgt, mean, lo, hi, n, replications, provisional=not full)
             if verdict is not None:
                 runs.levels.setdefault(lever_key, set()).add(k * step)
                 rows[k] = dict(pas_per_week=k * step, mean=mean, ci_low=lo, ci_high=hi, n=iv.n, reps=n,
                                judged=tgt.judged_value(mean, lo, hi), met=verdict, early=n < replications,
-                               utilisation=util, order=len(rows) + 1)
+                               utilisation=util, order=order)
                 values_at[k] = values
                 if progress is not None:
                     progress(k * step, mean, rows[k]["judged"], verdict, n)
@@ -697,7 +712,8 @@ def solve_capacity(
             hi_k = g
         else:
             lo_k = g
-    d = max(1, round(0.1 * (hi_k if hi_k is not None else lo_k)))
+    first = first_step / step if first_step is not None else 0.1 * (hi_k if hi_k is not None else lo_k)
+    d = max(1, round(first))
     note = ""
     levelled = False
     if hi_k is None:  # step up until met, the cap, or the KPI levels off
@@ -736,6 +752,21 @@ def solve_capacity(
                     f"{at_cap['mean']:.2f} and the judged value {at_cap['judged']:.2f} against {tgt.threshold:g}")
     else:
         answer = _close_in(judge, rows, tgt, lo_k, hi_k)
+        while not judge(answer, full=True):  # met early, missed on every replication: look above it
+            lo_k = answer
+            above = [k for k, r in rows.items() if r["met"] and k > answer]
+            if above:
+                hi_k = min(above)
+            else:
+                k = answer
+                while k < k_max and not judge(k := min(k + d, k_max)):
+                    lo_k = k
+                if not rows[k]["met"]:
+                    answer = None
+                    note = f"not met at the search cap ({k_max * step:g} PAs a week)"
+                    break
+                hi_k = k
+            answer = _close_in(judge, rows, tgt, lo_k, hi_k)
 
     ev = pd.DataFrame(list(rows.values())).sort_values("order", ignore_index=True)
     pas = None if answer is None else answer * step
