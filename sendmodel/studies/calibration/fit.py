@@ -31,6 +31,7 @@ Everything is fitted to 2024 only; other years are back-tests (:mod:`.backtest`)
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -259,15 +260,43 @@ def la_casework_hours_per_week(sc: Scenario) -> float:
     return per_week * e.decision_hours.mean_value + plans * (e.draft_hours.mean_value + e.finalise_hours.mean_value)
 
 
-def stable_capacity(sc: Scenario, services=LA_SIDE, utilisation: float = LA_SIDE_UTILISATION) -> dict:
-    """PAs a week so that each service's expected work fills ``utilisation`` of the time its PAs give."""
+#: Utilisation bounds for an area's LA-side services sized against a reference (:func:`stable_capacity`).
+AREA_UTILISATION = (0.6, 0.92)
+
+
+def _la_side_hours(sc: Scenario, service: str) -> float:
+    return la_casework_hours_per_week(sc) if service == sc.ehc.la_service else ehc_hours_per_week(sc, service)
+
+
+def stable_capacity(sc: Scenario, services=LA_SIDE, utilisation: float = LA_SIDE_UTILISATION,
+                    reference: Scenario | None = None) -> dict:
+    """PAs a week so that each service's expected work fills ``utilisation`` of the time its PAs give.
+
+    With ``reference`` (the national baseline, for an area's local baseline), each service instead keeps the
+    reference's margin against chance: the spare share of its PAs, ``1 - utilisation``, grows as one over the
+    square root of the work it gets (square-root staffing: Halfin and Whitt 1981, "Heavy-traffic limits for
+    queues with many exponential servers"). A year's requests vary by about their square root, so an LA with a
+    quarter of the reference's work at the same 85% would be overloaded in many more of its replications (and its
+    figures would turn on chance); at twice the reference's margin it is overloaded about as often.
+    """
     out = {}
     for s in services:
         if s not in sc.services:
             continue
-        need = la_casework_hours_per_week(sc) if s == sc.ehc.la_service else ehc_hours_per_week(sc, s)
-        out[f"services.{s}.pas_per_week"] = round(float(need / utilisation / hours_per_pa_week(sc, s)), 2)
+        u = la_side_utilisation(sc, s, utilisation, reference)
+        out[f"services.{s}.pas_per_week"] = round(float(_la_side_hours(sc, s) / u / hours_per_pa_week(sc, s)), 2)
     return out
+
+
+def la_side_utilisation(sc: Scenario, service: str, utilisation: float = LA_SIDE_UTILISATION,
+                        reference: Scenario | None = None) -> float:
+    """The utilisation :func:`stable_capacity` sizes an LA-side service for (``utilisation`` without a reference)."""
+    need = _la_side_hours(sc, service) * sc.scale
+    if reference is None or service not in reference.services or need <= 0:
+        return utilisation
+    ref = _la_side_hours(reference, service) * reference.scale
+    lo, hi = AREA_UTILISATION
+    return min(max(1.0 - (1.0 - utilisation) * math.sqrt(ref / need), lo), hi)
 
 
 # --- simulation-based least squares -------------------------------------------------------------------------
@@ -394,5 +423,5 @@ def initial_lists(sc: Scenario, replications: int, seed: int, workers: int) -> d
     return out
 
 
-__all__ = ["Knob", "calibrate", "initial_lists", "routine_referral_rates", "stable_capacity", "steady_capacity",
-           "SOURCE", "SOURCE_NHS"]
+__all__ = ["Knob", "calibrate", "initial_lists", "la_side_utilisation", "routine_referral_rates", "stable_capacity",
+           "steady_capacity", "SOURCE", "SOURCE_NHS"]
