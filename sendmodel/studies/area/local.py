@@ -280,7 +280,11 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
                 continue
             if step.path == EP_DELAY and step.kpi in missed:
                 continue  # its mean could not reach the figure: the plan stage's fields take it on below
-            sc, change, message, side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log)
+            # a decision share just beyond the lag's range (an LA deciding 100% within 6 weeks) takes its end: the
+            # national lag left in place would be further off
+            near = tolerance(step.kpi, k[step.kpi]) if (step.path, step.field) == (DECISION_LAG, "mean") else None
+            sc, change, message, side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log,
+                                                 near_end=near)
             log(f"  -> {message}")
             if side and step.path == EP_DELAY and step.field == "mean":
                 missed[step.kpi] = side
@@ -311,7 +315,8 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
         # share: the decision lag's mean once more, last
         again = STEPS[2]
         if again.kpi in k:
-            sc, change, message, _side = fit_step(sc, again, k[again.kpi], replications, seed, workers, log=log)
+            sc, change, message, _side = fit_step(sc, again, k[again.kpi], replications, seed, workers, log=log,
+                                                  near_end=tolerance(again.kpi, k[again.kpi]))
             log(f"  -> {message}")
             if message != "fitted":
                 notes.append(message)
