@@ -274,6 +274,18 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
                           f"baseline's 85% with the spare share scaled by the square root of its work against the "
                           f"national 70,000 children's (square-root staffing, docs/area.md)")
         missed: dict[str, str] = {}  # KPI -> which way the EP delay's mean left it, when it could not reach it
+
+        def fit(step: Step, near_end: float | None = None, note: bool = True) -> tuple[str, str]:
+            """One step on the scenario so far: kept, logged, and (``note``) a figure it could not reach noted."""
+            nonlocal sc
+            sc, change, message, side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log,
+                                                 near_end=near_end)
+            log(f"  -> {message}")
+            if note and message != "fitted":
+                notes.append(message)
+            fitted.update(change)
+            return message, side
+
         for step in STEPS:
             if step.kpi not in k:
                 log(f"  {step.kpi}: not published for {name} in {year}; {step.path}.{step.field} kept")
@@ -283,14 +295,12 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
             # a decision share just beyond the lag's range (an LA deciding 100% within 6 weeks) takes its end: the
             # national lag left in place would be further off
             near = tolerance(step.kpi, k[step.kpi]) if (step.path, step.field) == (DECISION_LAG, "mean") else None
-            sc, change, message, side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log,
-                                                 near_end=near)
-            log(f"  -> {message}")
-            if side and step.path == EP_DELAY and step.field == "mean":
+            ep_mean = (step.path, step.field) == (EP_DELAY, "mean")
+            message, side = fit(step, near, note=not ep_mean)
+            if ep_mean and side:
                 missed[step.kpi] = side
-            elif message != "fitted":
+            elif ep_mean and message != "fitted":
                 notes.append(message)
-            fitted.update(change)
         plans = "plans_issued_within_20w_pct"
         if plans in missed:
             slower = missed[plans] == "above"
@@ -300,12 +310,7 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
             for step in steps:
                 if step.kpi not in k:
                     continue
-                sc, change, message, _side = fit_step(sc, step, k[step.kpi], replications, seed, workers, log=log,
-                                                      near_end=tolerance(step.kpi, k[step.kpi]))
-                log(f"  -> {message}")
-                if message != "fitted":
-                    notes.append(message)
-                fitted.update(change)
+                fit(step, tolerance(step.kpi, k[step.kpi]))
             if steps[0].path in fitted:
                 why = ("the LA is slower than the pathway at national values allows: a lag before drafting, its "
                        "spread fitted to plans after more than 52 weeks" if slower else
@@ -315,12 +320,7 @@ def local_baseline(query: str, population, *, base: Scenario, year: int = 2024, 
         # share: the decision lag's mean once more, last
         again = STEPS[2]
         if again.kpi in k:
-            sc, change, message, _side = fit_step(sc, again, k[again.kpi], replications, seed, workers, log=log,
-                                                  near_end=tolerance(again.kpi, k[again.kpi]))
-            log(f"  -> {message}")
-            if message != "fitted":
-                notes.append(message)
-            fitted.update(change)
+            fit(again, tolerance(again.kpi, k[again.kpi]))
         for path, kpis in ((DECISION_LAG, DECISION_TARGETS), (EP_DELAY, PLAN_TARGETS)):
             if path in fitted:
                 sources[path] = f"calibrated to {name} {year}: {', '.join(label(x) for x in kpis if x in k)}"
